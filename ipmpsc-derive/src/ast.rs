@@ -1,0 +1,73 @@
+//! The small IR both macros work on: an enum (or struct) as a list of variants, each a shape
+//! and a list of fields.
+
+use proc_macro2::{Ident, Span};
+use syn::ext::IdentExt as _;
+use syn::{Attribute, Fields, Member, Type};
+
+/// How a variant or struct holds its fields.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Unit,
+    Tuple,
+    Named,
+}
+
+/// A variant of an enum (or the body of a struct, with the struct's name).
+pub struct Variant<'a> {
+    pub ident: &'a Ident,
+    pub attrs: &'a [Attribute],
+    pub shape: Shape,
+    pub fields: Vec<Field<'a>>,
+}
+
+/// One field.
+pub struct Field<'a> {
+    pub attrs: &'a [Attribute],
+    /// `x` or `0`, as used in patterns and struct expressions.
+    pub member: Member,
+    /// `x` or `0`, as recorded in the schema.
+    pub name: String,
+    /// Identifier the field is bound to in generated `match` arms.
+    pub binding: Ident,
+    pub ty: &'a Type,
+}
+
+impl<'a> Variant<'a> {
+    pub fn new(ident: &'a Ident, attrs: &'a [Attribute], fields: &'a Fields) -> Self {
+        let shape = match fields {
+            Fields::Unit => Shape::Unit,
+            Fields::Unnamed(_) => Shape::Tuple,
+            Fields::Named(_) => Shape::Named,
+        };
+        let fields = fields.iter().enumerate().map(|(i, f)| Field::new(i, f)).collect();
+        Variant { ident, attrs, shape, fields }
+    }
+
+    pub fn from_syn(variant: &'a syn::Variant) -> Self {
+        Variant::new(&variant.ident, &variant.attrs, &variant.fields)
+    }
+}
+
+impl<'a> Field<'a> {
+    fn new(index: usize, field: &'a syn::Field) -> Self {
+        match &field.ident {
+            Some(ident) => Field {
+                attrs: &field.attrs,
+                member: Member::Named(ident.clone()),
+                name: ident.unraw().to_string(),
+                // Not the field's own name: a constant of that name in scope would turn the
+                // binding into a constant pattern.
+                binding: Ident::new(&format!("__field_{}", ident.unraw()), Span::call_site()),
+                ty: &field.ty,
+            },
+            None => Field {
+                attrs: &field.attrs,
+                member: Member::Unnamed(index.into()),
+                name: index.to_string(),
+                binding: Ident::new(&format!("__field{index}"), Span::call_site()),
+                ty: &field.ty,
+            },
+        }
+    }
+}

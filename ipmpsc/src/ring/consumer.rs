@@ -1,0 +1,276 @@
+//! The receiving side of the ring: the receiver claim, reading committed records, freeing them,
+//! sleeping when the ring is empty, and skipping the reservations of dead senders.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use super::senders::{self, CONFIRMED};
+use super::{record_size, Ring, FLAG_EMPTY, FLAG_MESSAGE, FLAG_PADDING, RECORD_HEADER};
+use crate::sys::futex;
+use crate::sys::process::{self, Liveness};
+use crate::{Error, Result};
+
+/// How long a reservation may stay uncommitted before the receiver checks whether its owner is
+/// alive. A dead sender's reservation is skipped after at most about this long (plus the time
+/// to read the sender table, a few milliseconds).
+pub(crate) const STALL_TIMEOUT: Duration = Duration::from_millis(100);
+
+/// How often a sleeping receiver looks again at an uncommitted reservation.
+const STALL_POLL: Duration = Duration::from_millis(10);
+
+/// Default time a receiver spins on an empty ring before it sleeps on the futex.
+pub(crate) const DEFAULT_SPIN: Duration = Duration::from_micros(50);
+
+/// A committed message record at the head of the ring.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Record {
+    pub(crate) pos: u64,
+    pub(crate) off: u64,
+    pub(crate) len: u64,
+    pub(crate) size: u64,
+}
+
+impl Ring {
+    /// Claims the receiver role for this process; a live holder makes it fail.
+    pub(crate) fn claim_receiver(&self) -> Result<()> {
+        let claim = &self.header().receiver.0;
+        let me = senders::pack(process::current());
+        loop {
+            let owner = claim.owner.load(Ordering::Acquire);
+            if owner != 0 && senders::owner_liveness(owner) == Liveness::Alive {
+                return Err(Error::ReceiverAlreadyExists { pid: senders::unpack(owner).pid });
+            }
+            if claim.owner.compare_exchange(owner, me, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                claim.claims.fetch_add(1, Ordering::AcqRel);
+                return Ok(());
+            }
+        }
+    }
+
+    /// Gives the receiver role back.
+    pub(crate) fn release_receiver(&self) {
+        let claim = &self.header().receiver.0;
+        let me = senders::pack(process::current());
+        let _ = claim.owner.compare_exchange(me, 0, Ordering::AcqRel, Ordering::Relaxed);
+        // Senders blocked on a full ring re-check and report `Disconnected`.
+        let w = &self.header().space_wait.0;
+        w.seq.fetch_add(1, Ordering::SeqCst);
+        futex::wake_all(&w.seq);
+    }
+
+    /// The next committed message, skipping padding, without waiting.
+    pub(crate) fn peek(&self) -> Result<Option<Record>> {
+        let cap = self.capacity();
+        loop {
+            let head = self.head().load(Ordering::Relaxed);
+            let off = head % cap;
+            match self.flag(off).load(Ordering::Acquire) {
+                FLAG_EMPTY => return Ok(None),
+                FLAG_MESSAGE => {
+                    let len = self.length_word(off).load(Ordering::Relaxed);
+                    return match record_size(len) {
+                        Some(size) if size <= cap - off => Ok(Some(Record { pos: head, off, len, size })),
+                        _ => Err(Error::Corrupt(format!(
+                            "record at position {head} claims {len} bytes, more than the {} bytes \
+                             left before the end of the ring",
+                            cap - off - RECORD_HEADER.min(cap - off)
+                        ))),
+                    };
+                }
+                FLAG_PADDING => {
+                    let skip = self.length_word(off).load(Ordering::Relaxed);
+                    if skip < RECORD_HEADER || skip % 8 != 0 || skip > cap - off {
+                        return Err(Error::Corrupt(format!(
+                            "padding at position {head} claims {skip} bytes; {} bytes are left \
+                             before the end of the ring",
+                            cap - off
+                        )));
+                    }
+                    self.free(head, off, skip);
+                }
+                other => {
+                    return Err(Error::Corrupt(format!(
+                        "commit flag {other} at position {head} is not a record state"
+                    )))
+                }
+            }
+        }
+    }
+
+    /// The payload of a record returned by [`Ring::peek`].
+    ///
+    /// # Safety
+    /// `r` must come from `peek` on this ring and not be consumed yet; the slice must not be
+    /// used after [`Ring::consume`] of `r`.
+    #[inline]
+    pub(crate) unsafe fn payload(&self, r: &Record) -> &[u8] {
+        // SAFETY: `peek` checked `off + size <= cap` with `len + 8 <= size`, so the bytes lie in
+        // the data region. The record is committed (its flag was loaded with Acquire, which
+        // synchronises with the sender's publication), and no sender writes it again before the
+        // head passes it, which happens only in `consume` (caller's contract).
+        unsafe { std::slice::from_raw_parts(self.data_ptr(r.off + RECORD_HEADER), r.len as usize) }
+    }
+
+    /// Frees a record returned by [`Ring::peek`].
+    #[inline]
+    pub(crate) fn consume(&self, r: &Record) {
+        self.free(r.pos, r.off, r.size);
+    }
+
+    #[inline]
+    fn free(&self, pos: u64, off: u64, size: u64) {
+        self.flag(off).store(FLAG_EMPTY, Ordering::Relaxed);
+        // SeqCst: releases the flag reset to the next sender that reserves these bytes, and
+        // orders the head before the `sleepers` load in `wake_senders` (module docs).
+        self.head().store(pos + size, Ordering::SeqCst);
+        self.wake_senders();
+    }
+
+    /// Waits for the next committed message: spins for `spin`, then sleeps on the futex until
+    /// `deadline` (`None`: forever). Skips the reservations of dead senders on the way.
+    pub(crate) fn wait_record(&self, spin: Duration, deadline: Option<Instant>) -> Result<Option<Record>> {
+        if let Some(r) = self.peek()? {
+            return Ok(Some(r));
+        }
+        let start = Instant::now();
+        let spin_until = deadline.map_or(start + spin, |d| d.min(start + spin));
+        while Instant::now() < spin_until {
+            for _ in 0..64 {
+                if let Some(r) = self.peek()? {
+                    return Ok(Some(r));
+                }
+                std::hint::spin_loop();
+            }
+        }
+        let w = &self.header().data_wait.0;
+        let mut stalled: Option<(u64, Instant)> = None;
+        loop {
+            let seq = w.seq.load(Ordering::SeqCst);
+            w.sleepers.fetch_add(1, Ordering::SeqCst);
+            let head = self.head().load(Ordering::Relaxed);
+            if self.flag(head % self.capacity()).load(Ordering::SeqCst) != FLAG_EMPTY {
+                w.sleepers.fetch_sub(1, Ordering::SeqCst);
+                if let Some(r) = self.peek()? {
+                    return Ok(Some(r));
+                }
+                continue;
+            }
+            let now = Instant::now();
+            let mut timeout = match deadline {
+                Some(d) if now >= d => {
+                    w.sleepers.fetch_sub(1, Ordering::SeqCst);
+                    return Ok(None);
+                }
+                Some(d) => Some(d - now),
+                None => None,
+            };
+            if self.tail().load(Ordering::SeqCst) != head {
+                // A reservation at the head is not committed yet.
+                let since = match stalled {
+                    Some((h, t)) if h == head => t,
+                    _ => {
+                        stalled = Some((head, now));
+                        now
+                    }
+                };
+                if now.duration_since(since) >= STALL_TIMEOUT {
+                    w.sleepers.fetch_sub(1, Ordering::SeqCst);
+                    if !self.skip_dead_reservation(head)? {
+                        stalled = Some((head, Instant::now()));
+                    }
+                    continue;
+                }
+                timeout = Some(timeout.map_or(STALL_POLL, |t| t.min(STALL_POLL)));
+            }
+            futex::wait(&w.seq, seq, timeout);
+            w.sleepers.fetch_sub(1, Ordering::SeqCst);
+            if let Some(r) = self.peek()? {
+                return Ok(Some(r));
+            }
+        }
+    }
+
+    /// If every sender announcing the reservation at `head` is dead, turns it into padding and
+    /// frees their slots. `Ok(true)` if the reservation is gone (skipped or committed).
+    fn skip_dead_reservation(&self, head: u64) -> Result<bool> {
+        let cap = self.capacity();
+        let off = head % cap;
+        let mut dead: Vec<(u32, u64, u64)> = Vec::new();
+        for i in 0..self.max_senders() {
+            let s = self.slot(i);
+            let len = s.intent_len.load(Ordering::Acquire);
+            if len == 0 || s.intent_pos.load(Ordering::Acquire) != head {
+                continue;
+            }
+            let owner = s.owner.load(Ordering::Acquire);
+            if senders::owner_liveness(owner) == Liveness::Alive {
+                return Ok(false);
+            }
+            dead.push((i, owner, len));
+        }
+        if self.flag(off).load(Ordering::Acquire) != FLAG_EMPTY {
+            return Ok(true);
+        }
+        if dead.is_empty() {
+            return Ok(false);
+        }
+        let confirmed: Vec<u64> = dead.iter().map(|d| d.2).filter(|l| l & CONFIRMED != 0).collect();
+        let size = match confirmed.as_slice() {
+            [one] => one & !CONFIRMED,
+            _ if dead.iter().all(|d| d.2 & !CONFIRMED == dead[0].2 & !CONFIRMED) => dead[0].2 & !CONFIRMED,
+            _ => {
+                return Err(Error::Corrupt(format!(
+                    "several dead senders announced position {head} with different sizes; \
+                     cannot tell which reservation is real"
+                )))
+            }
+        };
+        let tail = self.tail().load(Ordering::Acquire);
+        if size < RECORD_HEADER || size % 8 != 0 || size > cap - off || head + size > tail {
+            return Err(Error::Corrupt(format!(
+                "dead sender's reservation at position {head} of {size} bytes does not fit"
+            )));
+        }
+        self.length_word(off).store(size, Ordering::Relaxed);
+        self.flag(off).store(FLAG_PADDING, Ordering::Release);
+        for (i, owner, _) in dead {
+            let s = self.slot(i);
+            s.intent_len.store(0, Ordering::Release);
+            let _ = s.owner.compare_exchange(owner, 0, Ordering::AcqRel, Ordering::Relaxed);
+        }
+        self.header().receiver.0.skipped_reservations.fetch_add(1, Ordering::Relaxed);
+        Ok(true)
+    }
+
+    /// Number of senders registered by live processes.
+    pub(crate) fn live_senders(&self) -> usize {
+        let mut seen: Vec<(u64, bool)> = Vec::new();
+        let mut count = 0;
+        for i in 0..self.max_senders() {
+            let owner = self.slot(i).owner.load(Ordering::Acquire);
+            if owner == 0 {
+                continue;
+            }
+            let alive = match seen.iter().find(|(o, _)| *o == owner) {
+                Some((_, alive)) => *alive,
+                None => {
+                    let alive = senders::owner_liveness(owner) == Liveness::Alive;
+                    seen.push((owner, alive));
+                    alive
+                }
+            };
+            count += usize::from(alive);
+        }
+        count
+    }
+
+    /// Whether senders existed and none is alive now.
+    pub(crate) fn senders_gone(&self) -> bool {
+        self.header().receiver.0.sender_registrations.load(Ordering::Acquire) != 0 && self.live_senders() == 0
+    }
+
+    /// Number of dead senders' reservations skipped over the channel's life.
+    pub(crate) fn skipped_reservations(&self) -> u64 {
+        self.header().receiver.0.skipped_reservations.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,204 @@
+//! The channel file's header: identity, geometry, cursors and wait words, each cursor on its
+//! own pair of cache lines.
+//!
+//! ```text
+//! offset  size  what
+//!      0   128  identity and geometry (written once by the creator, read once by openers)
+//!    128   128  receiver claim
+//!    256   128  head: the read cursor (written by the receiver only)
+//!    384   128  tail: the reservation cursor (CAS by senders)
+//!    512   128  data wait word (receiver sleeps here)
+//!    640   128  space wait word (senders sleep here)
+//!    768  64*N  sender slots (N = max_senders)
+//!      …     …  schema name and description (UTF-8)
+//!      …   C/8  commit flags, one byte per 8-byte word of the data region (page aligned)
+//!      …     C  data region (page aligned)
+//! ```
+
+use std::sync::atomic::{AtomicU32, AtomicU64};
+
+/// First eight bytes of every channel file.
+pub(crate) const MAGIC: [u8; 8] = *b"IPMPSCrb";
+/// Version of this layout; a file of another layout version is refused.
+pub(crate) const LAYOUT_VERSION: u32 = 1;
+/// Written natively: reads back as this value only on a machine of the same byte order.
+pub(crate) const ENDIAN_MARK: u32 = 0x0102_0304;
+/// Longest schema name plus description the header holds.
+pub(crate) const MAX_SCHEMA_TEXT: u64 = 1 << 20;
+/// Most senders a channel supports at once.
+pub(crate) const MAX_SENDERS_LIMIT: u32 = 4096;
+/// Sender slots of a channel created by this build.
+pub(crate) const DEFAULT_MAX_SENDERS: u32 = 128;
+
+const PAGE: u64 = 4096;
+
+/// A value on its own 128 bytes: two cache lines, so that the adjacent-line prefetcher does not
+/// couple a cursor written by one side with a cursor written by the other.
+#[repr(C, align(128))]
+pub(crate) struct Padded<T>(pub(crate) T);
+
+/// Identity and geometry. Written by the creator before the file is renamed into place;
+/// nobody writes them afterwards, and openers copy them into [`Geometry`] once, so a later
+/// scribble by a hostile process cannot move a bound the receiver relies on.
+#[repr(C)]
+pub(crate) struct Identity {
+    /// [`MAGIC`].
+    pub(crate) magic: [u8; 8],
+    /// [`LAYOUT_VERSION`].
+    pub(crate) layout_version: AtomicU32,
+    /// `size_of::<usize>()` of the creator.
+    pub(crate) word_size: AtomicU32,
+    /// [`ENDIAN_MARK`] as the creator wrote it.
+    pub(crate) endian_mark: AtomicU32,
+    /// [`crate::codec::CODEC_ID`] of the creator.
+    pub(crate) codec: AtomicU32,
+    /// Number of sender slots.
+    pub(crate) max_senders: AtomicU32,
+    /// Version of the message schema (0 for a raw channel).
+    pub(crate) schema_version: AtomicU32,
+    /// Capacity of the data region in bytes: a non-zero multiple of 8.
+    pub(crate) capacity: AtomicU64,
+    /// Total length of the file; must equal the file's real length.
+    pub(crate) file_len: AtomicU64,
+    /// Structural hash of the message schema; 0 for a raw (untyped) channel.
+    pub(crate) schema_hash: AtomicU64,
+    /// Byte length of the schema name stored after the sender slots.
+    pub(crate) schema_name_len: AtomicU32,
+    /// Byte length of the schema description stored after the name.
+    pub(crate) schema_desc_len: AtomicU32,
+}
+
+/// The claim of the one receiver.
+#[repr(C)]
+pub(crate) struct ReceiverClaim {
+    /// Packed [`crate::sys::process::ProcessId`] of the receiver holding the channel, 0 if none.
+    /// Set by compare-and-swap, so two receivers never both hold it; a dead holder's claim is
+    /// replaced the same way.
+    pub(crate) owner: AtomicU64,
+    /// Number of times a receiver claimed the channel; non-zero means a receiver existed, so a
+    /// sender that finds no live owner knows the receiver is gone rather than not yet started.
+    pub(crate) claims: AtomicU64,
+    /// Number of times a sender registered; non-zero means senders existed, so a receiver
+    /// that finds none alive knows they are gone rather than not yet started.
+    pub(crate) sender_registrations: AtomicU64,
+    /// Number of dead senders' reservations the receiver turned into padding (statistics).
+    pub(crate) skipped_reservations: AtomicU64,
+}
+
+/// A futex word with a count of sleepers.
+#[repr(C)]
+pub(crate) struct WaitWord {
+    /// Bumped by a waker before `FUTEX_WAKE`; sleepers wait while it holds the value they read.
+    pub(crate) seq: AtomicU32,
+    /// Number of processes that announced they are about to sleep or sleep on `seq`. Wakers
+    /// skip the syscall while it is 0.
+    pub(crate) sleepers: AtomicU32,
+}
+
+/// The fixed part of the header, at offset 0 of the file.
+#[repr(C)]
+pub(crate) struct Header {
+    /// Written once at creation.
+    pub(crate) identity: Padded<Identity>,
+    /// Who receives.
+    pub(crate) receiver: Padded<ReceiverClaim>,
+    /// Read cursor: position of the first record not yet consumed. Written by the receiver
+    /// only; `head <= tail` and `tail - head <= capacity` always.
+    pub(crate) head: Padded<AtomicU64>,
+    /// Reservation cursor: position just past the last reserved record. Advanced by senders
+    /// with compare-and-swap; never moves backwards.
+    pub(crate) tail: Padded<AtomicU64>,
+    /// The receiver sleeps here when the ring is empty; senders wake it after a commit.
+    pub(crate) data_wait: Padded<WaitWord>,
+    /// Senders sleep here when the ring is full; the receiver wakes them after freeing space.
+    pub(crate) space_wait: Padded<WaitWord>,
+}
+
+/// Where everything is, derived from capacity, sender count and schema text length alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Geometry {
+    pub(crate) capacity: u64,
+    pub(crate) max_senders: u32,
+    pub(crate) slots_offset: u64,
+    pub(crate) schema_offset: u64,
+    pub(crate) schema_name_len: u32,
+    pub(crate) schema_desc_len: u32,
+    pub(crate) flags_offset: u64,
+    pub(crate) data_offset: u64,
+    pub(crate) file_len: u64,
+}
+
+fn align_up(x: u64, to: u64) -> Option<u64> {
+    x.checked_add(to - 1).map(|v| v & !(to - 1))
+}
+
+impl Geometry {
+    /// Lays out a channel; `None` if the numbers overflow.
+    pub(crate) fn new(capacity: u64, max_senders: u32, name_len: u32, desc_len: u32) -> Option<Geometry> {
+        let slots_offset = std::mem::size_of::<Header>() as u64;
+        let schema_offset = slots_offset + u64::from(max_senders) * super::senders::SLOT_SIZE;
+        let schema_end = schema_offset + u64::from(name_len) + u64::from(desc_len);
+        let flags_offset = align_up(schema_end, PAGE)?;
+        let data_offset = align_up(flags_offset.checked_add(capacity / 8)?, PAGE)?;
+        let file_len = data_offset.checked_add(capacity)?;
+        Some(Geometry {
+            capacity,
+            max_senders,
+            slots_offset,
+            schema_offset,
+            schema_name_len: name_len,
+            schema_desc_len: desc_len,
+            flags_offset,
+            data_offset,
+            file_len,
+        })
+    }
+}
+
+/// Rounds a requested capacity up to a multiple of 8 (at least 8).
+pub(crate) fn round_capacity(requested: u64) -> Option<u64> {
+    align_up(requested.max(8), 8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use static_assertions::const_assert_eq;
+    use std::mem::{offset_of, size_of};
+
+    // The header layout is part of the file format: pin it.
+    const_assert_eq!(size_of::<Identity>(), 64);
+    const_assert_eq!(size_of::<Header>(), 768);
+    const_assert_eq!(offset_of!(Header, receiver), 128);
+    const_assert_eq!(offset_of!(Header, head), 256);
+    const_assert_eq!(offset_of!(Header, tail), 384);
+    const_assert_eq!(offset_of!(Header, data_wait), 512);
+    const_assert_eq!(offset_of!(Header, space_wait), 640);
+    const_assert_eq!(offset_of!(Identity, capacity), 32);
+    const_assert_eq!(offset_of!(Identity, schema_hash), 48);
+
+    #[test]
+    fn geometry_is_page_aligned_and_ordered() {
+        let g = Geometry::new(1 << 20, 128, 3, 100).unwrap();
+        assert_eq!(g.slots_offset, 768);
+        assert_eq!(g.schema_offset, 768 + 128 * 64);
+        assert_eq!(g.flags_offset % PAGE, 0);
+        assert_eq!(g.data_offset % PAGE, 0);
+        assert!(g.flags_offset >= g.schema_offset + 103);
+        assert!(g.data_offset >= g.flags_offset + (1 << 20) / 8);
+        assert_eq!(g.file_len, g.data_offset + (1 << 20));
+    }
+
+    #[test]
+    fn huge_capacity_overflows_to_none() {
+        assert!(Geometry::new(u64::MAX - 7, 128, 0, 0).is_none());
+    }
+
+    #[test]
+    fn capacity_rounds_up_to_words() {
+        assert_eq!(round_capacity(0), Some(8));
+        assert_eq!(round_capacity(9), Some(16));
+        assert_eq!(round_capacity(64), Some(64));
+        assert_eq!(round_capacity(u64::MAX), None);
+    }
+}

@@ -1,0 +1,471 @@
+//! The schema hash and the mismatch diagnosis, as specified in DESIGN.md ("The schema hash"):
+//! structure changes the hash, spelling does not, and a mismatch names its first difference.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+
+use ipmpsc::schema::StoredSchema;
+use ipmpsc::{Channel, Schema, SchemaMismatch, SchemaType};
+
+fn hash<T: SchemaType + ?Sized>() -> u64 {
+    T::HASH
+}
+
+fn describe<T: SchemaType + ?Sized>() -> String {
+    let mut out = String::new();
+    T::describe(&mut out);
+    out
+}
+
+/// The hash of `enum Msg { $($body)* }` declared as a channel in its own module, so that
+/// every case can use the same enum name.
+macro_rules! channel_hash {
+    ($(#[$attr:meta])* { $($body:tt)* }) => {{
+        #[allow(dead_code)]
+        mod m {
+            #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+            pub struct Meta { pub id: u32, pub tags: Vec<String> }
+            pub type Bytes = std::vec::Vec<u8>;
+            #[ipmpsc::channel $(($attr))*]
+            pub enum Msg { $($body)* }
+        }
+        m::Msg::SCHEMA_HASH
+    }};
+}
+
+fn base() -> u64 {
+    channel_hash!({ Frame { width: u32, pixels: Vec<u8> }, Log(String), Stop })
+}
+
+#[test]
+fn spelling_does_not_change_the_hash() {
+    assert_eq!(
+        base(),
+        channel_hash!({ Frame { width: u32, pixels: std::vec::Vec<u8> }, Log(std::string::String), Stop })
+    );
+    assert_eq!(base(), channel_hash!({ Frame { width: u32, pixels: Bytes }, Log(String), Stop }));
+    assert_eq!(base(), channel_hash!(#[version = 1] { Frame { width: u32, pixels: Vec<u8> }, Log(String), Stop }));
+    assert_eq!(hash::<Vec<u8>>(), hash::<std::vec::Vec<u8>>());
+}
+
+#[test]
+fn renaming_a_variant_or_a_field_changes_the_hash() {
+    assert_ne!(base(), channel_hash!({ Image { width: u32, pixels: Vec<u8> }, Log(String), Stop }));
+    assert_ne!(base(), channel_hash!({ Frame { w: u32, pixels: Vec<u8> }, Log(String), Stop }));
+}
+
+#[test]
+fn reordering_variants_or_fields_changes_the_hash() {
+    assert_ne!(base(), channel_hash!({ Log(String), Frame { width: u32, pixels: Vec<u8> }, Stop }));
+    assert_ne!(base(), channel_hash!({ Frame { pixels: Vec<u8>, width: u32 }, Log(String), Stop }));
+}
+
+#[test]
+fn adding_or_removing_a_variant_or_field_changes_the_hash() {
+    assert_ne!(base(), channel_hash!({ Frame { width: u32, pixels: Vec<u8> }, Log(String) }));
+    assert_ne!(base(), channel_hash!({ Frame { width: u32, pixels: Vec<u8> }, Log(String), Stop, Go }));
+    assert_ne!(base(), channel_hash!({ Frame { width: u32, height: u32, pixels: Vec<u8> }, Log(String), Stop }));
+    assert_ne!(base(), channel_hash!({ Frame { width: u32, pixels: Vec<u8> }, Log(String, u8), Stop }));
+}
+
+#[test]
+fn changing_a_field_type_or_shape_changes_the_hash() {
+    assert_ne!(base(), channel_hash!({ Frame { width: u64, pixels: Vec<u8> }, Log(String), Stop }));
+    assert_ne!(base(), channel_hash!({ Frame { width: u32, pixels: Vec<u16> }, Log(String), Stop }));
+    assert_ne!(base(), channel_hash!({ Frame { width: u32, pixels: Vec<u8> }, Log { text: String }, Stop }));
+    assert_ne!(base(), channel_hash!({ Frame(u32, Vec<u8>), Log(String), Stop }));
+    assert_ne!(base(), channel_hash!({ Frame { width: u32, pixels: Vec<u8> }, Log(String), Stop() }));
+}
+
+#[test]
+fn changing_the_version_changes_the_hash() {
+    assert_ne!(base(), channel_hash!(#[version = 2] { Frame { width: u32, pixels: Vec<u8> }, Log(String), Stop }));
+}
+
+#[test]
+fn a_change_deep_inside_a_nested_type_changes_the_hash() {
+    mod a {
+        #[derive(ipmpsc::Schema)]
+        pub struct Inner { pub ids: Vec<Option<u32>> }
+        #[derive(ipmpsc::Schema)]
+        pub struct Meta(pub Inner);
+    }
+    mod b {
+        #[derive(ipmpsc::Schema)]
+        pub struct Inner { pub ids: Vec<Option<u64>> }
+        #[derive(ipmpsc::Schema)]
+        pub struct Meta(pub Inner);
+    }
+    mod c {
+        #[derive(ipmpsc::Schema)]
+        pub struct Inner { pub ids: Vec<Option<u32>> }
+        #[derive(ipmpsc::Schema)]
+        pub struct Meta(pub Inner);
+    }
+    assert_ne!(hash::<a::Meta>(), hash::<b::Meta>());
+    assert_eq!(hash::<a::Meta>(), hash::<c::Meta>());
+    assert_ne!(hash::<Vec<a::Meta>>(), hash::<Vec<b::Meta>>());
+}
+
+#[test]
+fn derived_types_hash_their_name_shape_and_fields() {
+    mod a {
+        #[derive(ipmpsc::Schema)]
+        pub struct Point { pub x: i32, pub y: i32 }
+        #[derive(ipmpsc::Schema)]
+        pub enum Kind { A, B(u32), C { x: u8 } }
+    }
+    mod renamed_type {
+        #[derive(ipmpsc::Schema)]
+        pub struct Spot { pub x: i32, pub y: i32 }
+    }
+    mod tuple {
+        #[derive(ipmpsc::Schema)]
+        pub struct Point(pub i32, pub i32);
+    }
+    mod renamed_field {
+        #[derive(ipmpsc::Schema)]
+        pub struct Point { pub x: i32, pub z: i32 }
+    }
+    mod enum_changed {
+        #[derive(ipmpsc::Schema)]
+        pub enum Kind { A, B(u64), C { x: u8 } }
+    }
+    let point = hash::<a::Point>();
+    assert_ne!(point, hash::<renamed_type::Spot>());
+    assert_ne!(point, hash::<tuple::Point>());
+    assert_ne!(point, hash::<renamed_field::Point>());
+    assert_ne!(point, hash::<(i32, i32)>());
+    assert_ne!(hash::<a::Kind>(), hash::<enum_changed::Kind>());
+    assert_eq!(describe::<a::Point>(), "Point { x: i32, y: i32 }");
+    assert_eq!(describe::<tuple::Point>(), "Point(i32, i32)");
+    assert_eq!(describe::<a::Kind>(), "enum Kind { A, B(u32), C { x: u8 } }");
+}
+
+#[test]
+fn generic_derived_types_fold_their_arguments() {
+    #[derive(ipmpsc::Schema)]
+    struct Tagged<T> {
+        tag: String,
+        value: T,
+    }
+    #[derive(ipmpsc::Schema)]
+    struct Unit;
+    assert_ne!(hash::<Tagged<u8>>(), hash::<Tagged<u16>>());
+    assert_eq!(describe::<Tagged<Vec<u8>>>(), "Tagged { tag: String, value: Vec<u8> }");
+    assert_eq!(describe::<Unit>(), "Unit");
+}
+
+#[test]
+fn types_a_channel_treats_alike_hash_alike() {
+    // Viewed as the same `&[u8]`, encoded as the same bytes.
+    assert_eq!(hash::<Vec<u8>>(), hash::<Box<[u8]>>());
+    assert_eq!(hash::<Vec<u8>>(), hash::<&[u8]>());
+    assert_eq!(hash::<String>(), hash::<Box<str>>());
+    assert_eq!(hash::<String>(), hash::<&str>());
+    assert_eq!(hash::<Box<u32>>(), hash::<u32>());
+    // Encoded as 64-bit integers everywhere.
+    assert_eq!(hash::<usize>(), hash::<u64>());
+    assert_eq!(hash::<isize>(), hash::<i64>());
+    assert_eq!(describe::<Box<[u8]>>(), "Vec<u8>");
+}
+
+#[test]
+fn distinct_std_types_hash_apart() {
+    let hashes = [
+        hash::<bool>(),
+        hash::<char>(),
+        hash::<()>(),
+        hash::<i8>(),
+        hash::<i16>(),
+        hash::<i32>(),
+        hash::<i64>(),
+        hash::<i128>(),
+        hash::<u8>(),
+        hash::<u16>(),
+        hash::<u32>(),
+        hash::<u64>(),
+        hash::<u128>(),
+        hash::<f32>(),
+        hash::<f64>(),
+        hash::<String>(),
+        hash::<Vec<u8>>(),
+        hash::<VecDeque<u8>>(),
+        hash::<Option<u8>>(),
+        hash::<[u8; 4]>(),
+        hash::<[u8; 5]>(),
+        hash::<(u8,)>(),
+        hash::<(u8, u8)>(),
+        hash::<(u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8, u8)>(),
+        hash::<HashSet<u8>>(),
+        hash::<BTreeSet<u8>>(),
+        hash::<HashMap<u8, u8>>(),
+        hash::<BTreeMap<u8, u8>>(),
+        hash::<HashMap<u8, u16>>(),
+        hash::<Option<Option<u8>>>(),
+        hash::<Vec<Vec<u8>>>(),
+    ];
+    let distinct: HashSet<u64> = hashes.iter().copied().collect();
+    assert_eq!(distinct.len(), hashes.len());
+}
+
+#[test]
+fn std_types_describe_as_rust_spells_them() {
+    assert_eq!(describe::<Option<Vec<String>>>(), "Option<Vec<String>>");
+    assert_eq!(describe::<HashMap<String, Vec<u8>>>(), "HashMap<String, Vec<u8>>");
+    assert_eq!(describe::<[u16; 4]>(), "[u16; 4]");
+    assert_eq!(describe::<(u8,)>(), "(u8,)");
+    assert_eq!(describe::<(u8, bool, char)>(), "(u8, bool, char)");
+    assert_eq!(describe::<usize>(), "u64");
+}
+
+#[test]
+fn a_channel_hash_is_never_zero() {
+    assert_eq!(ipmpsc::__private::nonzero(0), ipmpsc::__private::nonzero(0xcbf2_9ce4_8422_2325));
+    assert_ne!(ipmpsc::__private::nonzero(0), 0);
+    assert_eq!(ipmpsc::__private::nonzero(42), 42);
+    assert_ne!(base(), 0);
+    assert_eq!(Schema::UNTYPED.hash, 0);
+}
+
+#[test]
+fn hashes_are_usable_in_const_contexts() {
+    #[ipmpsc::channel(version = 7)]
+    enum Msg {
+        Ping(u64),
+    }
+    const HASH: u64 = Msg::SCHEMA_HASH;
+    const VERSION: u32 = Msg::SCHEMA_VERSION;
+    const SCHEMA: Schema = <Msg as Channel>::SCHEMA;
+    assert_eq!(HASH, SCHEMA.hash);
+    assert_eq!(VERSION, 7);
+    assert_eq!(SCHEMA.version, 7);
+    assert_eq!(SCHEMA.name, "Msg");
+}
+
+// ---------------------------------------------------------------------------------------
+// Description and diagnosis.
+
+mod v2 {
+    #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+    pub struct Meta {
+        pub id: u32,
+        pub tags: Vec<String>,
+    }
+    #[ipmpsc::channel(version = 2)]
+    pub enum Msg {
+        Frame { width: u32, height: u32, pixels: Vec<u8> },
+        Log(String),
+        Tagged(Meta),
+        Stop,
+    }
+}
+
+fn stored(schema: &Schema) -> StoredSchema {
+    StoredSchema::from(schema)
+}
+
+/// The diagnosis of opening a channel made by `v2::Msg` with `schema`.
+fn against_v2(schema: &Schema) -> SchemaMismatch {
+    SchemaMismatch::new(stored(&<v2::Msg as Channel>::SCHEMA), schema)
+}
+
+#[test]
+fn the_description_renders_every_variant_and_nested_type() {
+    assert_eq!(
+        <v2::Msg as Channel>::SCHEMA.description(),
+        "Msg v2\n  Frame { width: u32, height: u32, pixels: Vec<u8> }\n  Log(String)\n  \
+         Tagged(Meta { id: u32, tags: Vec<String> })\n  Stop"
+    );
+    assert_eq!(Schema::UNTYPED.description(), "");
+}
+
+macro_rules! v2_variant {
+    ($version:literal, $($body:tt)*) => {{
+        #[allow(dead_code)]
+        mod m {
+            #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+            pub struct Meta { pub id: u32, pub tags: Vec<String> }
+            #[ipmpsc::channel(version = $version)]
+            pub enum Msg { $($body)* }
+        }
+        <m::Msg as ipmpsc::Channel>::SCHEMA
+    }};
+}
+
+#[test]
+fn a_retyped_field_is_named_with_both_types() {
+    let ours = v2_variant!(2, Frame { width: u32, height: u32, pixels: Vec<u16> }, Log(String), Tagged(Meta), Stop);
+    let mismatch = against_v2(&ours);
+    assert_eq!(
+        mismatch.difference(),
+        "variant `Frame`, field `pixels`: channel has `Vec<u8>`, this process has `Vec<u16>`"
+    );
+    let text = mismatch.to_string();
+    assert!(text.starts_with("schema mismatch: channel has Msg v2 #"), "{text}");
+    assert!(text.contains(&format!("#{:016x}", v2::Msg::SCHEMA_HASH)), "{text}");
+    assert!(text.contains(&format!("this process has Msg v2 #{:016x}", ours.hash)), "{text}");
+    assert!(text.ends_with(mismatch.difference()), "{text}");
+    assert_eq!(mismatch.channel().hash, v2::Msg::SCHEMA_HASH);
+    assert_eq!(mismatch.ours().hash, ours.hash);
+}
+
+#[test]
+fn a_change_inside_a_nested_type_is_shown_in_full() {
+    mod m {
+        #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+        pub struct Meta {
+            pub id: u64,
+            pub tags: Vec<String>,
+        }
+        #[ipmpsc::channel(version = 2)]
+        pub enum Msg {
+            Frame { width: u32, height: u32, pixels: Vec<u8> },
+            Log(String),
+            Tagged(Meta),
+            Stop,
+        }
+    }
+    assert_eq!(
+        against_v2(&<m::Msg as Channel>::SCHEMA).difference(),
+        "variant `Tagged`, field 0: channel has `Meta { id: u32, tags: Vec<String> }`, \
+         this process has `Meta { id: u64, tags: Vec<String> }`"
+    );
+}
+
+#[test]
+fn a_version_change_is_named_first() {
+    let ours = v2_variant!(3, Frame { width: u32, height: u32, pixels: Vec<u8> }, Log(String), Tagged(Meta), Stop);
+    let mismatch = against_v2(&ours);
+    assert_eq!(mismatch.difference(), "version differs: channel has v2, this process has v3");
+    assert!(mismatch.to_string().contains("channel has Msg v2 #"));
+    assert!(mismatch.to_string().contains("this process has Msg v3 #"));
+    let changed = v2_variant!(3, Frame { width: u32, height: u32, pixels: Vec<u8> }, Log(String), Tagged(Meta));
+    assert_eq!(
+        against_v2(&changed).difference(),
+        "version differs: channel has v2, this process has v3; first change: variant `Stop` \
+         removed: the channel has it, this process does not"
+    );
+}
+
+#[test]
+fn added_removed_renamed_and_reordered_variants_are_told_apart() {
+    let added = v2_variant!(2, Frame { width: u32, height: u32, pixels: Vec<u8> }, Log(String), Ping, Tagged(Meta), Stop);
+    assert_eq!(
+        against_v2(&added).difference(),
+        "variant `Ping` added: this process has it, the channel does not"
+    );
+    let appended = v2_variant!(2, Frame { width: u32, height: u32, pixels: Vec<u8> }, Log(String), Tagged(Meta), Stop, Ping);
+    assert_eq!(
+        against_v2(&appended).difference(),
+        "variant `Ping` added: this process has it, the channel does not"
+    );
+    let removed = v2_variant!(2, Frame { width: u32, height: u32, pixels: Vec<u8> }, Tagged(Meta), Stop);
+    assert_eq!(
+        against_v2(&removed).difference(),
+        "variant `Log` removed: the channel has it, this process does not"
+    );
+    let renamed = v2_variant!(2, Frame { width: u32, height: u32, pixels: Vec<u8> }, Text(String), Tagged(Meta), Stop);
+    assert_eq!(
+        against_v2(&renamed).difference(),
+        "variant renamed: channel has `Log`, this process has `Text`"
+    );
+    let reordered = v2_variant!(2, Log(String), Frame { width: u32, height: u32, pixels: Vec<u8> }, Tagged(Meta), Stop);
+    assert_eq!(
+        against_v2(&reordered).difference(),
+        "variants reordered: channel has `Frame` at position 0, this process has `Log`"
+    );
+    let replaced = v2_variant!(2, Frame { width: u32, height: u32, pixels: Vec<u8> }, Text(u8), Tagged(Meta), Stop);
+    assert_eq!(
+        against_v2(&replaced).difference(),
+        "variant 1 differs: channel has `Log(String)`, this process has `Text(u8)`"
+    );
+}
+
+#[test]
+fn added_removed_renamed_and_reshaped_fields_are_told_apart() {
+    let added = v2_variant!(2, Frame { width: u32, height: u32, depth: u8, pixels: Vec<u8> }, Log(String), Tagged(Meta), Stop);
+    assert_eq!(
+        against_v2(&added).difference(),
+        "variant `Frame`, field `depth` added: this process has it, the channel does not"
+    );
+    let removed = v2_variant!(2, Frame { width: u32, pixels: Vec<u8> }, Log(String), Tagged(Meta), Stop);
+    assert_eq!(
+        against_v2(&removed).difference(),
+        "variant `Frame`, field `height` removed: the channel has it, this process does not"
+    );
+    let renamed = v2_variant!(2, Frame { width: u32, rows: u32, pixels: Vec<u8> }, Log(String), Tagged(Meta), Stop);
+    assert_eq!(
+        against_v2(&renamed).difference(),
+        "variant `Frame`, field renamed: channel has `height`, this process has `rows`"
+    );
+    let extra_tuple_field = v2_variant!(2, Frame { width: u32, height: u32, pixels: Vec<u8> }, Log(String, u8), Tagged(Meta), Stop);
+    assert_eq!(
+        against_v2(&extra_tuple_field).difference(),
+        "variant `Log`, field 1 added: this process has it, the channel does not"
+    );
+    let reshaped = v2_variant!(2, Frame(u32, u32, Vec<u8>), Log(String), Tagged(Meta), Stop);
+    assert_eq!(
+        against_v2(&reshaped).difference(),
+        "variant `Frame` changed shape: channel has `Frame { width: u32, height: u32, pixels: \
+         Vec<u8> }`, this process has `Frame(u32, u32, Vec<u8>)`"
+    );
+}
+
+#[test]
+fn another_message_type_is_named() {
+    #[ipmpsc::channel(version = 2)]
+    enum Command {
+        Stop,
+    }
+    let mismatch = against_v2(&<Command as Channel>::SCHEMA);
+    assert_eq!(
+        mismatch.difference(),
+        "message type differs: channel carries `Msg`, this process has `Command`"
+    );
+}
+
+#[test]
+fn a_raw_channel_on_either_side_is_said_to_be_raw() {
+    let typed_opens_raw = SchemaMismatch::new(stored(&Schema::UNTYPED), &<v2::Msg as Channel>::SCHEMA);
+    let text = typed_opens_raw.to_string();
+    assert!(text.starts_with("schema mismatch: channel has a raw (untyped) channel, this process has Msg v2 #"), "{text}");
+    assert!(typed_opens_raw.difference().starts_with("the channel is a raw (untyped) channel"));
+    assert!(typed_opens_raw.difference().contains("`Msg::create_receiver`"));
+
+    let raw_opens_typed = against_v2(&Schema::UNTYPED);
+    let text = raw_opens_typed.to_string();
+    assert!(text.contains("this process has a raw (untyped) channel"), "{text}");
+    assert!(raw_opens_typed.difference().contains("`Msg::open_sender`"), "{text}");
+}
+
+#[test]
+fn a_description_that_cannot_be_parsed_still_gives_a_sentence() {
+    let mut channel = stored(&<v2::Msg as Channel>::SCHEMA);
+    channel.hash ^= 1;
+    channel.description = "Msg v2\ngarbage".to_owned();
+    let mismatch = SchemaMismatch::new(channel, &<v2::Msg as Channel>::SCHEMA);
+    assert!(mismatch.difference().starts_with("the descriptions agree but the hashes differ"));
+}
+
+#[test]
+fn a_description_is_capped_at_the_header_limit() {
+    #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+    struct Wide(
+        [[[[u8; 1]; 1]; 1]; 1],
+    );
+    fn long(out: &mut String) {
+        out.push_str(&"x".repeat(Schema::DESCRIPTION_LIMIT));
+    }
+    static FIELDS: [ipmpsc::schema::FieldSchema; 1] =
+        [ipmpsc::schema::FieldSchema { name: "0", hash: 1, describe: long }];
+    static VARIANTS: [ipmpsc::schema::VariantSchema; 1] = [ipmpsc::schema::VariantSchema {
+        name: "Huge",
+        shape: ipmpsc::schema::Shape::Tuple,
+        fields: &FIELDS,
+    }];
+    let schema = Schema { name: "Msg", version: 1, hash: 1, variants: &VARIANTS };
+    let description = schema.description();
+    assert!(description.len() <= Schema::DESCRIPTION_LIMIT);
+    assert!(description.ends_with('…'));
+    let _ = describe::<Wide>();
+}

@@ -1,0 +1,1 @@
+//! trybuild harness for ipmpsc: see `tests/compiletest.rs`.
