@@ -44,6 +44,8 @@ impl ChannelArgs {
 fn parse_version(value: &Expr) -> syn::Result<u32> {
     const HOW: &str = "write a whole number from 0 to 4294967295, e.g. `version = 2`";
     match value {
+        // A `$version:literal` of a `macro_rules!` arrives wrapped in an invisible group.
+        Expr::Group(group) => parse_version(&group.expr),
         Expr::Lit(ExprLit { lit: Lit::Int(int), .. }) => int.base10_parse::<u32>().map_err(|_| {
             syn::Error::new_spanned(int, format!("version `{int}` does not fit in a u32: {HOW}"))
         }),

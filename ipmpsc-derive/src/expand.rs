@@ -97,7 +97,7 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
                 Some(_) => quote_spanned!(ty.span()=>
                     #member: <#ty as ::ipmpsc::__private::Viewable>::view(#binding)),
                 None => quote_spanned!(ty.span()=>
-                    #member: ::core::clone::Clone::clone(#binding)),
+                    #member: ::ipmpsc::__private::clone_into_view(#binding)),
             }
         });
         let variant_ident = variant.ident;

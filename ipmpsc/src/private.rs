@@ -122,6 +122,22 @@ pub fn describe_enum(out: &mut String, name: &str, variants: &[VariantSchema]) {
 // ---------------------------------------------------------------------------------------
 // Views.
 
+/// A field type that a view keeps owned, so that `as_view` clones it. Only here to turn a
+/// missing `Clone` into an error that says why it is needed.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` must implement `Clone` to be part of a channel message",
+    label = "the message's view keeps this field owned, so `as_view` clones it",
+    note = "add `#[derive(Clone)]` to the definition of `{Self}`"
+)]
+pub trait CloneIntoView: Clone {}
+
+impl<T: Clone> CloneIntoView for T {}
+
+/// Clones a field that the view keeps owned (see [`CloneIntoView`]).
+pub fn clone_into_view<T: CloneIntoView>(field: &T) -> T {
+    field.clone()
+}
+
 /// A field type that a message's view borrows instead of owning: `String` is viewed as
 /// `&str`, `Vec<u8>` and `Box<[u8]>` as `&[u8]`, and `Option`/`Vec` of those element-wise.
 /// The macro spells the view type out itself; these impls convert.

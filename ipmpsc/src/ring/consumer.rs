@@ -63,6 +63,9 @@ impl Ring {
         let cap = self.capacity();
         loop {
             let head = self.head().load(Ordering::Relaxed);
+            if head > super::MAX_POSITION {
+                return Err(Error::Corrupt(format!("head {head} is beyond any reachable position")));
+            }
             let off = head % cap;
             match self.flag(off).load(Ordering::Acquire) {
                 FLAG_EMPTY => return Ok(None),

@@ -64,6 +64,8 @@ pub(crate) mod consumer;
 pub(crate) mod header;
 pub(crate) mod producer;
 pub(crate) mod senders;
+#[cfg(test)]
+mod tests;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -83,6 +85,11 @@ pub(crate) const FLAG_EMPTY: u8 = 0;
 pub(crate) const FLAG_MESSAGE: u8 = 1;
 /// Commit flag: a padding record starts here; its length word is the number of bytes to skip.
 pub(crate) const FLAG_PADDING: u8 = 2;
+
+/// Largest position a cursor can honestly reach (2^62 bytes: 146 years at 1 TB/s). A cursor
+/// beyond it was written by a corrupt process; refusing it keeps all position arithmetic free of
+/// overflow.
+pub(crate) const MAX_POSITION: u64 = 1 << 62;
 
 /// Bytes of the length word in front of every record.
 pub(crate) const RECORD_HEADER: u64 = 8;
@@ -267,7 +274,12 @@ impl Ring {
 
     /// `Error::Corrupt` unless `head <= tail <= head + capacity`, both word aligned.
     pub(crate) fn check_cursors(&self, head: u64, tail: u64) -> Result<()> {
-        if head % 8 != 0 || tail % 8 != 0 || head > tail || tail - head > self.geo.capacity {
+        if head % 8 != 0
+            || tail % 8 != 0
+            || head > tail
+            || tail > MAX_POSITION
+            || tail - head > self.geo.capacity
+        {
             return Err(Error::Corrupt(format!(
                 "impossible cursors: head {head}, tail {tail}, capacity {}",
                 self.geo.capacity

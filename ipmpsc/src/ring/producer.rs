@@ -94,6 +94,9 @@ impl Ring {
         };
         let mut tail = self.tail().load(Ordering::Relaxed);
         loop {
+            if tail > super::MAX_POSITION {
+                return Err(Error::Corrupt(format!("tail {tail} is beyond any reachable position")));
+            }
             let off = tail % cap;
             let room = cap - off;
             let (need, padding) = if size <= room { (size, false) } else { (room, true) };

@@ -1,0 +1,4 @@
+#[ipmpsc::channel]
+fn messages() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[ipmpsc::channel]
+pub struct Frame {
+    pub width: u32,
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[ipmpsc::channel]
+pub enum Msg {}
+
+fn main() {}

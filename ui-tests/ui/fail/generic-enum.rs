@@ -1,0 +1,6 @@
+#[ipmpsc::channel]
+pub enum Msg<T> {
+    Value(T),
+}
+
+fn main() {}

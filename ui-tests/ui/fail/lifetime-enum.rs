@@ -1,0 +1,6 @@
+#[ipmpsc::channel]
+pub enum Msg<'a> {
+    Log(&'a str),
+}
+
+fn main() {}

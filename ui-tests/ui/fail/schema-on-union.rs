@@ -1,0 +1,7 @@
+#[derive(ipmpsc::Schema)]
+pub union Bits {
+    pub int: u32,
+    pub float: f32,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+#[ipmpsc::channel]
+pub enum Msg {
+    Log {
+        #[serde(skip)]
+        text: String,
+    },
+}
+
+fn main() {}

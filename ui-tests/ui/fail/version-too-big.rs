@@ -1,0 +1,6 @@
+#[ipmpsc::channel(version = 4294967296)]
+pub enum Msg {
+    Stop,
+}
+
+fn main() {}
