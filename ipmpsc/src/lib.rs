@@ -1,6 +1,76 @@
-//! Inter-process multi-producer, single-consumer channels over a shared memory-mapped ring.
+//! Typed inter-process channels: many producer processes, one consumer process, and a
+//! lock-free ring buffer in a memory-mapped file between them.
 //!
-//! (Crate documentation with the typed two-process example comes with the typed API.)
+//! `#[ipmpsc::channel]` on a message enum generates everything a channel needs: a structural
+//! schema hash computed at compile time, typed senders and receivers, and a borrowed *view* of
+//! each message (`MsgView<'a>`) whose `&str` and `&[u8]` fields point straight into shared
+//! memory. The schema is written into the channel file when the receiver creates it and checked
+//! by everyone who opens it, so a producer built from another version of the enum is refused.
+//!
+//! ```
+//! use std::process::Command;
+//!
+//! #[ipmpsc::channel]
+//! #[derive(Debug, PartialEq)]
+//! pub enum Msg {
+//!     Frame { width: u32, height: u32, pixels: Vec<u8> },
+//!     Log(String),
+//!     Stop,
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! if let Ok(path) = std::env::var("IPMPSC_DOC_CHANNEL") {
+//!     // The producer: this same program, started again by the consumer below.
+//!     let tx = Msg::open_sender(&path)?;
+//!     tx.send(&Msg::Log(format!("hello from process {}", std::process::id())))?;
+//!     // A view sends borrowed data without building an owned message.
+//!     tx.send_view(&MsgView::Frame { width: 2, height: 2, pixels: &[0, 64, 128, 255] })?;
+//!     tx.send(&Msg::Stop)?;
+//!     return Ok(());
+//! }
+//!
+//! // The consumer creates the channel, then starts a producer process.
+//! let path = format!("/dev/shm/ipmpsc-doc-crate-{}", std::process::id());
+//! let mut rx = Msg::create_receiver(&path, 64 * 1024)?;
+//! let mut producer = Command::new(std::env::current_exe()?)
+//!     .env("IPMPSC_DOC_CHANNEL", &path)
+//!     .spawn()?;
+//!
+//! let mut frames = 0;
+//! loop {
+//!     let msg = rx.recv_view()?; // borrows the ring: no copy
+//!     match &*msg {
+//!         MsgView::Log(line) => println!("{line}"),
+//!         MsgView::Frame { width, height, pixels } => {
+//!             assert_eq!(pixels.len() as u32, width * height);
+//!             frames += 1;
+//!         }
+//!         MsgView::Stop => break,
+//!     }
+//! }
+//! assert_eq!(frames, 1);
+//! assert!(producer.wait()?.success());
+//! std::fs::remove_file(&path)?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What is where
+//!
+//! - The typed API: [`channel`] (the attribute), [`Channel`], [`TypedSender`], [`TypedReceiver`],
+//!   [`ViewGuard`]; [`Schema`](derive@Schema) for types nested in messages.
+//! - The untyped API of ipmpsc 0.5: [`SharedRingBuffer`], [`Sender`], [`Receiver`],
+//!   [`ZeroCopyContext`]: any serde type, no schema check.
+//! - Everything that can go wrong: [`Error`].
+//!
+//! # Guarantees
+//!
+//! Producers reserve space lock-free and encode straight into shared memory; the receiver reads
+//! in place. Order is FIFO per producer, and nothing is lost or duplicated. A producer killed
+//! mid-send delays the receiver by at most about 100 ms; a receiver killed mid-read loses
+//! nothing committed (the next receiver delivers the message it was reading again). Bytes in
+//! the file are untrusted: a corrupt or hostile file gives [`Error::Corrupt`] or
+//! [`Error::IncompatibleRingBuffer`], never a panic or an out-of-bounds read. Linux only for now.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]

@@ -239,8 +239,8 @@ impl Sender {
     /// use std::time::Duration;
     /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(64)?;
     /// let tx = ipmpsc::Sender::new(buffer);
-    /// assert!(tx.send_timeout(&[0u8; 40], Duration::from_millis(1))?); // fits
-    /// assert!(!tx.send_timeout(&[0u8; 40], Duration::from_millis(1))?); // full: nobody reads
+    /// assert!(tx.send_timeout(&[0u8; 32], Duration::from_millis(1))?); // fits
+    /// assert!(!tx.send_timeout(&[0u8; 32], Duration::from_millis(1))?); // full: nobody reads
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
     pub fn send_timeout(&self, value: &(impl Serialize + ?Sized), timeout: Duration) -> Result<bool> {
@@ -257,8 +257,8 @@ impl Sender {
     /// ```
     /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(64)?;
     /// let tx = ipmpsc::Sender::new(buffer);
-    /// assert!(tx.try_send(&[0u8; 40])?);
-    /// assert!(!tx.try_send(&[0u8; 40])?);
+    /// assert!(tx.try_send(&[0u8; 32])?);
+    /// assert!(!tx.try_send(&[0u8; 32])?);
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
     pub fn try_send(&self, value: &(impl Serialize + ?Sized)) -> Result<bool> {
@@ -328,6 +328,30 @@ impl Sender {
                 result
             }
         }
+    }
+}
+
+impl std::fmt::Debug for SharedRingBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedRingBuffer").field("capacity", &self.capacity()).finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender")
+            .field("buffer", &self.buffer)
+            .field("slot", &self.handle.as_ref().map(|h| h.slot))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receiver")
+            .field("buffer", &self.buffer)
+            .field("spin", &self.spin)
+            .finish_non_exhaustive()
     }
 }
 

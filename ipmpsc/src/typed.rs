@@ -75,6 +75,12 @@ pub struct TypedSender<M: Channel> {
     _message: PhantomData<fn(&M)>,
 }
 
+impl<M: Channel> std::fmt::Debug for TypedSender<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TypedSender").field("schema", &M::SCHEMA.name).field("raw", &self.raw).finish()
+    }
+}
+
 impl<M: Channel> Clone for TypedSender<M> {
     fn clone(&self) -> Self {
         TypedSender { raw: self.raw.clone(), _message: PhantomData }
@@ -531,6 +537,12 @@ impl<M: Channel> TypedReceiver<M> {
             Some(record) => self.guard(record).map(Some),
             None => Ok(None),
         }
+    }
+}
+
+impl<M: Channel> std::fmt::Debug for TypedReceiver<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TypedReceiver").field("schema", &M::SCHEMA.name).field("raw", &self.raw).finish()
     }
 }
 

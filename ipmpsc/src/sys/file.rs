@@ -2,7 +2,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use memmap2::MmapRaw;
@@ -51,6 +51,8 @@ impl StagedFile {
                         final_path: path.to_path_buf(),
                         published: false,
                     };
+                    // The caller's mode exactly, whatever the umask.
+                    staged.file.set_permissions(std::fs::Permissions::from_mode(mode))?;
                     staged.file.set_len(len)?;
                     return Ok(staged);
                 }
