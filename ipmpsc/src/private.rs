@@ -14,7 +14,11 @@ use crate::schema::{describe_fields, FieldSchema, Shape, VariantSchema};
 /// One entry of a generated field table. The bound sits here, on a call the macro spans at
 /// the user's field type, so a type without `SchemaType` is reported there, once.
 pub const fn field<T: crate::SchemaType>(name: &'static str) -> FieldSchema {
-    FieldSchema { name, hash: T::HASH, describe: T::describe }
+    FieldSchema {
+        name,
+        hash: T::HASH,
+        describe: T::describe,
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -69,7 +73,11 @@ const fn fold_variants(mut h: u64, variants: &[VariantSchema]) -> u64 {
     h = fold_u64(h, variants.len() as u64);
     let mut i = 0;
     while i < variants.len() {
-        h = fold_fields(fold_str(h, variants[i].name), variants[i].shape, variants[i].fields);
+        h = fold_fields(
+            fold_str(h, variants[i].name),
+            variants[i].shape,
+            variants[i].fields,
+        );
         i += 1;
     }
     h
@@ -77,7 +85,11 @@ const fn fold_variants(mut h: u64, variants: &[VariantSchema]) -> u64 {
 
 /// `SchemaType::HASH` of a derived struct.
 pub const fn struct_hash(name: &str, shape: Shape, fields: &[FieldSchema]) -> u64 {
-    fold_fields(fold_str(fold_str(FNV_OFFSET, "struct"), name), shape, fields)
+    fold_fields(
+        fold_str(fold_str(FNV_OFFSET, "struct"), name),
+        shape,
+        fields,
+    )
 }
 
 /// `SchemaType::HASH` of a derived enum.

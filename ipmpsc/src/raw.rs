@@ -282,12 +282,14 @@ impl Sender {
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
     pub fn send_when_empty(&self, value: &(impl Serialize + ?Sized)) -> Result<()> {
+        use std::sync::atomic::Ordering;
         let ring = &self.buffer.ring;
         loop {
-            let tail = ring.tail().load(std::sync::atomic::Ordering::Acquire);
-            ring.wait_for_head(tail, None)?;
-            let head = ring.head().load(std::sync::atomic::Ordering::Acquire);
-            if head == ring.tail().load(std::sync::atomic::Ordering::Acquire) {
+            let tail = ring.tail().load(Ordering::Acquire);
+            ring.wait_for_free(tail, None)?;
+            // The receiver releases everything it consumed before it waits for more, so an
+            // empty ring shows as `free == tail`.
+            if ring.free().load(Ordering::Acquire) == ring.tail().load(Ordering::Acquire) {
                 return self.send(value);
             }
         }
@@ -301,8 +303,8 @@ impl Sender {
     pub(crate) fn send_with(&self, value: &(impl Serialize + ?Sized), wait: Wait) -> Result<bool> {
         let ring = &*self.buffer.ring;
         let len = codec::encoded_size(value)?;
-        let send = |slot: &crate::ring::senders::SenderSlot, cached_head: &std::sync::atomic::AtomicU64| {
-            let Some(reservation) = ring.reserve(slot, cached_head, len, wait)? else {
+        let send = |slot: &crate::ring::senders::SenderSlot, cached_free: &std::sync::atomic::AtomicU64| {
+            let Some(reservation) = ring.reserve(slot, cached_free, len, wait)? else {
                 return Ok(false);
             };
             // SAFETY: the reservation was just made by this slot, is filled once here and
@@ -320,10 +322,10 @@ impl Sender {
             }
         };
         match &self.handle {
-            Some(handle) => handle.with_slot(ring, |slot| send(slot, &handle.cached_head)),
+            Some(handle) => handle.with_slot(ring, |slot| send(slot, &handle.cached_free)),
             None => {
                 let temp = SenderHandle::register(ring)?;
-                let result = temp.with_slot(ring, |slot| send(slot, &temp.cached_head));
+                let result = temp.with_slot(ring, |slot| send(slot, &temp.cached_free));
                 ring.release_slot(temp.slot);
                 result
             }
@@ -390,8 +392,9 @@ impl Drop for Sender {
 /// ```
 pub struct Receiver {
     buffer: SharedRingBuffer,
-    /// Pid of the live receiver that refused this one its claim, if any.
-    refused_by: Option<u32>,
+    /// Why this receiver could not claim the channel, if it could not (reported by every
+    /// receive).
+    refused: Option<Refusal>,
     spin: Duration,
     /// One consumer: the protocol allows a single thread to read at a time.
     _not_sync: PhantomData<Cell<()>>,
@@ -411,12 +414,12 @@ impl Receiver {
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
     pub fn new(buffer: SharedRingBuffer) -> Receiver {
-        let refused_by = match buffer.ring.claim_receiver() {
+        let refused = match buffer.ring.claim_receiver() {
             Ok(()) => None,
-            Err(Error::ReceiverAlreadyExists { pid }) => Some(pid),
-            Err(_) => Some(0),
+            Err(Error::ReceiverAlreadyExists { pid }) => Some(Refusal::Held(pid)),
+            Err(other) => Some(Refusal::Other(other.to_string())),
         };
-        Receiver { buffer, refused_by, spin: DEFAULT_SPIN, _not_sync: PhantomData }
+        Receiver { buffer, refused, spin: DEFAULT_SPIN, _not_sync: PhantomData }
     }
 
     /// Creates the receiver of `buffer`.
@@ -443,7 +446,7 @@ impl Receiver {
 
     /// A receiver on a buffer whose claim this process already holds.
     pub(crate) fn from_claimed(buffer: SharedRingBuffer) -> Receiver {
-        Receiver { buffer, refused_by: None, spin: DEFAULT_SPIN, _not_sync: PhantomData }
+        Receiver { buffer, refused: None, spin: DEFAULT_SPIN, _not_sync: PhantomData }
     }
 
     /// Sets how long a blocking receive spins on an empty ring before it sleeps (default
@@ -481,9 +484,10 @@ impl Receiver {
     }
 
     fn check_claim(&self) -> Result<()> {
-        match self.refused_by {
+        match &self.refused {
             None => Ok(()),
-            Some(pid) => Err(Error::ReceiverAlreadyExists { pid }),
+            Some(Refusal::Held(pid)) => Err(Error::ReceiverAlreadyExists { pid: *pid }),
+            Some(Refusal::Other(why)) => Err(Error::Corrupt(why.clone())),
         }
     }
 
@@ -597,10 +601,19 @@ impl Receiver {
 
 impl Drop for Receiver {
     fn drop(&mut self) {
-        if self.refused_by.is_none() {
+        if self.refused.is_none() {
             self.buffer.ring.release_receiver();
         }
     }
+}
+
+/// Why [`Receiver::new`] could not claim a channel.
+#[derive(Debug)]
+enum Refusal {
+    /// A live receiver with this pid holds it.
+    Held(u32),
+    /// The channel's cursors are corrupt.
+    Other(String),
 }
 
 /// Borrows a [`Receiver`] to receive one message whose references point into the ring. The

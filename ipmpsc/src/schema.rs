@@ -136,7 +136,12 @@ pub struct Schema {
 
 impl Schema {
     /// The schema of a raw, untyped channel.
-    pub const UNTYPED: Schema = Schema { name: "", version: 0, hash: 0, variants: &[] };
+    pub const UNTYPED: Schema = Schema {
+        name: "",
+        version: 0,
+        hash: 0,
+        variants: &[],
+    };
 
     /// Longest description, in bytes, that [`Schema::description`] returns; a longer one is
     /// cut short (the hash still covers everything).
@@ -256,7 +261,11 @@ impl SchemaMismatch {
     pub fn new(channel: StoredSchema, ours: &Schema) -> Self {
         let ours = StoredSchema::from(ours);
         let difference = diagnose(&channel, &ours);
-        SchemaMismatch { channel, ours, difference }
+        SchemaMismatch {
+            channel,
+            ours,
+            difference,
+        }
     }
 
     /// The schema stored in the channel file.
@@ -479,7 +488,12 @@ fn parse_variant(line: &str) -> Option<ParsedVariant<'_>> {
             .collect::<Option<_>>()?;
         (Shape::Named, fields)
     };
-    Some(ParsedVariant { line, name, shape, fields })
+    Some(ParsedVariant {
+        line,
+        name,
+        shape,
+        fields,
+    })
 }
 
 fn variant_name<'v>(variant: &'v ParsedVariant<'_>) -> &'v str {
@@ -521,7 +535,13 @@ enum Change {
 }
 
 /// Classifies a difference of names at the same position.
-fn classify<T>(theirs: &[T], mine: &[T], i: usize, name: fn(&T) -> &str, same_content: bool) -> Change {
+fn classify<T>(
+    theirs: &[T],
+    mine: &[T],
+    i: usize,
+    name: fn(&T) -> &str,
+    same_content: bool,
+) -> Change {
     match (theirs.get(i), mine.get(i)) {
         (Some(_), None) => Change::Removed,
         (None, _) => Change::Added,
@@ -539,7 +559,10 @@ fn classify<T>(theirs: &[T], mine: &[T], i: usize, name: fn(&T) -> &str, same_co
     }
 }
 
-fn first_variant_difference(theirs: &[ParsedVariant<'_>], mine: &[ParsedVariant<'_>]) -> Option<String> {
+fn first_variant_difference(
+    theirs: &[ParsedVariant<'_>],
+    mine: &[ParsedVariant<'_>],
+) -> Option<String> {
     for i in 0..theirs.len().max(mine.len()) {
         let (t, m) = (theirs.get(i), mine.get(i));
         if let (Some(t), Some(m)) = (t, m) {
@@ -550,7 +573,8 @@ fn first_variant_difference(theirs: &[ParsedVariant<'_>], mine: &[ParsedVariant<
                 }
             }
         }
-        let same_fields = matches!((t, m), (Some(t), Some(m)) if t.shape == m.shape && t.fields == m.fields);
+        let same_fields =
+            matches!((t, m), (Some(t), Some(m)) if t.shape == m.shape && t.fields == m.fields);
         return Some(match classify(theirs, mine, i, variant_name, same_fields) {
             Change::Removed => format!(
                 "variant `{}` removed: the channel has it, this process does not",
@@ -605,28 +629,34 @@ fn first_field_difference(t: &ParsedVariant<'_>, m: &ParsedVariant<'_>) -> Optio
             }
         }
         let same_type = matches!((tf, mf), (Some(tf), Some(mf)) if tf.1 == mf.1);
-        return Some(match classify(&t.fields, &m.fields, i, field_name, same_type) {
-            Change::Removed => format!(
-                ", {} removed: the channel has it, this process does not",
-                label(&tf?.0)
-            ),
-            Change::Added => format!(
-                ", {} added: this process has it, the channel does not",
-                label(&mf?.0)
-            ),
-            Change::Renamed => format!(
-                ", field renamed: channel has `{}`, this process has `{}`",
-                tf?.0, mf?.0
-            ),
-            Change::Reordered => format!(
-                ", fields reordered: channel has `{}` at position {i}, this process has `{}`",
-                tf?.0, mf?.0
-            ),
-            Change::Replaced => format!(
-                ", {} replaced: channel has `{}: {}`, this process has `{}: {}`",
-                label(&tf?.0), tf?.0, tf?.1, mf?.0, mf?.1
-            ),
-        });
+        return Some(
+            match classify(&t.fields, &m.fields, i, field_name, same_type) {
+                Change::Removed => format!(
+                    ", {} removed: the channel has it, this process does not",
+                    label(&tf?.0)
+                ),
+                Change::Added => format!(
+                    ", {} added: this process has it, the channel does not",
+                    label(&mf?.0)
+                ),
+                Change::Renamed => format!(
+                    ", field renamed: channel has `{}`, this process has `{}`",
+                    tf?.0, mf?.0
+                ),
+                Change::Reordered => format!(
+                    ", fields reordered: channel has `{}` at position {i}, this process has `{}`",
+                    tf?.0, mf?.0
+                ),
+                Change::Replaced => format!(
+                    ", {} replaced: channel has `{}: {}`, this process has `{}: {}`",
+                    label(&tf?.0),
+                    tf?.0,
+                    tf?.1,
+                    mf?.0,
+                    mf?.1
+                ),
+            },
+        );
     }
     None
 }

@@ -18,6 +18,14 @@ pub(crate) const STALL_TIMEOUT: Duration = Duration::from_millis(100);
 /// How often a sleeping receiver looks again at an uncommitted reservation.
 const STALL_POLL: Duration = Duration::from_millis(10);
 
+/// Bytes the receiver consumes before it hands them back to senders (unless a sender is
+/// waiting for space, or the receiver is about to wait for data). A quarter of the ring at
+/// most, so that senders always find most of it available.
+#[inline]
+pub(crate) fn release_batch(capacity: u64) -> u64 {
+    (capacity / 4).clamp(8, 4096)
+}
+
 /// Default time a receiver spins on an empty ring before it sleeps on the futex.
 pub(crate) const DEFAULT_SPIN: Duration = Duration::from_micros(50);
 
@@ -42,6 +50,9 @@ impl Ring {
             }
             if claim.owner.compare_exchange(owner, me, Ordering::AcqRel, Ordering::Acquire).is_ok() {
                 claim.claims.fetch_add(1, Ordering::AcqRel);
+                // A previous receiver may have died between consuming and releasing.
+                self.check_cursors()?;
+                self.release();
                 return Ok(());
             }
         }
@@ -49,6 +60,7 @@ impl Ring {
 
     /// Gives the receiver role back.
     pub(crate) fn release_receiver(&self) {
+        self.release();
         let claim = &self.header().receiver.0;
         let me = senders::pack(process::current());
         let _ = claim.owner.compare_exchange(me, 0, Ordering::AcqRel, Ordering::Relaxed);
@@ -89,7 +101,7 @@ impl Ring {
                             cap - off
                         )));
                     }
-                    self.free(head, off, skip);
+                    self.advance(head, skip);
                 }
                 other => {
                     return Err(Error::Corrupt(format!(
@@ -114,18 +126,44 @@ impl Ring {
         unsafe { std::slice::from_raw_parts(self.data_ptr(r.off + RECORD_HEADER), r.len as usize) }
     }
 
-    /// Frees a record returned by [`Ring::peek`].
+    /// Marks a record returned by [`Ring::peek`] as consumed; its bytes go back to senders at
+    /// the next [`Ring::release`].
     #[inline]
     pub(crate) fn consume(&self, r: &Record) {
-        self.free(r.pos, r.off, r.size);
+        self.advance(r.pos, r.size);
     }
 
     #[inline]
-    fn free(&self, pos: u64, off: u64, size: u64) {
-        self.flag(off).store(FLAG_EMPTY, Ordering::Relaxed);
-        // SeqCst: releases the flag reset to the next sender that reserves these bytes, and
-        // orders the head before the `sleepers` load in `wake_senders` (module docs).
-        self.head().store(pos + size, Ordering::SeqCst);
+    fn advance(&self, pos: u64, size: u64) {
+        let head = pos + size;
+        // Release: a receiver that takes over after a crash sees the records before `head` as
+        // consumed; nobody else reads `head` on a hot path.
+        self.head().store(head, Ordering::Release);
+        let pending = head.wrapping_sub(self.free().load(Ordering::Relaxed));
+        if pending >= release_batch(self.capacity())
+            || self.header().space_wait.0.sleepers.load(Ordering::Relaxed) != 0
+        {
+            self.release();
+        }
+    }
+
+    /// Gives the consumed bytes `[free, head)` back to senders: resets their commit flags, then
+    /// moves `free` up to `head` and wakes sleeping senders.
+    pub(crate) fn release(&self) {
+        let cap = self.capacity();
+        let head = self.head().load(Ordering::Relaxed);
+        let free = self.free().load(Ordering::Relaxed);
+        if head <= free || head - free > cap || (head | free) % 8 != 0 {
+            return; // nothing to do, or cursors a corrupt process wrote: leave them alone
+        }
+        let mut pos = free;
+        while pos < head {
+            self.flag(pos % cap).store(FLAG_EMPTY, Ordering::Relaxed);
+            pos += 8;
+        }
+        // SeqCst: releases the flag resets to the senders that reserve these bytes next, and
+        // orders `free` before the `sleepers` load in `wake_senders` (module docs).
+        self.free().store(head, Ordering::SeqCst);
         self.wake_senders();
     }
 
@@ -135,6 +173,8 @@ impl Ring {
         if let Some(r) = self.peek()? {
             return Ok(Some(r));
         }
+        // Nothing to read: hand consumed space back before waiting.
+        self.release();
         let start = Instant::now();
         let spin_until = deadline.map_or(start + spin, |d| d.min(start + spin));
         while Instant::now() < spin_until {

@@ -6,10 +6,11 @@
 //!      0   128  identity and geometry (written once by the creator, read once by openers)
 //!    128   128  receiver claim
 //!    256   128  head: the read cursor (written by the receiver only)
-//!    384   128  tail: the reservation cursor (CAS by senders)
-//!    512   128  data wait word (receiver sleeps here)
-//!    640   128  space wait word (senders sleep here)
-//!    768  64*N  sender slots (N = max_senders)
+//!    384   128  free: the release cursor (written by the receiver only)
+//!    512   128  tail: the reservation cursor (CAS by senders)
+//!    640   128  data wait word (receiver sleeps here)
+//!    768   128  space wait word (senders sleep here)
+//!    896  64*N  sender slots (N = max_senders)
 //!      …     …  schema name and description (UTF-8)
 //!      …   C/8  commit flags, one byte per 8-byte word of the data region (page aligned)
 //!      …     C  data region (page aligned)
@@ -103,8 +104,13 @@ pub(crate) struct Header {
     /// Who receives.
     pub(crate) receiver: Padded<ReceiverClaim>,
     /// Read cursor: position of the first record not yet consumed. Written by the receiver
-    /// only; `head <= tail` and `tail - head <= capacity` always.
+    /// only, after each message; a restarted receiver continues here. `free <= head <= tail`.
     pub(crate) head: Padded<AtomicU64>,
+    /// Release cursor: everything below it may be overwritten by senders, and every commit flag
+    /// below it is `EMPTY`. The receiver moves it up to `head` in batches (after clearing the
+    /// flags of the consumed records), so that senders and receiver do not pass the flag cache
+    /// line back and forth on every message. `tail - free <= capacity`.
+    pub(crate) free: Padded<AtomicU64>,
     /// Reservation cursor: position just past the last reserved record. Advanced by senders
     /// with compare-and-swap; never moves backwards.
     pub(crate) tail: Padded<AtomicU64>,
@@ -168,20 +174,21 @@ mod tests {
 
     // The header layout is part of the file format: pin it.
     const_assert_eq!(size_of::<Identity>(), 64);
-    const_assert_eq!(size_of::<Header>(), 768);
+    const_assert_eq!(size_of::<Header>(), 896);
     const_assert_eq!(offset_of!(Header, receiver), 128);
     const_assert_eq!(offset_of!(Header, head), 256);
-    const_assert_eq!(offset_of!(Header, tail), 384);
-    const_assert_eq!(offset_of!(Header, data_wait), 512);
-    const_assert_eq!(offset_of!(Header, space_wait), 640);
+    const_assert_eq!(offset_of!(Header, free), 384);
+    const_assert_eq!(offset_of!(Header, tail), 512);
+    const_assert_eq!(offset_of!(Header, data_wait), 640);
+    const_assert_eq!(offset_of!(Header, space_wait), 768);
     const_assert_eq!(offset_of!(Identity, capacity), 32);
     const_assert_eq!(offset_of!(Identity, schema_hash), 48);
 
     #[test]
     fn geometry_is_page_aligned_and_ordered() {
         let g = Geometry::new(1 << 20, 128, 3, 100).unwrap();
-        assert_eq!(g.slots_offset, 768);
-        assert_eq!(g.schema_offset, 768 + 128 * 64);
+        assert_eq!(g.slots_offset, 896);
+        assert_eq!(g.schema_offset, 896 + 128 * 64);
         assert_eq!(g.flags_offset % PAGE, 0);
         assert_eq!(g.data_offset % PAGE, 0);
         assert!(g.flags_offset >= g.schema_offset + 103);

@@ -21,19 +21,23 @@
 //!       |                                    v                                     |
 //!       |                                 PADDING                                  |
 //!       +--------------------------------------------------------------------------+
-//!                       consume (flag EMPTY, then head += size, SeqCst)
+//!        release (flags of [free, head) EMPTY, then free = head, SeqCst; batched)
 //! ```
 //!
 //! * **Reserve.** A sender reads `tail`, announces `(tail, size)` in its slot of the sender
-//!   table (see [`senders`]), checks space against its cached copy of `head` (reloading `head`
+//!   table (see [`senders`]), checks space against its cached copy of `free` (reloading `free`
 //!   only when the cache says "full"), and moves `tail` forward with a compare-and-swap. The
 //!   CAS is the only write any two senders contend on; no lock is taken anywhere.
 //! * **Commit.** The sender writes the payload and the length word, then stores the flag with
 //!   a SeqCst swap (which also releases the payload to the receiver's Acquire load of the flag).
 //! * **Consume.** The receiver loads the flag at `head` (Acquire). `MESSAGE`: the length is
 //!   bounds-checked against the region, the payload is handed out as a slice, and when the
-//!   caller is done the flag is reset to `EMPTY` and `head` advanced. `PADDING`: skipped the
-//!   same way. `EMPTY`: nothing to read yet. Any other value, or a length that does not fit, is
+//!   caller is done `head` is advanced. `PADDING`: skipped the same way.
+//! * **Release.** Consumed bytes go back to senders in batches: the receiver resets the flags
+//!   in `[free, head)` to `EMPTY` and then moves `free` up to `head` (SeqCst). It does so
+//!   after [`consumer::release_batch`] bytes, whenever a sender sleeps for space, and always
+//!   before it waits for data itself, so space is never held back while the receiver idles.
+//!   Batching keeps the flag cache line from bouncing between the two sides on every message. `EMPTY`: nothing to read yet. Any other value, or a length that does not fit, is
 //!   `Error::Corrupt`; the receiver never reads outside the mapping.
 //!
 //! Senders never read the flags and the receiver never reads `tail` on the fast path, so in
@@ -267,21 +271,23 @@ impl Ring {
             description: String::from_utf8_lossy(&text[name_len as usize..]).into_owned(),
         };
         let ring = Ring { map, _file: f, geo, schema, remove_on_drop: None };
-        let (head, tail) = (ring.head().load(Ordering::Acquire), ring.tail().load(Ordering::Acquire));
-        ring.check_cursors(head, tail)?;
+        ring.check_cursors()?;
         Ok(ring)
     }
 
-    /// `Error::Corrupt` unless `head <= tail <= head + capacity`, both word aligned.
-    pub(crate) fn check_cursors(&self, head: u64, tail: u64) -> Result<()> {
-        if head % 8 != 0
-            || tail % 8 != 0
+    /// `Error::Corrupt` unless `free <= head <= tail <= free + capacity`, all word aligned.
+    pub(crate) fn check_cursors(&self) -> Result<()> {
+        let free = self.free().load(Ordering::Acquire);
+        let head = self.head().load(Ordering::Acquire);
+        let tail = self.tail().load(Ordering::Acquire);
+        if (free | head | tail) % 8 != 0
+            || free > head
             || head > tail
             || tail > MAX_POSITION
-            || tail - head > self.geo.capacity
+            || tail - free > self.geo.capacity
         {
             return Err(Error::Corrupt(format!(
-                "impossible cursors: head {head}, tail {tail}, capacity {}",
+                "impossible cursors: free {free}, head {head}, tail {tail}, capacity {}",
                 self.geo.capacity
             )));
         }
@@ -313,6 +319,11 @@ impl Ring {
     #[inline]
     pub(crate) fn head(&self) -> &AtomicU64 {
         &self.header().head.0
+    }
+
+    #[inline]
+    pub(crate) fn free(&self) -> &AtomicU64 {
+        &self.header().free.0
     }
 
     #[inline]

@@ -78,12 +78,12 @@ impl Ring {
         s.owner.store(0, Ordering::Release);
     }
 
-    /// Reserves a record for a payload of `len` bytes. `cached_head` is the sender's private
-    /// copy of the head, refreshed only when it says "full".
+    /// Reserves a record for a payload of `len` bytes. `cached_free` is the sender's private
+    /// copy of the release cursor, refreshed only when it says "full".
     pub(crate) fn reserve(
         &self,
         slot: &SenderSlot,
-        cached_head: &AtomicU64,
+        cached_free: &AtomicU64,
         len: u64,
         wait: Wait,
     ) -> Result<Option<Reservation>> {
@@ -100,15 +100,15 @@ impl Ring {
             let off = tail % cap;
             let room = cap - off;
             let (need, padding) = if size <= room { (size, false) } else { (room, true) };
-            let mut head = cached_head.load(Ordering::Relaxed);
-            if tail.saturating_add(need) > head.saturating_add(cap) {
-                head = self.head().load(Ordering::Acquire);
-                cached_head.store(head, Ordering::Relaxed);
-                if tail.saturating_add(need) > head.saturating_add(cap) {
+            let mut free = cached_free.load(Ordering::Relaxed);
+            if tail.saturating_add(need) > free.saturating_add(cap) {
+                free = self.free().load(Ordering::Acquire);
+                cached_free.store(free, Ordering::Relaxed);
+                if tail.saturating_add(need) > free.saturating_add(cap) {
                     match wait {
                         Wait::No => return Ok(None),
                         Wait::Until(deadline) => {
-                            if !self.wait_for_head(tail + need - cap, deadline)? {
+                            if !self.wait_for_free(tail + need - cap, deadline)? {
                                 return Ok(None);
                             }
                             tail = self.tail().load(Ordering::Relaxed);
@@ -170,32 +170,32 @@ impl Ring {
         self.wake_receiver();
     }
 
-    /// Waits until `head >= target`. `Ok(false)` on timeout; `Err(Disconnected)` when the
+    /// Waits until `free >= target`. `Ok(false)` on timeout; `Err(Disconnected)` when the
     /// receiver is gone (dead, or dropped after having existed).
-    pub(crate) fn wait_for_head(&self, target: u64, deadline: Option<Instant>) -> Result<bool> {
+    pub(crate) fn wait_for_free(&self, target: u64, deadline: Option<Instant>) -> Result<bool> {
         let spin_until = Instant::now() + SPIN;
         while Instant::now() < spin_until {
             for _ in 0..64 {
-                if self.head().load(Ordering::Acquire) >= target {
+                if self.free().load(Ordering::Acquire) >= target {
                     return Ok(true);
                 }
                 std::hint::spin_loop();
             }
         }
         let w = &self.header().space_wait.0;
-        let mut last_head = self.head().load(Ordering::Acquire);
+        let mut last_free = self.free().load(Ordering::Acquire);
         let mut last_progress = Instant::now();
         loop {
             let seq = w.seq.load(Ordering::SeqCst);
             w.sleepers.fetch_add(1, Ordering::SeqCst);
-            let head = self.head().load(Ordering::SeqCst);
-            if head >= target {
+            let free = self.free().load(Ordering::SeqCst);
+            if free >= target {
                 w.sleepers.fetch_sub(1, Ordering::SeqCst);
                 return Ok(true);
             }
             let now = Instant::now();
-            if head != last_head {
-                last_head = head;
+            if free != last_free {
+                last_free = free;
                 last_progress = now;
             } else if now.duration_since(last_progress) >= LIVENESS_INTERVAL {
                 last_progress = now;
@@ -229,13 +229,13 @@ impl Ring {
     }
 }
 
-/// A sender's hold on the ring: its slot, its cached head, and a flag that lets one thread at a
+/// A sender's hold on the ring: its slot, its cached copy of `free`, and a flag that lets one thread at a
 /// time use the slot (a second thread sending through the same handle at the same moment
 /// borrows a temporary slot instead of waiting).
 pub(crate) struct SenderHandle {
     pub(crate) slot: u32,
     busy: AtomicBool,
-    pub(crate) cached_head: AtomicU64,
+    pub(crate) cached_free: AtomicU64,
 }
 
 impl SenderHandle {
@@ -243,7 +243,7 @@ impl SenderHandle {
         Ok(SenderHandle {
             slot: ring.claim_slot()?,
             busy: AtomicBool::new(false),
-            cached_head: AtomicU64::new(ring.head().load(Ordering::Acquire)),
+            cached_free: AtomicU64::new(ring.free().load(Ordering::Acquire)),
         })
     }
 

@@ -34,7 +34,7 @@ fn temp_ring(capacity: u64) -> TempRing {
 fn send(ring: &Ring, handle: &SenderHandle, payload: &[u8]) -> bool {
     handle
         .with_slot(ring, |slot| {
-            let Some(r) = ring.reserve(slot, &handle.cached_head, payload.len() as u64, Wait::No)? else {
+            let Some(r) = ring.reserve(slot, &handle.cached_free, payload.len() as u64, Wait::No)? else {
                 return Ok(false);
             };
             // SAFETY: fresh reservation, filled once, then committed.
@@ -83,6 +83,8 @@ fn messages_come_out_in_order_and_free_their_space() {
     assert_eq!(recv(&t.ring).unwrap(), b"");
     assert_eq!(recv(&t.ring), None);
     assert_eq!(t.ring.head().load(Ordering::Relaxed), 40);
+    t.ring.release();
+    assert_eq!(t.ring.free().load(Ordering::Relaxed), 40);
 }
 
 #[test]
@@ -92,6 +94,7 @@ fn full_ring_refuses_then_accepts_after_consume() {
     assert!(send(&t.ring, &h, &[1; 24])); // 32 bytes: the whole ring
     assert!(!send(&t.ring, &h, &[2; 1]));
     assert_eq!(recv(&t.ring).unwrap(), [1; 24]);
+    // Consumed, and (a quarter of the ring consumed) released to senders at once.
     assert!(send(&t.ring, &h, &[2; 1]));
     assert_eq!(recv(&t.ring).unwrap(), [2]);
 }
@@ -102,11 +105,13 @@ fn record_that_would_cross_the_end_is_preceded_by_padding() {
     let h = SenderHandle::register(&t.ring).unwrap();
     assert!(send(&t.ring, &h, &[1; 40])); // [0, 48)
     assert_eq!(recv(&t.ring).unwrap(), [1; 40]);
+    assert_eq!(t.ring.free().load(Ordering::Relaxed), 48);
     assert!(send(&t.ring, &h, &[2; 20])); // needs 32 contiguous: pad [48, 64), record at 64
     assert_eq!(t.ring.flag(48).load(Ordering::Relaxed), FLAG_PADDING);
     assert_eq!(t.ring.tail().load(Ordering::Relaxed), 64 + 32);
     assert_eq!(recv(&t.ring).unwrap(), [2; 20]);
     assert_eq!(t.ring.head().load(Ordering::Relaxed), 96);
+    t.ring.release();
     assert_eq!(t.ring.flag(48).load(Ordering::Relaxed), FLAG_EMPTY);
     assert_eq!(t.ring.flag(0).load(Ordering::Relaxed), FLAG_EMPTY);
 }
@@ -116,7 +121,7 @@ fn message_larger_than_capacity_is_refused() {
     let t = temp_ring(64);
     let h = SenderHandle::register(&t.ring).unwrap();
     let err = h
-        .with_slot(&t.ring, |slot| t.ring.reserve(slot, &h.cached_head, 57, Wait::No))
+        .with_slot(&t.ring, |slot| t.ring.reserve(slot, &h.cached_free, 57, Wait::No))
         .unwrap_err();
     assert!(matches!(err, Error::MessageTooLarge { capacity: 64, .. }), "{err}");
     assert!(send(&t.ring, &h, &[0; 56])); // exactly the capacity
@@ -133,6 +138,39 @@ fn stale_payload_bytes_are_never_taken_for_a_record() {
 }
 
 #[test]
+fn consumed_space_is_released_in_batches_and_before_waiting() {
+    let t = temp_ring(4096); // batch: 1024 bytes
+    let h = SenderHandle::register(&t.ring).unwrap();
+    for _ in 0..10 {
+        assert!(send(&t.ring, &h, &[7; 16])); // 24-byte records
+    }
+    for _ in 0..10 {
+        assert!(recv(&t.ring).is_some());
+    }
+    assert_eq!(t.ring.head().load(Ordering::Relaxed), 240);
+    assert_eq!(t.ring.free().load(Ordering::Relaxed), 0, "below the batch: not yet released");
+    assert_eq!(t.ring.flag(0).load(Ordering::Relaxed), FLAG_MESSAGE);
+    assert!(t.ring.wait_record(Duration::ZERO, Some(Instant::now())).unwrap().is_none());
+    assert_eq!(t.ring.free().load(Ordering::Relaxed), 240, "released before waiting");
+    assert!((0..240).step_by(8).all(|p| t.ring.flag(p).load(Ordering::Relaxed) == FLAG_EMPTY));
+}
+
+#[test]
+fn new_receiver_releases_what_a_dead_one_consumed() {
+    let t = temp_ring(4096);
+    let h = SenderHandle::register(&t.ring).unwrap();
+    assert!(send(&t.ring, &h, b"consumed"));
+    assert!(send(&t.ring, &h, b"not yet"));
+    assert!(recv(&t.ring).is_some());
+    // The receiver dies here: consumed, not released.
+    t.ring.header().receiver.0.owner.store(dead_owner(), Ordering::Relaxed);
+    t.ring.claim_receiver().unwrap();
+    assert_eq!(t.ring.free().load(Ordering::Relaxed), 16);
+    assert_eq!(t.ring.flag(0).load(Ordering::Relaxed), FLAG_EMPTY);
+    assert_eq!(recv(&t.ring).unwrap(), b"not yet");
+}
+
+#[test]
 fn unknown_flag_value_is_corrupt() {
     let t = temp_ring(64);
     t.ring.flag(0).store(7, Ordering::Relaxed);
@@ -144,6 +182,7 @@ fn record_length_past_the_end_is_corrupt() {
     let t = temp_ring(64);
     t.ring.length_word(48).store(9, Ordering::Relaxed);
     t.ring.head().store(48, Ordering::Relaxed);
+    t.ring.free().store(48, Ordering::Relaxed);
     t.ring.tail().store(64, Ordering::Relaxed);
     t.ring.flag(48).store(FLAG_MESSAGE, Ordering::Relaxed);
     assert!(matches!(t.ring.peek(), Err(Error::Corrupt(_))));
@@ -183,7 +222,7 @@ fn reservation_of_a_live_sender_is_waited_for() {
     let t = temp_ring(256);
     let h = SenderHandle::register(&t.ring).unwrap();
     h.with_slot(&t.ring, |slot| {
-        let r = t.ring.reserve(slot, &h.cached_head, 4, Wait::No)?.unwrap();
+        let r = t.ring.reserve(slot, &h.cached_free, 4, Wait::No)?.unwrap();
         let got = t.ring.wait_record(Duration::ZERO, Some(Instant::now() + consumer::STALL_TIMEOUT * 3))?;
         assert!(got.is_none(), "a live sender's reservation must not be skipped");
         // SAFETY: fresh reservation, filled once, then committed.
@@ -236,7 +275,7 @@ fn sender_waiting_for_space_sees_a_dead_receiver() {
     t.ring.header().receiver.0.owner.store(dead_owner(), Ordering::Relaxed);
     let start = Instant::now();
     let err = h
-        .with_slot(&t.ring, |slot| t.ring.reserve(slot, &h.cached_head, 8, Wait::Until(None)))
+        .with_slot(&t.ring, |slot| t.ring.reserve(slot, &h.cached_free, 8, Wait::Until(None)))
         .unwrap_err();
     assert!(matches!(err, Error::Disconnected), "{err}");
     assert!(start.elapsed() < Duration::from_secs(5));
@@ -269,10 +308,14 @@ fn open_validates_the_header() {
     bytes[32] = 64;
     write(&bytes[..bytes.len() - 8]); // truncated data region
     assert!(matches!(Ring::open(&t.path), Err(Error::Corrupt(_))));
-    bytes[384] = 200; // tail beyond head + capacity
+    bytes[512] = 200; // tail beyond free + capacity
     write(&bytes);
     assert!(matches!(Ring::open(&t.path), Err(Error::Corrupt(_))));
-    bytes[384] = 0;
+    bytes[512] = 0;
+    bytes[256] = 8; // head beyond tail
+    write(&bytes);
+    assert!(matches!(Ring::open(&t.path), Err(Error::Corrupt(_))));
+    bytes[256] = 0;
     write(&bytes);
     assert!(Ring::open(&t.path).is_ok());
 }
