@@ -51,7 +51,10 @@ impl Ring {
             if claim.owner.compare_exchange(owner, me, Ordering::AcqRel, Ordering::Acquire).is_ok() {
                 claim.claims.fetch_add(1, Ordering::AcqRel);
                 // A previous receiver may have died between consuming and releasing.
-                self.check_cursors()?;
+                if let Err(e) = self.check_cursors() {
+                    claim.owner.store(0, Ordering::Release);
+                    return Err(e);
+                }
                 self.release();
                 return Ok(());
             }
@@ -186,28 +189,17 @@ impl Ring {
             }
         }
         let w = &self.header().data_wait.0;
+        let cap = self.capacity();
         let mut stalled: Option<(u64, Instant)> = None;
         loop {
-            let seq = w.seq.load(Ordering::SeqCst);
-            w.sleepers.fetch_add(1, Ordering::SeqCst);
             let head = self.head().load(Ordering::Relaxed);
-            if self.flag(head % self.capacity()).load(Ordering::SeqCst) != FLAG_EMPTY {
-                w.sleepers.fetch_sub(1, Ordering::SeqCst);
-                if let Some(r) = self.peek()? {
-                    return Ok(Some(r));
-                }
-                continue;
-            }
             let now = Instant::now();
             let mut timeout = match deadline {
-                Some(d) if now >= d => {
-                    w.sleepers.fetch_sub(1, Ordering::SeqCst);
-                    return Ok(None);
-                }
+                Some(d) if now >= d => return self.peek(),
                 Some(d) => Some(d - now),
                 None => None,
             };
-            if self.tail().load(Ordering::SeqCst) != head {
+            if self.tail().load(Ordering::SeqCst) != head && self.flag(head % cap).load(Ordering::SeqCst) == FLAG_EMPTY {
                 // A reservation at the head is not committed yet.
                 let since = match stalled {
                     Some((h, t)) if h == head => t,
@@ -217,16 +209,17 @@ impl Ring {
                     }
                 };
                 if now.duration_since(since) >= STALL_TIMEOUT {
-                    w.sleepers.fetch_sub(1, Ordering::SeqCst);
                     if !self.skip_dead_reservation(head)? {
                         stalled = Some((head, Instant::now()));
+                    }
+                    if let Some(r) = self.peek()? {
+                        return Ok(Some(r));
                     }
                     continue;
                 }
                 timeout = Some(timeout.map_or(STALL_POLL, |t| t.min(STALL_POLL)));
             }
-            futex::wait(&w.seq, seq, timeout);
-            w.sleepers.fetch_sub(1, Ordering::SeqCst);
+            super::sleep_unless(w, timeout, || self.flag(head % cap).load(Ordering::SeqCst) != FLAG_EMPTY);
             if let Some(r) = self.peek()? {
                 return Ok(Some(r));
             }

@@ -49,12 +49,15 @@
 //! ([`header::WaitWord`]). The sleeper (1) reads the word's `seq`, (2) increments `sleepers`
 //! (SeqCst), (3) re-checks its condition (SeqCst), and only then (4) calls `FUTEX_WAIT(seq)`.
 //! The waker (a) makes the condition true with a SeqCst store, (b) loads `sleepers` (SeqCst),
-//! and only if it is non-zero (c) increments `seq` and calls `FUTEX_WAKE`. The SeqCst
-//! operations (2), (3), (a), (b) are totally ordered, so either the waker sees the sleeper's
-//! announcement in (b), or the sleeper sees the new condition in (3). In the first case the
-//! increment (c) happens after (1): the kernel either finds `seq` changed and refuses to sleep,
-//! or wakes the sleeper. In the second the sleeper does not sleep. When nobody sleeps, `sleepers`
-//! is 0 and the waker makes no syscall.
+//! and only if it is non-zero (c) swaps it to 0 and, if it took a non-zero value, increments
+//! `seq` and calls `FUTEX_WAKE` for all. The SeqCst operations are totally ordered, so either
+//! the waker sees the sleeper's announcement in (b), or the sleeper sees the new condition in
+//! (3). In the first case the announcement is taken by this waker's swap or by an earlier
+//! one's; either way a `seq` increment follows (1), so the kernel either finds `seq` changed
+//! and refuses to sleep, or wakes the sleeper. In the second case the sleeper does not sleep.
+//! When nobody sleeps, `sleepers` is 0 and the waker makes no syscall; and because the swap
+//! takes all announcements at once, a burst of commits while the receiver is waking up costs
+//! one `FUTEX_WAKE`, not one per message.
 //!
 //! # Dead peers
 //!
@@ -383,22 +386,39 @@ impl Ring {
     /// Wakes the receiver if it sleeps or is about to (after a commit).
     #[inline]
     pub(crate) fn wake_receiver(&self) {
-        let w = &self.header().data_wait.0;
-        if w.sleepers.load(Ordering::SeqCst) != 0 {
-            w.seq.fetch_add(1, Ordering::SeqCst);
-            crate::sys::futex::wake_all(&w.seq);
-        }
+        wake(&self.header().data_wait.0);
     }
 
-    /// Wakes senders that sleep waiting for space (after the head moved).
+    /// Wakes senders that sleep waiting for space (after `free` moved).
     #[inline]
     pub(crate) fn wake_senders(&self) {
-        let w = &self.header().space_wait.0;
-        if w.sleepers.load(Ordering::SeqCst) != 0 {
-            w.seq.fetch_add(1, Ordering::SeqCst);
-            crate::sys::futex::wake_all(&w.seq);
-        }
+        wake(&self.header().space_wait.0);
     }
+}
+
+/// The waker's half of the sleep protocol (module docs): after making the sleepers' condition
+/// true with a SeqCst operation, wake them if any announced itself. Taking the announcements
+/// with a swap means one wake per sleep, however many wakers pass by before the sleepers run.
+#[inline]
+fn wake(w: &header::WaitWord) {
+    if w.sleepers.load(Ordering::SeqCst) != 0 && w.sleepers.swap(0, Ordering::SeqCst) != 0 {
+        w.seq.fetch_add(1, Ordering::SeqCst);
+        crate::sys::futex::wake_all(&w.seq);
+    }
+}
+
+/// The sleeper's half: announce, re-check `ready` (which must load with SeqCst), and sleep on
+/// the futex unless it is ready. Returns whether `ready` held. Never consumes a wake-up meant for
+/// anyone else: announcements are only ever cleared by a waker that then wakes everybody.
+#[inline]
+pub(crate) fn sleep_unless(w: &header::WaitWord, timeout: Option<std::time::Duration>, ready: impl Fn() -> bool) -> bool {
+    let seq = w.seq.load(Ordering::SeqCst);
+    w.sleepers.fetch_add(1, Ordering::SeqCst);
+    if ready() {
+        return true;
+    }
+    crate::sys::futex::wait(&w.seq, seq, timeout);
+    false
 }
 
 impl Drop for Ring {

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use super::senders::{self, SenderSlot, CONFIRMED};
 use super::{record_size, Ring, FLAG_MESSAGE, FLAG_PADDING, RECORD_HEADER};
-use crate::sys::futex;
 use crate::sys::process::{self, Liveness};
 use crate::{Error, Result};
 
@@ -186,34 +185,30 @@ impl Ring {
         let mut last_free = self.free().load(Ordering::Acquire);
         let mut last_progress = Instant::now();
         loop {
-            let seq = w.seq.load(Ordering::SeqCst);
-            w.sleepers.fetch_add(1, Ordering::SeqCst);
-            let free = self.free().load(Ordering::SeqCst);
+            let now = Instant::now();
+            let free = self.free().load(Ordering::Acquire);
             if free >= target {
-                w.sleepers.fetch_sub(1, Ordering::SeqCst);
                 return Ok(true);
             }
-            let now = Instant::now();
             if free != last_free {
                 last_free = free;
                 last_progress = now;
             } else if now.duration_since(last_progress) >= LIVENESS_INTERVAL {
                 last_progress = now;
                 if self.receiver_gone() {
-                    w.sleepers.fetch_sub(1, Ordering::SeqCst);
                     return Err(Error::Disconnected);
                 }
             }
             let mut timeout = LIVENESS_INTERVAL;
             if let Some(deadline) = deadline {
                 if now >= deadline {
-                    w.sleepers.fetch_sub(1, Ordering::SeqCst);
                     return Ok(false);
                 }
                 timeout = timeout.min(deadline - now);
             }
-            futex::wait(&w.seq, seq, Some(timeout));
-            w.sleepers.fetch_sub(1, Ordering::SeqCst);
+            if super::sleep_unless(w, Some(timeout), || self.free().load(Ordering::SeqCst) >= target) {
+                return Ok(true);
+            }
         }
     }
 
