@@ -303,8 +303,8 @@ impl Sender {
     pub(crate) fn send_with(&self, value: &(impl Serialize + ?Sized), wait: Wait) -> Result<bool> {
         let ring = &*self.buffer.ring;
         let len = codec::encoded_size(value)?;
-        let send = |slot: &crate::ring::senders::SenderSlot, cached_free: &std::sync::atomic::AtomicU64| {
-            let Some(reservation) = ring.reserve(slot, cached_free, len, wait)? else {
+        let send = |slot: &crate::ring::senders::SenderSlot, handle: &SenderHandle| {
+            let Some(reservation) = ring.reserve(slot, &handle.cached_free, &handle.lap, len, wait)? else {
                 return Ok(false);
             };
             // SAFETY: the reservation was just made by this slot, is filled once here and
@@ -322,10 +322,10 @@ impl Sender {
             }
         };
         match &self.handle {
-            Some(handle) => handle.with_slot(ring, |slot| send(slot, &handle.cached_free)),
+            Some(handle) => handle.with_slot(ring, |slot| send(slot, handle)),
             None => {
                 let temp = SenderHandle::register(ring)?;
-                let result = temp.with_slot(ring, |slot| send(slot, &temp.cached_free));
+                let result = temp.with_slot(ring, |slot| send(slot, &temp));
                 ring.release_slot(temp.slot);
                 result
             }

@@ -81,7 +81,7 @@ impl Ring {
             if head > super::MAX_POSITION {
                 return Err(Error::Corrupt(format!("head {head} is beyond any reachable position")));
             }
-            let off = head % cap;
+            let off = self.offset(head, &self.consumer_lap);
             match self.flag(off).load(Ordering::Acquire) {
                 FLAG_EMPTY => return Ok(None),
                 FLAG_MESSAGE => {
@@ -159,10 +159,13 @@ impl Ring {
         if head <= free || head - free > cap || (head | free) % 8 != 0 {
             return; // nothing to do, or cursors a corrupt process wrote: leave them alone
         }
-        let mut pos = free;
-        while pos < head {
-            self.flag(pos % cap).store(FLAG_EMPTY, Ordering::Relaxed);
-            pos += 8;
+        let from = free % cap;
+        let to = from + (head - free);
+        if to <= cap {
+            self.clear_flags(from, to);
+        } else {
+            self.clear_flags(from, cap);
+            self.clear_flags(0, to - cap);
         }
         // SeqCst: releases the flag resets to the senders that reserve these bytes next, and
         // orders `free` before the `sleepers` load in `wake_senders` (module docs).
@@ -199,7 +202,7 @@ impl Ring {
                 Some(d) => Some(d - now),
                 None => None,
             };
-            if self.tail().load(Ordering::SeqCst) != head && self.flag(head % cap).load(Ordering::SeqCst) == FLAG_EMPTY {
+            if self.tail().load(Ordering::SeqCst) != head && self.flag(self.offset(head, &self.consumer_lap)).load(Ordering::SeqCst) == FLAG_EMPTY {
                 // A reservation at the head is not committed yet.
                 let since = match stalled {
                     Some((h, t)) if h == head => t,
@@ -219,7 +222,7 @@ impl Ring {
                 }
                 timeout = Some(timeout.map_or(STALL_POLL, |t| t.min(STALL_POLL)));
             }
-            super::sleep_unless(w, timeout, || self.flag(head % cap).load(Ordering::SeqCst) != FLAG_EMPTY);
+            super::sleep_unless(w, timeout, || self.flag(self.offset(head, &self.consumer_lap)).load(Ordering::SeqCst) != FLAG_EMPTY);
             if let Some(r) = self.peek()? {
                 return Ok(Some(r));
             }
@@ -230,7 +233,7 @@ impl Ring {
     /// frees their slots. `Ok(true)` if the reservation is gone (skipped or committed).
     fn skip_dead_reservation(&self, head: u64) -> Result<bool> {
         let cap = self.capacity();
-        let off = head % cap;
+        let off = self.offset(head, &self.consumer_lap);
         let mut dead: Vec<(u32, u64, u64)> = Vec::new();
         for i in 0..self.max_senders() {
             let s = self.slot(i);

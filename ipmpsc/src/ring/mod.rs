@@ -110,6 +110,9 @@ pub(crate) fn record_size(len: u64) -> Option<u64> {
 /// A mapped channel file. Shared by every sender and receiver of a process that use the file
 /// through the same `SharedRingBuffer`.
 pub(crate) struct Ring {
+    /// A multiple of the capacity at or below the receiver's head (see [`Ring::offset`]);
+    /// process-local, used by the one receiver.
+    pub(crate) consumer_lap: AtomicU64,
     map: MmapRaw,
     _file: File,
     geo: Geometry,
@@ -153,6 +156,7 @@ impl Ring {
         let staged = file::StagedFile::create(path, geo.file_len, mode)?;
         let map = file::map(&staged.file)?;
         let ring = Ring {
+            consumer_lap: AtomicU64::new(0),
             map,
             _file: staged.file.try_clone()?,
             geo,
@@ -273,7 +277,7 @@ impl Ring {
             hash: id.schema_hash.load(Ordering::Relaxed),
             description: String::from_utf8_lossy(&text[name_len as usize..]).into_owned(),
         };
-        let ring = Ring { map, _file: f, geo, schema, remove_on_drop: None };
+        let ring = Ring { consumer_lap: AtomicU64::new(0), map, _file: f, geo, schema, remove_on_drop: None };
         ring.check_cursors()?;
         Ok(ring)
     }
@@ -355,11 +359,29 @@ impl Ring {
         }
     }
 
+    /// Offset in the data region of position `pos`, using `lap` (a multiple of the capacity at
+    /// or below recent positions, kept by the caller) to avoid a division on every call.
+    #[inline]
+    pub(crate) fn offset(&self, pos: u64, lap: &std::sync::atomic::AtomicU64) -> u64 {
+        let cap = self.geo.capacity;
+        let base = lap.load(Ordering::Relaxed);
+        let d = pos.wrapping_sub(base);
+        if d < cap {
+            d
+        } else {
+            let base = pos - pos % cap;
+            lap.store(base, Ordering::Relaxed);
+            pos - base
+        }
+    }
+
     /// Commit flag of the word at data offset `off` (`off < capacity`, word aligned).
     #[inline]
     pub(crate) fn flag(&self, off: u64) -> &AtomicU8 {
         debug_assert!(off < self.geo.capacity && off % 8 == 0);
-        let idx = (off % self.geo.capacity) / 8;
+        // Out-of-range offsets are a bug, but must not become an out-of-bounds access.
+        let off = if off < self.geo.capacity { off } else { off % self.geo.capacity };
+        let idx = off / 8;
         // SAFETY: `idx < capacity / 8`, and the flag array of `capacity / 8` bytes lies inside
         // the mapping at `flags_offset`; `AtomicU8` has no alignment requirement.
         unsafe { &*(self.map.as_ptr().add((self.geo.flags_offset + idx) as usize) as *const AtomicU8) }
@@ -369,10 +391,35 @@ impl Ring {
     #[inline]
     pub(crate) fn length_word(&self, off: u64) -> &AtomicU64 {
         debug_assert!(off < self.geo.capacity && off % 8 == 0);
-        let off = (off % self.geo.capacity) & !7;
+        let off = if off < self.geo.capacity { off } else { off % self.geo.capacity } & !7;
         // SAFETY: `off + 8 <= capacity` since `off` is a multiple of 8 below the capacity (a
         // multiple of 8); the data region is page aligned, so the word is 8-byte aligned.
         unsafe { &*(self.map.as_ptr().add((self.geo.data_offset + off) as usize) as *const AtomicU64) }
+    }
+
+    /// Resets the commit flags of the words at offsets `[from, to)` (`from <= to <= capacity`,
+    /// both word aligned) to `EMPTY`, eight at a time where alignment allows.
+    pub(crate) fn clear_flags(&self, from: u64, to: u64) {
+        debug_assert!(from <= to && to <= self.geo.capacity && from % 8 == 0 && to % 8 == 0);
+        let (mut i, end) = ((from / 8).min(self.geo.capacity / 8), (to / 8).min(self.geo.capacity / 8));
+        while i < end && i % 8 != 0 {
+            self.flag(i * 8).store(FLAG_EMPTY, Ordering::Relaxed);
+            i += 1;
+        }
+        while i + 8 <= end {
+            // SAFETY: flags `[i, i + 8)` lie inside the flag array (`i + 8 <= capacity / 8`),
+            // and `flags_offset + i` is a multiple of 8 (page-aligned array, `i % 8 == 0`), so
+            // the word is aligned; `AtomicU64` is valid for any bit pattern.
+            let word = unsafe {
+                &*(self.map.as_ptr().add((self.geo.flags_offset + i) as usize) as *const AtomicU64)
+            };
+            word.store(0, Ordering::Relaxed);
+            i += 8;
+        }
+        while i < end {
+            self.flag(i * 8).store(FLAG_EMPTY, Ordering::Relaxed);
+            i += 1;
+        }
     }
 
     /// Pointer to data offset `off`; the caller keeps `off + len <= capacity`.

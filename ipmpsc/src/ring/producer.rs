@@ -83,6 +83,7 @@ impl Ring {
         &self,
         slot: &SenderSlot,
         cached_free: &AtomicU64,
+        lap: &AtomicU64,
         len: u64,
         wait: Wait,
     ) -> Result<Option<Reservation>> {
@@ -96,7 +97,7 @@ impl Ring {
             if tail > super::MAX_POSITION {
                 return Err(Error::Corrupt(format!("tail {tail} is beyond any reachable position")));
             }
-            let off = tail % cap;
+            let off = self.offset(tail, lap);
             let room = cap - off;
             let (need, padding) = if size <= room { (size, false) } else { (room, true) };
             let mut free = cached_free.load(Ordering::Relaxed);
@@ -231,6 +232,8 @@ pub(crate) struct SenderHandle {
     pub(crate) slot: u32,
     busy: AtomicBool,
     pub(crate) cached_free: AtomicU64,
+    /// A multiple of the capacity at or below the tail last seen (see [`Ring::offset`]).
+    pub(crate) lap: AtomicU64,
 }
 
 impl SenderHandle {
@@ -239,6 +242,7 @@ impl SenderHandle {
             slot: ring.claim_slot()?,
             busy: AtomicBool::new(false),
             cached_free: AtomicU64::new(ring.free().load(Ordering::Acquire)),
+            lap: AtomicU64::new(0),
         })
     }
 

@@ -34,7 +34,7 @@ fn temp_ring(capacity: u64) -> TempRing {
 fn send(ring: &Ring, handle: &SenderHandle, payload: &[u8]) -> bool {
     handle
         .with_slot(ring, |slot| {
-            let Some(r) = ring.reserve(slot, &handle.cached_free, payload.len() as u64, Wait::No)? else {
+            let Some(r) = ring.reserve(slot, &handle.cached_free, &handle.lap, payload.len() as u64, Wait::No)? else {
                 return Ok(false);
             };
             // SAFETY: fresh reservation, filled once, then committed.
@@ -121,7 +121,7 @@ fn message_larger_than_capacity_is_refused() {
     let t = temp_ring(64);
     let h = SenderHandle::register(&t.ring).unwrap();
     let err = h
-        .with_slot(&t.ring, |slot| t.ring.reserve(slot, &h.cached_free, 57, Wait::No))
+        .with_slot(&t.ring, |slot| t.ring.reserve(slot, &h.cached_free, &h.lap, 57, Wait::No))
         .unwrap_err();
     assert!(matches!(err, Error::MessageTooLarge { capacity: 64, .. }), "{err}");
     assert!(send(&t.ring, &h, &[0; 56])); // exactly the capacity
@@ -222,7 +222,7 @@ fn reservation_of_a_live_sender_is_waited_for() {
     let t = temp_ring(256);
     let h = SenderHandle::register(&t.ring).unwrap();
     h.with_slot(&t.ring, |slot| {
-        let r = t.ring.reserve(slot, &h.cached_free, 4, Wait::No)?.unwrap();
+        let r = t.ring.reserve(slot, &h.cached_free, &h.lap, 4, Wait::No)?.unwrap();
         let got = t.ring.wait_record(Duration::ZERO, Some(Instant::now() + consumer::STALL_TIMEOUT * 3))?;
         assert!(got.is_none(), "a live sender's reservation must not be skipped");
         // SAFETY: fresh reservation, filled once, then committed.
@@ -275,7 +275,7 @@ fn sender_waiting_for_space_sees_a_dead_receiver() {
     t.ring.header().receiver.0.owner.store(dead_owner(), Ordering::Relaxed);
     let start = Instant::now();
     let err = h
-        .with_slot(&t.ring, |slot| t.ring.reserve(slot, &h.cached_free, 8, Wait::Until(None)))
+        .with_slot(&t.ring, |slot| t.ring.reserve(slot, &h.cached_free, &h.lap, 8, Wait::Until(None)))
         .unwrap_err();
     assert!(matches!(err, Error::Disconnected), "{err}");
     assert!(start.elapsed() < Duration::from_secs(5));
