@@ -41,7 +41,8 @@ pub(crate) fn encode_into<T: Serialize + ?Sized>(value: &T, dst: &mut [u8]) -> R
     Ok(())
 }
 
-/// Encodes `value` into a new vector (tests and tools; the send path never allocates).
+/// Encodes `value` into a new vector (tests; the send path never allocates).
+#[cfg(test)]
 pub(crate) fn encode_to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
     bincode::serde::encode_to_vec(value, CONFIG).map_err(|e| Error::Encode(e.to_string()))
 }

@@ -75,6 +75,10 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+// Lets the crate's own tests use `#[ipmpsc::channel]`, whose output names `::ipmpsc`.
+#[cfg(test)]
+extern crate self as ipmpsc;
+
 mod codec;
 mod error;
 mod fault;

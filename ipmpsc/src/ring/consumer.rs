@@ -26,6 +26,9 @@ pub(crate) fn release_batch(capacity: u64) -> u64 {
     (capacity / 4).clamp(8, 4096)
 }
 
+/// `pause` instructions between two polls of an empty ring while spinning.
+const POLL_PAUSES: u32 = 4;
+
 /// Default time a receiver spins on an empty ring before it sleeps on the futex.
 pub(crate) const DEFAULT_SPIN: Duration = Duration::from_micros(50);
 
@@ -83,7 +86,11 @@ impl Ring {
             }
             let off = self.offset(head, &self.consumer_lap);
             match self.flag(off).load(Ordering::Acquire) {
-                FLAG_EMPTY => return Ok(None),
+                FLAG_EMPTY => {
+                    // Caught up: hand consumed space back before reporting "nothing".
+                    self.release();
+                    return Ok(None);
+                }
                 FLAG_MESSAGE => {
                     let len = self.length_word(off).load(Ordering::Relaxed);
                     return match record_size(len) {
@@ -179,16 +186,18 @@ impl Ring {
         if let Some(r) = self.peek()? {
             return Ok(Some(r));
         }
-        // Nothing to read: hand consumed space back before waiting.
-        self.release();
         let start = Instant::now();
         let spin_until = deadline.map_or(start + spin, |d| d.min(start + spin));
         while Instant::now() < spin_until {
-            for _ in 0..64 {
+            for _ in 0..16 {
                 if let Some(r) = self.peek()? {
                     return Ok(Some(r));
                 }
-                std::hint::spin_loop();
+                // Poll the head's flag line only every few pauses: a receiver that re-reads it
+                // in a tight loop steals it from the sender at every commit.
+                for _ in 0..POLL_PAUSES {
+                    std::hint::spin_loop();
+                }
             }
         }
         let w = &self.header().data_wait.0;
@@ -309,6 +318,7 @@ impl Ring {
     }
 
     /// Number of dead senders' reservations skipped over the channel's life.
+    #[cfg(test)]
     pub(crate) fn skipped_reservations(&self) -> u64 {
         self.header().receiver.0.skipped_reservations.load(Ordering::Relaxed)
     }

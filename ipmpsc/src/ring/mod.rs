@@ -305,6 +305,13 @@ impl Ring {
         self.remove_on_drop = Some(path);
     }
 
+    /// The addresses of the whole mapping (tests check that views point into it).
+    #[cfg(test)]
+    pub(crate) fn mapped_range(&self) -> std::ops::Range<usize> {
+        let start = self.map.as_ptr() as usize;
+        start..start + self.map.len()
+    }
+
     /// Data capacity in bytes.
     #[inline]
     pub(crate) fn capacity(&self) -> u64 {

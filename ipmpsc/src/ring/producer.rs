@@ -23,10 +23,9 @@ pub(crate) enum Wait {
     Until(Option<Instant>),
 }
 
-/// Bytes reserved for one message: `[pos, pos + size)`, the payload at `off + 8`.
+/// Bytes reserved for one message: `size` bytes at data offset `off`, the payload at `off + 8`.
 #[derive(Debug)]
 pub(crate) struct Reservation {
-    pub(crate) pos: u64,
     pub(crate) off: u64,
     pub(crate) size: u64,
     pub(crate) len: u64,
@@ -128,7 +127,7 @@ impl Ring {
                         tail += need;
                         continue;
                     }
-                    return Ok(Some(Reservation { pos: tail, off, size, len }));
+                    return Ok(Some(Reservation { off, size, len }));
                 }
                 Err(current) => tail = current,
             }

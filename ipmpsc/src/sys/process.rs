@@ -40,6 +40,7 @@ pub(crate) fn current() -> ProcessId {
 
 /// Whether the process recorded as `id` still runs. `start_time == 0` means "unknown" (the
 /// record was being written): then the pid alone decides.
+#[cfg(test)]
 pub(crate) fn liveness(id: ProcessId) -> Liveness {
     liveness_with(id.pid, |start| id.start_time == 0 || start == id.start_time)
 }
