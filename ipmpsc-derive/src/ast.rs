@@ -40,8 +40,17 @@ impl<'a> Variant<'a> {
             Fields::Unnamed(_) => Shape::Tuple,
             Fields::Named(_) => Shape::Named,
         };
-        let fields = fields.iter().enumerate().map(|(i, f)| Field::new(i, f)).collect();
-        Variant { ident, attrs, shape, fields }
+        let fields = fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| Field::new(i, f))
+            .collect();
+        Variant {
+            ident,
+            attrs,
+            shape,
+            fields,
+        }
     }
 
     pub fn from_syn(variant: &'a syn::Variant) -> Self {

@@ -37,7 +37,9 @@ impl ChannelArgs {
             }
         });
         parser.parse2(args)?;
-        Ok(ChannelArgs { version: version.unwrap_or(1) })
+        Ok(ChannelArgs {
+            version: version.unwrap_or(1),
+        })
     }
 }
 
@@ -46,14 +48,23 @@ fn parse_version(value: &Expr) -> syn::Result<u32> {
     match value {
         // A `$version:literal` of a `macro_rules!` arrives wrapped in an invisible group.
         Expr::Group(group) => parse_version(&group.expr),
-        Expr::Lit(ExprLit { lit: Lit::Int(int), .. }) => int.base10_parse::<u32>().map_err(|_| {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(int), ..
+        }) => int.base10_parse::<u32>().map_err(|_| {
             syn::Error::new_spanned(int, format!("version `{int}` does not fit in a u32: {HOW}"))
         }),
-        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Err(syn::Error::new_spanned(
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Err(syn::Error::new_spanned(
             s,
-            format!("the version is a number, not a string: write `version = {}`", s.value()),
+            format!(
+                "the version is a number, not a string: write `version = {}`",
+                s.value()
+            ),
         )),
-        Expr::Unary(ExprUnary { op: UnOp::Neg(_), .. }) => Err(syn::Error::new_spanned(
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_), ..
+        }) => Err(syn::Error::new_spanned(
             value,
             format!("the version cannot be negative: {HOW}"),
         )),
@@ -78,10 +89,21 @@ pub fn derived(attrs: &[Attribute]) -> syn::Result<Vec<Path>> {
 
 /// The last segment of `path`, as text: `Debug` for `std::fmt::Debug`.
 pub fn last_name(path: &Path) -> String {
-    path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default()
+    path.segments
+        .last()
+        .map(|s| s.ident.to_string())
+        .unwrap_or_default()
 }
 
 /// The std derives that hold for a view whenever they hold for the message (`&str` and
 /// `&[u8]` implement them all), so the view gets them too.
-pub const VIEW_DERIVES: &[&str] =
-    &["Debug", "Clone", "Copy", "PartialEq", "Eq", "PartialOrd", "Ord", "Hash"];
+pub const VIEW_DERIVES: &[&str] = &[
+    "Debug",
+    "Clone",
+    "Copy",
+    "PartialEq",
+    "Eq",
+    "PartialOrd",
+    "Ord",
+    "Hash",
+];

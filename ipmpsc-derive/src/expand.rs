@@ -15,7 +15,7 @@ use crate::view::Borrowed;
 /// `#[ipmpsc::channel]`: the item back (with serde derived), or, on misuse, the item
 /// unchanged plus the errors, so the rest of the crate still resolves its name.
 pub fn channel(args: TokenStream, input: TokenStream) -> TokenStream {
-    let item = match syn::parse2::<syn::Item>(input.clone()) {
+    let item = match syn::parse2::<syn::Item>(input) {
         Ok(item) => item,
         Err(error) => return error.into_compile_error(),
     };
@@ -34,8 +34,25 @@ pub fn channel(args: TokenStream, input: TokenStream) -> TokenStream {
     });
     expanded.unwrap_or_else(|error| {
         let error = error.into_compile_error();
-        quote!(#error #input)
+        let item = without_serde_attrs(item);
+        quote!(#error #item)
     })
+}
+
+/// The item as the user wrote it, minus the `#[serde(...)]` attributes that only our serde
+/// derive would have made legal: after an error, only the error should be reported.
+fn without_serde_attrs(mut item: syn::Item) -> syn::Item {
+    if let syn::Item::Enum(item) = &mut item {
+        let not_serde = |attr: &syn::Attribute| !attr.path().is_ident("serde");
+        item.attrs.retain(not_serde);
+        for variant in &mut item.variants {
+            variant.attrs.retain(not_serde);
+            for field in &mut variant.fields {
+                field.attrs.retain(not_serde);
+            }
+        }
+    }
+    item
 }
 
 /// A field of the message and of its view, as generated.
@@ -59,7 +76,13 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
     let fields: Vec<Vec<ViewField<'_>>> = variants
         .iter()
         .map(|v| {
-            v.fields.iter().map(|field| ViewField { field, borrowed: Borrowed::of(field.ty) }).collect()
+            v.fields
+                .iter()
+                .map(|field| ViewField {
+                    field,
+                    borrowed: Borrowed::of(field.ty),
+                })
+                .collect()
         })
         .collect();
     let borrows = fields.iter().flatten().any(|f| f.borrowed.is_some());
@@ -68,8 +91,14 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
     let mut message = item.clone();
     for (variant, fields) in message.variants.iter_mut().zip(&fields) {
         for (field, view_field) in variant.fields.iter_mut().zip(fields) {
-            if view_field.borrowed.as_ref().is_some_and(Borrowed::holds_bytes) {
-                field.attrs.push(parse_quote!(#[serde(with = "::ipmpsc::__private::bytes")]));
+            if view_field
+                .borrowed
+                .as_ref()
+                .is_some_and(Borrowed::holds_bytes)
+            {
+                field
+                    .attrs
+                    .push(parse_quote!(#[serde(with = "::ipmpsc::__private::bytes")]));
             }
         }
     }
@@ -96,8 +125,9 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
             match f.borrowed {
                 Some(_) => quote_spanned!(ty.span()=>
                     #member: <#ty as ::ipmpsc::__private::Viewable>::view(#binding)),
+                // Spanned at the field's type, so a missing `Clone` is reported there.
                 None => quote_spanned!(ty.span()=>
-                    #member: ::ipmpsc::__private::clone_into_view(#binding)),
+                    #member: ::ipmpsc::__private::clone_into_view::<#ty>(#binding)),
             }
         });
         let variant_ident = variant.ident;
@@ -141,8 +171,14 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
     };
 
     let variants_table = schema::variants(variants);
-    let Docs { sender_doc, receiver_doc, as_view_doc, create_doc, open_receiver_doc, open_sender_doc } =
-        Docs::new(&name, &view);
+    let Docs {
+        sender_doc,
+        receiver_doc,
+        as_view_doc,
+        create_doc,
+        open_receiver_doc,
+        open_sender_doc,
+    } = Docs::new(&name, &view);
 
     quote! {
         #serde_attrs

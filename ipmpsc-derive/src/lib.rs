@@ -2,10 +2,10 @@
 //! `#[derive(ipmpsc::Schema)]`. Use them through the `ipmpsc` crate, which re-exports both
 //! and documents them.
 //!
-//! The crate is laid out like thiserror's: [`ast`] parses the input into a small IR, [`attr`]
-//! reads the options, [`valid`] rejects misuse with an error on the offending token, [`view`]
-//! maps field types to their borrowed form, [`schema`] emits the schema tables the hash is
-//! folded from, and [`expand`] generates the rest. Generated code names everything by
+//! The crate is laid out like thiserror's: `ast` parses the input into a small IR, `attr`
+//! reads the options, `valid` rejects misuse with an error on the offending token, `view`
+//! maps field types to their borrowed form, `schema` emits the schema tables the hash is
+//! folded from, and `expand` generates the rest. Generated code names everything by
 //! absolute path, through `::ipmpsc::__private` where it needs serde or a helper.
 
 mod ast;
@@ -17,13 +17,108 @@ mod view;
 
 use proc_macro::TokenStream;
 
-/// Turns a message enum into a typed inter-process channel. See `ipmpsc::channel`.
+/// Turns a message enum into a typed inter-process channel.
+///
+/// `#[ipmpsc::channel]` or `#[ipmpsc::channel(version = N)]` (`N` a `u32`, 1 by default; bump
+/// it whenever the messages change meaning) goes on an enum, above its other attributes. With
+/// the enum's visibility, for an enum `Msg` it generates:
+///
+/// - serde's `Serialize` and `Deserialize` for `Msg` (through `ipmpsc`, so a crate whose
+///   messages hold only std types needs no `serde` dependency), and
+///   `impl ipmpsc::Channel for Msg`, whose `SCHEMA` carries the name, version and structural
+///   hash that every channel file records;
+/// - the inherent constants `Msg::SCHEMA_HASH: u64` and `Msg::SCHEMA_VERSION: u32`;
+/// - `MsgView<'a>`, the borrowed view a receiver decodes in place: the same variants and
+///   fields, where `String` (and `Box<str>`) becomes `&'a str`, `Vec<u8>` and `Box<[u8]>`
+///   become `&'a [u8]`, `Option<T>` and `Vec<T>` map their element, and every other field
+///   (numbers, nested types) stays owned. `Msg::as_view(&self)` borrows a message as a view
+///   (cloning the owned fields, which must therefore be `Clone`) and `MsgView::into_owned`
+///   copies one out. When no field borrows, `MsgView<'a>` is an alias of `Msg` itself rather
+///   than an enum with an artificial lifetime marker, so matching on a view never needs an
+///   extra arm. The std derives among `Msg`'s (`Debug`, `Clone`, `PartialEq`, `Eq`,
+///   `PartialOrd`, `Ord`, `Hash`) are given to the view too;
+/// - `MsgSender` and `MsgReceiver`, aliases of `ipmpsc::TypedSender<Msg>` and
+///   `ipmpsc::TypedReceiver<Msg>`, and the constructors `Msg::create_receiver(path,
+///   capacity_bytes)`, `Msg::open_receiver(path)` and `Msg::open_sender(path)`.
+///
+/// A message and its view encode to the same bytes: byte buffers are encoded as serde bytes
+/// in both, at any depth of `Option` and `Vec`.
+///
+/// Field types must implement `ipmpsc::SchemaType`: the std types do, and
+/// `#[derive(ipmpsc::Schema)]` makes your own types do. The enum must have at least one
+/// variant, no generic parameters and no lifetimes (the view does the borrowing), no
+/// `#[serde(...)]` attributes (the message and its view must encode alike) and no `#[cfg]`
+/// on variants or fields (every build must agree on the schema); do not derive `Serialize` or
+/// `Deserialize` yourself.
+///
+/// # Examples
+///
+/// ```
+/// #[ipmpsc::channel(version = 2)]
+/// #[derive(Debug, Clone, PartialEq)]
+/// pub enum Msg {
+///     Frame { width: u32, height: u32, pixels: Vec<u8> },
+///     Log(String),
+///     Stop,
+/// }
+///
+/// const HASH: u64 = Msg::SCHEMA_HASH;
+/// assert_ne!(HASH, 0);
+/// assert_eq!(Msg::SCHEMA_VERSION, 2);
+///
+/// let frame = Msg::Frame { width: 1, height: 2, pixels: vec![7, 8] };
+/// let view: MsgView<'_> = frame.as_view();
+/// let MsgView::Frame { pixels, .. } = &view else { unreachable!() };
+/// let _: &[u8] = pixels;
+/// assert_eq!(view.into_owned(), frame);
+///
+/// let path = format!("/dev/shm/ipmpsc-derive-doc-{}", std::process::id());
+/// let mut receiver: MsgReceiver = Msg::create_receiver(&path, 64 * 1024)?;
+/// let sender: MsgSender = Msg::open_sender(&path)?;
+/// sender.send(&Msg::Log("hello".to_owned()))?;
+/// assert_eq!(receiver.recv()?, Msg::Log("hello".to_owned()));
+/// # drop((sender, receiver));
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[proc_macro_attribute]
 pub fn channel(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::channel(args.into(), input.into()).into()
 }
 
-/// Makes a struct or enum usable inside a channel message. See `ipmpsc::Schema`.
+/// Makes a struct or enum usable inside a channel message by implementing
+/// `ipmpsc::SchemaType`: its name, its shape, its field names and its field types (which must
+/// implement `SchemaType` in turn) are folded into the hash of every channel that carries it,
+/// so a change anywhere inside it is caught when a channel is opened.
+///
+/// Works on structs with named, positional or no fields, on enums, and on generic types (each
+/// type parameter must implement `SchemaType`). It does not derive serde: derive
+/// `Serialize` and `Deserialize` next to it, as for any serde type (and `Clone`, which a
+/// message's `as_view` needs for the fields its view keeps owned). serde attributes are not
+/// part of the hash: bump the channel's version when you change them. A type that contains
+/// itself cannot be part of a schema (its hash would be defined in terms of itself).
+///
+/// # Examples
+///
+/// ```
+/// use ipmpsc::SchemaType;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Clone, Serialize, Deserialize, ipmpsc::Schema)]
+/// pub struct Meta {
+///     pub id: u32,
+///     pub tags: Vec<String>,
+/// }
+///
+/// #[ipmpsc::channel]
+/// pub enum Msg {
+///     Tagged(Meta),
+/// }
+///
+/// let mut text = String::new();
+/// Meta::describe(&mut text);
+/// assert_eq!(text, "Meta { id: u32, tags: Vec<String> }");
+/// ```
 #[proc_macro_derive(Schema)]
 pub fn derive_schema(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);

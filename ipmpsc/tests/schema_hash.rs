@@ -45,62 +45,116 @@ fn spelling_does_not_change_the_hash() {
         base(),
         channel_hash!({ Frame { width: u32, pixels: std::vec::Vec<u8> }, Log(std::string::String), Stop })
     );
-    assert_eq!(base(), channel_hash!({ Frame { width: u32, pixels: Bytes }, Log(String), Stop }));
-    assert_eq!(base(), channel_hash!(#[version = 1] { Frame { width: u32, pixels: Vec<u8> }, Log(String), Stop }));
+    assert_eq!(
+        base(),
+        channel_hash!({ Frame { width: u32, pixels: Bytes }, Log(String), Stop })
+    );
+    assert_eq!(
+        base(),
+        channel_hash!(#[version = 1] { Frame { width: u32, pixels: Vec<u8> }, Log(String), Stop })
+    );
     assert_eq!(hash::<Vec<u8>>(), hash::<std::vec::Vec<u8>>());
 }
 
 #[test]
 fn renaming_a_variant_or_a_field_changes_the_hash() {
-    assert_ne!(base(), channel_hash!({ Image { width: u32, pixels: Vec<u8> }, Log(String), Stop }));
-    assert_ne!(base(), channel_hash!({ Frame { w: u32, pixels: Vec<u8> }, Log(String), Stop }));
+    assert_ne!(
+        base(),
+        channel_hash!({ Image { width: u32, pixels: Vec<u8> }, Log(String), Stop })
+    );
+    assert_ne!(
+        base(),
+        channel_hash!({ Frame { w: u32, pixels: Vec<u8> }, Log(String), Stop })
+    );
 }
 
 #[test]
 fn reordering_variants_or_fields_changes_the_hash() {
-    assert_ne!(base(), channel_hash!({ Log(String), Frame { width: u32, pixels: Vec<u8> }, Stop }));
-    assert_ne!(base(), channel_hash!({ Frame { pixels: Vec<u8>, width: u32 }, Log(String), Stop }));
+    assert_ne!(
+        base(),
+        channel_hash!({ Log(String), Frame { width: u32, pixels: Vec<u8> }, Stop })
+    );
+    assert_ne!(
+        base(),
+        channel_hash!({ Frame { pixels: Vec<u8>, width: u32 }, Log(String), Stop })
+    );
 }
 
 #[test]
 fn adding_or_removing_a_variant_or_field_changes_the_hash() {
-    assert_ne!(base(), channel_hash!({ Frame { width: u32, pixels: Vec<u8> }, Log(String) }));
-    assert_ne!(base(), channel_hash!({ Frame { width: u32, pixels: Vec<u8> }, Log(String), Stop, Go }));
-    assert_ne!(base(), channel_hash!({ Frame { width: u32, height: u32, pixels: Vec<u8> }, Log(String), Stop }));
-    assert_ne!(base(), channel_hash!({ Frame { width: u32, pixels: Vec<u8> }, Log(String, u8), Stop }));
+    assert_ne!(
+        base(),
+        channel_hash!({ Frame { width: u32, pixels: Vec<u8> }, Log(String) })
+    );
+    assert_ne!(
+        base(),
+        channel_hash!({ Frame { width: u32, pixels: Vec<u8> }, Log(String), Stop, Go })
+    );
+    assert_ne!(
+        base(),
+        channel_hash!({ Frame { width: u32, height: u32, pixels: Vec<u8> }, Log(String), Stop })
+    );
+    assert_ne!(
+        base(),
+        channel_hash!({ Frame { width: u32, pixels: Vec<u8> }, Log(String, u8), Stop })
+    );
 }
 
 #[test]
 fn changing_a_field_type_or_shape_changes_the_hash() {
-    assert_ne!(base(), channel_hash!({ Frame { width: u64, pixels: Vec<u8> }, Log(String), Stop }));
-    assert_ne!(base(), channel_hash!({ Frame { width: u32, pixels: Vec<u16> }, Log(String), Stop }));
-    assert_ne!(base(), channel_hash!({ Frame { width: u32, pixels: Vec<u8> }, Log { text: String }, Stop }));
-    assert_ne!(base(), channel_hash!({ Frame(u32, Vec<u8>), Log(String), Stop }));
-    assert_ne!(base(), channel_hash!({ Frame { width: u32, pixels: Vec<u8> }, Log(String), Stop() }));
+    assert_ne!(
+        base(),
+        channel_hash!({ Frame { width: u64, pixels: Vec<u8> }, Log(String), Stop })
+    );
+    assert_ne!(
+        base(),
+        channel_hash!({ Frame { width: u32, pixels: Vec<u16> }, Log(String), Stop })
+    );
+    assert_ne!(
+        base(),
+        channel_hash!({ Frame { width: u32, pixels: Vec<u8> }, Log { text: String }, Stop })
+    );
+    assert_ne!(
+        base(),
+        channel_hash!({ Frame(u32, Vec<u8>), Log(String), Stop })
+    );
+    assert_ne!(
+        base(),
+        channel_hash!({ Frame { width: u32, pixels: Vec<u8> }, Log(String), Stop() })
+    );
 }
 
 #[test]
 fn changing_the_version_changes_the_hash() {
-    assert_ne!(base(), channel_hash!(#[version = 2] { Frame { width: u32, pixels: Vec<u8> }, Log(String), Stop }));
+    assert_ne!(
+        base(),
+        channel_hash!(#[version = 2] { Frame { width: u32, pixels: Vec<u8> }, Log(String), Stop })
+    );
 }
 
 #[test]
 fn a_change_deep_inside_a_nested_type_changes_the_hash() {
     mod a {
         #[derive(ipmpsc::Schema)]
-        pub struct Inner { pub ids: Vec<Option<u32>> }
+        pub struct Inner {
+            pub ids: Vec<Option<u32>>,
+        }
         #[derive(ipmpsc::Schema)]
         pub struct Meta(pub Inner);
     }
     mod b {
         #[derive(ipmpsc::Schema)]
-        pub struct Inner { pub ids: Vec<Option<u64>> }
+        pub struct Inner {
+            pub ids: Vec<Option<u64>>,
+        }
         #[derive(ipmpsc::Schema)]
         pub struct Meta(pub Inner);
     }
     mod c {
         #[derive(ipmpsc::Schema)]
-        pub struct Inner { pub ids: Vec<Option<u32>> }
+        pub struct Inner {
+            pub ids: Vec<Option<u32>>,
+        }
         #[derive(ipmpsc::Schema)]
         pub struct Meta(pub Inner);
     }
@@ -113,13 +167,23 @@ fn a_change_deep_inside_a_nested_type_changes_the_hash() {
 fn derived_types_hash_their_name_shape_and_fields() {
     mod a {
         #[derive(ipmpsc::Schema)]
-        pub struct Point { pub x: i32, pub y: i32 }
+        pub struct Point {
+            pub x: i32,
+            pub y: i32,
+        }
         #[derive(ipmpsc::Schema)]
-        pub enum Kind { A, B(u32), C { x: u8 } }
+        pub enum Kind {
+            A,
+            B(u32),
+            C { x: u8 },
+        }
     }
     mod renamed_type {
         #[derive(ipmpsc::Schema)]
-        pub struct Spot { pub x: i32, pub y: i32 }
+        pub struct Spot {
+            pub x: i32,
+            pub y: i32,
+        }
     }
     mod tuple {
         #[derive(ipmpsc::Schema)]
@@ -127,11 +191,18 @@ fn derived_types_hash_their_name_shape_and_fields() {
     }
     mod renamed_field {
         #[derive(ipmpsc::Schema)]
-        pub struct Point { pub x: i32, pub z: i32 }
+        pub struct Point {
+            pub x: i32,
+            pub z: i32,
+        }
     }
     mod enum_changed {
         #[derive(ipmpsc::Schema)]
-        pub enum Kind { A, B(u64), C { x: u8 } }
+        pub enum Kind {
+            A,
+            B(u64),
+            C { x: u8 },
+        }
     }
     let point = hash::<a::Point>();
     assert_ne!(point, hash::<renamed_type::Spot>());
@@ -141,7 +212,10 @@ fn derived_types_hash_their_name_shape_and_fields() {
     assert_ne!(hash::<a::Kind>(), hash::<enum_changed::Kind>());
     assert_eq!(describe::<a::Point>(), "Point { x: i32, y: i32 }");
     assert_eq!(describe::<tuple::Point>(), "Point(i32, i32)");
-    assert_eq!(describe::<a::Kind>(), "enum Kind { A, B(u32), C { x: u8 } }");
+    assert_eq!(
+        describe::<a::Kind>(),
+        "enum Kind { A, B(u32), C { x: u8 } }"
+    );
 }
 
 #[test]
@@ -154,7 +228,10 @@ fn generic_derived_types_fold_their_arguments() {
     #[derive(ipmpsc::Schema)]
     struct Unit;
     assert_ne!(hash::<Tagged<u8>>(), hash::<Tagged<u16>>());
-    assert_eq!(describe::<Tagged<Vec<u8>>>(), "Tagged { tag: String, value: Vec<u8> }");
+    assert_eq!(
+        describe::<Tagged<Vec<u8>>>(),
+        "Tagged { tag: String, value: Vec<u8> }"
+    );
     assert_eq!(describe::<Unit>(), "Unit");
 }
 
@@ -214,7 +291,10 @@ fn distinct_std_types_hash_apart() {
 #[test]
 fn std_types_describe_as_rust_spells_them() {
     assert_eq!(describe::<Option<Vec<String>>>(), "Option<Vec<String>>");
-    assert_eq!(describe::<HashMap<String, Vec<u8>>>(), "HashMap<String, Vec<u8>>");
+    assert_eq!(
+        describe::<HashMap<String, Vec<u8>>>(),
+        "HashMap<String, Vec<u8>>"
+    );
     assert_eq!(describe::<[u16; 4]>(), "[u16; 4]");
     assert_eq!(describe::<(u8,)>(), "(u8,)");
     assert_eq!(describe::<(u8, bool, char)>(), "(u8, bool, char)");
@@ -223,7 +303,10 @@ fn std_types_describe_as_rust_spells_them() {
 
 #[test]
 fn a_channel_hash_is_never_zero() {
-    assert_eq!(ipmpsc::__private::nonzero(0), ipmpsc::__private::nonzero(0xcbf2_9ce4_8422_2325));
+    assert_eq!(
+        ipmpsc::__private::nonzero(0),
+        ipmpsc::__private::nonzero(0xcbf2_9ce4_8422_2325)
+    );
     assert_ne!(ipmpsc::__private::nonzero(0), 0);
     assert_eq!(ipmpsc::__private::nonzero(42), 42);
     assert_ne!(base(), 0);
@@ -256,7 +339,11 @@ mod v2 {
     }
     #[ipmpsc::channel(version = 2)]
     pub enum Msg {
-        Frame { width: u32, height: u32, pixels: Vec<u8> },
+        Frame {
+            width: u32,
+            height: u32,
+            pixels: Vec<u8>,
+        },
         Log(String),
         Tagged(Meta),
         Stop,
@@ -304,9 +391,18 @@ fn a_retyped_field_is_named_with_both_types() {
         "variant `Frame`, field `pixels`: channel has `Vec<u8>`, this process has `Vec<u16>`"
     );
     let text = mismatch.to_string();
-    assert!(text.starts_with("schema mismatch: channel has Msg v2 #"), "{text}");
-    assert!(text.contains(&format!("#{:016x}", v2::Msg::SCHEMA_HASH)), "{text}");
-    assert!(text.contains(&format!("this process has Msg v2 #{:016x}", ours.hash)), "{text}");
+    assert!(
+        text.starts_with("schema mismatch: channel has Msg v2 #"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("#{:016x}", v2::Msg::SCHEMA_HASH)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("this process has Msg v2 #{:016x}", ours.hash)),
+        "{text}"
+    );
     assert!(text.ends_with(mismatch.difference()), "{text}");
     assert_eq!(mismatch.channel().hash, v2::Msg::SCHEMA_HASH);
     assert_eq!(mismatch.ours().hash, ours.hash);
@@ -322,7 +418,11 @@ fn a_change_inside_a_nested_type_is_shown_in_full() {
         }
         #[ipmpsc::channel(version = 2)]
         pub enum Msg {
-            Frame { width: u32, height: u32, pixels: Vec<u8> },
+            Frame {
+                width: u32,
+                height: u32,
+                pixels: Vec<u8>,
+            },
             Log(String),
             Tagged(Meta),
             Stop,
@@ -339,7 +439,10 @@ fn a_change_inside_a_nested_type_is_shown_in_full() {
 fn a_version_change_is_named_first() {
     let ours = v2_variant!(3, Frame { width: u32, height: u32, pixels: Vec<u8> }, Log(String), Tagged(Meta), Stop);
     let mismatch = against_v2(&ours);
-    assert_eq!(mismatch.difference(), "version differs: channel has v2, this process has v3");
+    assert_eq!(
+        mismatch.difference(),
+        "version differs: channel has v2, this process has v3"
+    );
     assert!(mismatch.to_string().contains("channel has Msg v2 #"));
     assert!(mismatch.to_string().contains("this process has Msg v3 #"));
     let changed = v2_variant!(3, Frame { width: u32, height: u32, pixels: Vec<u8> }, Log(String), Tagged(Meta));
@@ -362,7 +465,8 @@ fn added_removed_renamed_and_reordered_variants_are_told_apart() {
         against_v2(&appended).difference(),
         "variant `Ping` added: this process has it, the channel does not"
     );
-    let removed = v2_variant!(2, Frame { width: u32, height: u32, pixels: Vec<u8> }, Tagged(Meta), Stop);
+    let removed =
+        v2_variant!(2, Frame { width: u32, height: u32, pixels: Vec<u8> }, Tagged(Meta), Stop);
     assert_eq!(
         against_v2(&removed).difference(),
         "variant `Log` removed: the channel has it, this process does not"
@@ -391,7 +495,8 @@ fn added_removed_renamed_and_reshaped_fields_are_told_apart() {
         against_v2(&added).difference(),
         "variant `Frame`, field `depth` added: this process has it, the channel does not"
     );
-    let removed = v2_variant!(2, Frame { width: u32, pixels: Vec<u8> }, Log(String), Tagged(Meta), Stop);
+    let removed =
+        v2_variant!(2, Frame { width: u32, pixels: Vec<u8> }, Log(String), Tagged(Meta), Stop);
     assert_eq!(
         against_v2(&removed).difference(),
         "variant `Frame`, field `height` removed: the channel has it, this process does not"
@@ -429,16 +534,32 @@ fn another_message_type_is_named() {
 
 #[test]
 fn a_raw_channel_on_either_side_is_said_to_be_raw() {
-    let typed_opens_raw = SchemaMismatch::new(stored(&Schema::UNTYPED), &<v2::Msg as Channel>::SCHEMA);
+    let typed_opens_raw =
+        SchemaMismatch::new(stored(&Schema::UNTYPED), &<v2::Msg as Channel>::SCHEMA);
     let text = typed_opens_raw.to_string();
-    assert!(text.starts_with("schema mismatch: channel has a raw (untyped) channel, this process has Msg v2 #"), "{text}");
-    assert!(typed_opens_raw.difference().starts_with("the channel is a raw (untyped) channel"));
-    assert!(typed_opens_raw.difference().contains("`Msg::create_receiver`"));
+    assert!(
+        text.starts_with(
+            "schema mismatch: channel has a raw (untyped) channel, this process has Msg v2 #"
+        ),
+        "{text}"
+    );
+    assert!(typed_opens_raw
+        .difference()
+        .starts_with("the channel is a raw (untyped) channel"));
+    assert!(typed_opens_raw
+        .difference()
+        .contains("`Msg::create_receiver`"));
 
     let raw_opens_typed = against_v2(&Schema::UNTYPED);
     let text = raw_opens_typed.to_string();
-    assert!(text.contains("this process has a raw (untyped) channel"), "{text}");
-    assert!(raw_opens_typed.difference().contains("`Msg::open_sender`"), "{text}");
+    assert!(
+        text.contains("this process has a raw (untyped) channel"),
+        "{text}"
+    );
+    assert!(
+        raw_opens_typed.difference().contains("`Msg::open_sender`"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -447,7 +568,9 @@ fn a_description_that_cannot_be_parsed_still_gives_a_sentence() {
     channel.hash ^= 1;
     channel.description = "Msg v2\ngarbage".to_owned();
     let mismatch = SchemaMismatch::new(channel, &<v2::Msg as Channel>::SCHEMA);
-    assert!(mismatch.difference().starts_with("the descriptions agree but the hashes differ"));
+    assert!(mismatch
+        .difference()
+        .starts_with("the descriptions agree but the hashes differ"));
 }
 
 #[test]
@@ -455,14 +578,22 @@ fn a_description_is_capped_at_the_header_limit() {
     fn long(out: &mut String) {
         out.push_str(&"x".repeat(Schema::DESCRIPTION_LIMIT));
     }
-    static FIELDS: [ipmpsc::schema::FieldSchema; 1] =
-        [ipmpsc::schema::FieldSchema { name: "0", hash: 1, describe: long }];
+    static FIELDS: [ipmpsc::schema::FieldSchema; 1] = [ipmpsc::schema::FieldSchema {
+        name: "0",
+        hash: 1,
+        describe: long,
+    }];
     static VARIANTS: [ipmpsc::schema::VariantSchema; 1] = [ipmpsc::schema::VariantSchema {
         name: "Huge",
         shape: ipmpsc::schema::Shape::Tuple,
         fields: &FIELDS,
     }];
-    let schema = Schema { name: "Msg", version: 1, hash: 1, variants: &VARIANTS };
+    let schema = Schema {
+        name: "Msg",
+        version: 1,
+        hash: 1,
+        variants: &VARIANTS,
+    };
     let description = schema.description();
     assert!(description.len() <= Schema::DESCRIPTION_LIMIT);
     assert!(description.ends_with('…'));

@@ -6,9 +6,8 @@ pub enum Msg {
 fn receive_two(receiver: &mut MsgReceiver) -> ipmpsc::Result<()> {
     let first = receiver.recv_view()?;
     let second = receiver.recv_view()?;
-    if let (MsgView::Log(a), MsgView::Log(b)) = (&*first, &*second) {
-        println!("{a} {b}");
-    }
+    let (MsgView::Log(a), MsgView::Log(b)) = (&*first, &*second);
+    println!("{a} {b}");
     Ok(())
 }
 

@@ -4,12 +4,19 @@
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
     /// A frame.
-    Frame { width: u32, height: u32, pixels: Vec<u8> },
+    Frame {
+        width: u32,
+        height: u32,
+        pixels: Vec<u8>,
+    },
     Log(String),
     Boxed(Box<[u8]>, Box<str>),
     Tags(Vec<String>),
     Chunks(Vec<Vec<u8>>),
-    Maybe { name: Option<String>, blob: Option<Vec<u8>> },
+    Maybe {
+        name: Option<String>,
+        blob: Option<Vec<u8>>,
+    },
     Deep(Option<Vec<Option<Vec<u8>>>>),
     Pair((u8, i64), [u16; 4]),
     Stop,
@@ -21,7 +28,11 @@ const VERSION: u32 = Msg::SCHEMA_VERSION;
 fn views(msg: &Msg) {
     let view: MsgView<'_> = msg.as_view();
     match &view {
-        MsgView::Frame { width, height, pixels } => {
+        MsgView::Frame {
+            width,
+            height,
+            pixels,
+        } => {
             let _: (&u32, &u32, &&[u8]) = (width, height, pixels);
         }
         MsgView::Log(text) => {

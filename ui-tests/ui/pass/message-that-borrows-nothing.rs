@@ -8,9 +8,15 @@ enum Tick {
 }
 
 fn main() {
-    let tick = Tick::At { seconds: 1, nanos: 2 };
+    let tick = Tick::At {
+        seconds: 1,
+        nanos: 2,
+    };
     let view: TickView<'_> = tick.as_view();
     let same: Tick = view;
     assert_eq!(same.into_owned(), tick);
-    assert_eq!(<Tick as ipmpsc::Channel>::view_into_owned(Tick::Stop), Tick::Stop);
+    assert_eq!(
+        <Tick as ipmpsc::Channel>::view_into_owned(Tick::Stop),
+        Tick::Stop
+    );
 }

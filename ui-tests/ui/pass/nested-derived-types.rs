@@ -31,7 +31,11 @@ pub struct Tagged<T> {
 #[ipmpsc::channel]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
-    Draw { shape: Shape, meta: Option<Meta>, label: String },
+    Draw {
+        shape: Shape,
+        meta: Option<Meta>,
+        label: String,
+    },
     Many(Vec<Shape>, Marker),
     Tagged(Tagged<Vec<Point>>),
 }

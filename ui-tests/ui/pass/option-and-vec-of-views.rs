@@ -22,9 +22,7 @@ fn receive(receiver: &mut MsgReceiver) -> ipmpsc::Result<usize> {
     let total = match &*guard {
         MsgView::Names(names) => names.iter().map(|n: &&str| n.len()).sum(),
         MsgView::Blobs(blobs) => blobs.iter().map(|b: &&[u8]| b.len()).sum(),
-        MsgView::Maybe(name, blob) => {
-            name.map_or(0, str::len) + blob.map_or(0, <[u8]>::len)
-        }
+        MsgView::Maybe(name, blob) => name.map_or(0, str::len) + blob.map_or(0, <[u8]>::len),
         MsgView::Rows(rows) => rows.iter().flatten().map(|r: &&[u8]| r.len()).sum(),
     };
     let _owned: Msg = guard.into_owned();
