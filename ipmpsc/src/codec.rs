@@ -61,7 +61,10 @@ mod tests {
 
     #[derive(Serialize, Deserialize, Debug, PartialEq)]
     enum Msg<'a> {
-        Tick { seq: u64, value: u64 },
+        Tick {
+            seq: u64,
+            value: u64,
+        },
         Text(&'a str),
         #[serde(with = "serde_bytes")]
         Bytes(&'a [u8]),
@@ -70,7 +73,10 @@ mod tests {
     #[test]
     fn size_matches_encoding_and_roundtrips_borrowed() {
         for msg in [
-            Msg::Tick { seq: 7, value: u64::MAX },
+            Msg::Tick {
+                seq: 7,
+                value: u64::MAX,
+            },
             Msg::Text("héllo"),
             Msg::Bytes(&[1, 2, 3, 4, 5]),
         ] {
@@ -91,7 +97,9 @@ mod tests {
     #[test]
     fn borrowed_str_points_into_the_buffer() {
         let buf = encode_to_vec(&Msg::Text("zero copy")).unwrap();
-        let Msg::Text(s) = decode::<Msg<'_>>(&buf).unwrap() else { panic!("wrong variant") };
+        let Msg::Text(s) = decode::<Msg<'_>>(&buf).unwrap() else {
+            panic!("wrong variant")
+        };
         let range = buf.as_ptr_range();
         assert!(range.contains(&s.as_ptr()));
     }
@@ -99,14 +107,20 @@ mod tests {
     #[test]
     fn short_destination_is_an_error_not_a_panic() {
         let mut buf = [0u8; 3];
-        assert!(matches!(encode_into(&Msg::Text("long"), &mut buf), Err(Error::Encode(_))));
+        assert!(matches!(
+            encode_into(&Msg::Text("long"), &mut buf),
+            Err(Error::Encode(_))
+        ));
     }
 
     #[test]
     fn truncated_input_is_a_decode_error() {
         let buf = encode_to_vec(&Msg::Text("truncate me")).unwrap();
         for cut in 0..buf.len() {
-            assert!(matches!(decode::<Msg<'_>>(&buf[..cut]), Err(Error::Decode(_))));
+            assert!(matches!(
+                decode::<Msg<'_>>(&buf[..cut]),
+                Err(Error::Decode(_))
+            ));
         }
     }
 }

@@ -67,10 +67,9 @@ impl fmt::Display for Error {
                 "message needs {size} bytes but the channel holds at most {capacity}; \
                  create the channel with a larger capacity or send smaller messages"
             ),
-            Error::IncompatibleRingBuffer(why) => write!(
-                f,
-                "not a channel this version of ipmpsc can use: {why}"
-            ),
+            Error::IncompatibleRingBuffer(why) => {
+                write!(f, "not a channel this version of ipmpsc can use: {why}")
+            }
             Error::Corrupt(why) => write!(f, "channel file is corrupt: {why}"),
             Error::Disconnected => f.write_str(
                 "the channel's receiver is gone; start a receiver on the file and send again",

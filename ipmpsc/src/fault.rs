@@ -31,7 +31,10 @@ mod imp {
         }
         if HITS.fetch_add(1, Ordering::Relaxed) + 1 == *n {
             eprintln!("IPMPSC_FAULT_STOPPED {name}");
-            let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::STOP);
+            let _ = rustix::process::kill_process(
+                rustix::process::getpid(),
+                rustix::process::Signal::STOP,
+            );
         }
     }
 }

@@ -83,9 +83,15 @@ impl SharedRingBuffer {
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
-    pub fn create_with_mode(path: impl AsRef<Path>, size_in_bytes: u64, mode: u32) -> Result<SharedRingBuffer> {
+    pub fn create_with_mode(
+        path: impl AsRef<Path>,
+        size_in_bytes: u64,
+        mode: u32,
+    ) -> Result<SharedRingBuffer> {
         let ring = Ring::create(path.as_ref(), size_in_bytes, &Schema::UNTYPED, mode, false)?;
-        Ok(SharedRingBuffer { ring: Arc::new(ring) })
+        Ok(SharedRingBuffer {
+            ring: Arc::new(ring),
+        })
     }
 
     /// Creates a raw channel under a fresh name in `/dev/shm` (or the system's temporary
@@ -117,7 +123,13 @@ impl SharedRingBuffer {
             nanos
         );
         let path = dir.join(name);
-        let mut ring = Ring::create(&path, size_in_bytes, &Schema::UNTYPED, file::DEFAULT_MODE, false)?;
+        let mut ring = Ring::create(
+            &path,
+            size_in_bytes,
+            &Schema::UNTYPED,
+            file::DEFAULT_MODE,
+            false,
+        )?;
         ring.set_remove_on_drop(path.clone());
         let path = path.into_os_string().into_string().map_err(|p| {
             Error::Io(std::io::Error::new(
@@ -125,7 +137,12 @@ impl SharedRingBuffer {
                 format!("temporary path {p:?} is not UTF-8"),
             ))
         })?;
-        Ok((path, SharedRingBuffer { ring: Arc::new(ring) }))
+        Ok((
+            path,
+            SharedRingBuffer {
+                ring: Arc::new(ring),
+            },
+        ))
     }
 
     /// Maps an existing raw channel file, checking its header.
@@ -153,7 +170,9 @@ impl SharedRingBuffer {
                 &Schema::UNTYPED,
             ))));
         }
-        Ok(SharedRingBuffer { ring: Arc::new(ring) })
+        Ok(SharedRingBuffer {
+            ring: Arc::new(ring),
+        })
     }
 
     /// Capacity of the data region in bytes.
@@ -243,7 +262,11 @@ impl Sender {
     /// assert!(!tx.send_timeout(&[0u8; 32], Duration::from_millis(1))?); // full: nobody reads
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
-    pub fn send_timeout(&self, value: &(impl Serialize + ?Sized), timeout: Duration) -> Result<bool> {
+    pub fn send_timeout(
+        &self,
+        value: &(impl Serialize + ?Sized),
+        timeout: Duration,
+    ) -> Result<bool> {
         self.send_with(value, Wait::Until(Some(Instant::now() + timeout)))
     }
 
@@ -297,14 +320,19 @@ impl Sender {
 
     /// A sender with a slot registered already.
     pub(crate) fn from_parts(buffer: SharedRingBuffer, handle: SenderHandle) -> Sender {
-        Sender { buffer, handle: Some(handle) }
+        Sender {
+            buffer,
+            handle: Some(handle),
+        }
     }
 
     pub(crate) fn send_with(&self, value: &(impl Serialize + ?Sized), wait: Wait) -> Result<bool> {
         let ring = &*self.buffer.ring;
         let len = codec::encoded_size(value)?;
         let send = |slot: &crate::ring::senders::SenderSlot, handle: &SenderHandle| {
-            let Some(reservation) = ring.reserve(slot, &handle.cached_free, &handle.lap, len, wait)? else {
+            let Some(reservation) =
+                ring.reserve(slot, &handle.cached_free, &handle.lap, len, wait)?
+            else {
                 return Ok(false);
             };
             // SAFETY: the reservation was just made by this slot, is filled once here and
@@ -335,7 +363,9 @@ impl Sender {
 
 impl std::fmt::Debug for SharedRingBuffer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SharedRingBuffer").field("capacity", &self.capacity()).finish_non_exhaustive()
+        f.debug_struct("SharedRingBuffer")
+            .field("capacity", &self.capacity())
+            .finish_non_exhaustive()
     }
 }
 
@@ -419,7 +449,12 @@ impl Receiver {
             Err(Error::ReceiverAlreadyExists { pid }) => Some(Refusal::Held(pid)),
             Err(other) => Some(Refusal::Other(other.to_string())),
         };
-        Receiver { buffer, refused, spin: DEFAULT_SPIN, _not_sync: PhantomData }
+        Receiver {
+            buffer,
+            refused,
+            spin: DEFAULT_SPIN,
+            _not_sync: PhantomData,
+        }
     }
 
     /// Creates the receiver of `buffer`.
@@ -446,7 +481,12 @@ impl Receiver {
 
     /// A receiver on a buffer whose claim this process already holds.
     pub(crate) fn from_claimed(buffer: SharedRingBuffer) -> Receiver {
-        Receiver { buffer, refused: None, spin: DEFAULT_SPIN, _not_sync: PhantomData }
+        Receiver {
+            buffer,
+            refused: None,
+            spin: DEFAULT_SPIN,
+            _not_sync: PhantomData,
+        }
     }
 
     /// Sets how long a blocking receive spins on an empty ring before it sleeps (default
@@ -595,7 +635,10 @@ impl Receiver {
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
     pub fn zero_copy_context(&mut self) -> ZeroCopyContext<'_> {
-        ZeroCopyContext { receiver: self, record: None }
+        ZeroCopyContext {
+            receiver: self,
+            record: None,
+        }
     }
 }
 
@@ -695,11 +738,18 @@ impl ZeroCopyContext<'_> {
     /// assert_eq!(ctx.recv_timeout::<&str>(std::time::Duration::from_millis(1))?, None);
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
-    pub fn recv_timeout<'b, T: Deserialize<'b>>(&'b mut self, timeout: Duration) -> Result<Option<T>> {
+    pub fn recv_timeout<'b, T: Deserialize<'b>>(
+        &'b mut self,
+        timeout: Duration,
+    ) -> Result<Option<T>> {
         self.receive(Some(Instant::now() + timeout), false)
     }
 
-    fn receive<'b, T: Deserialize<'b>>(&'b mut self, deadline: Option<Instant>, no_wait: bool) -> Result<Option<T>> {
+    fn receive<'b, T: Deserialize<'b>>(
+        &'b mut self,
+        deadline: Option<Instant>,
+        no_wait: bool,
+    ) -> Result<Option<T>> {
         if self.record.is_some() {
             return Err(Error::AlreadyReceived);
         }
@@ -719,7 +769,9 @@ impl ZeroCopyContext<'_> {
     }
 
     fn decode<'b, T: Deserialize<'b>>(&'b self) -> Result<T> {
-        let Some(record) = &self.record else { return Err(Error::AlreadyReceived) };
+        let Some(record) = &self.record else {
+            return Err(Error::AlreadyReceived);
+        };
         // SAFETY: the record stays unconsumed until this context is dropped, and the returned
         // value borrows the context, so it cannot outlive the bytes it points into.
         codec::decode(unsafe { self.receiver.ring().payload(record) })

@@ -48,7 +48,10 @@ pub trait Channel: Serialize + DeserializeOwned + Send + 'static {
 fn check_schema<M: Channel>(ring: &Ring) -> Result<()> {
     let stored = ring.schema();
     if stored.hash != M::SCHEMA.hash || M::SCHEMA.hash == 0 {
-        return Err(Error::SchemaMismatch(Box::new(SchemaMismatch::new(stored.clone(), &M::SCHEMA))));
+        return Err(Error::SchemaMismatch(Box::new(SchemaMismatch::new(
+            stored.clone(),
+            &M::SCHEMA,
+        ))));
     }
     Ok(())
 }
@@ -77,13 +80,19 @@ pub struct TypedSender<M: Channel> {
 
 impl<M: Channel> std::fmt::Debug for TypedSender<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TypedSender").field("schema", &M::SCHEMA.name).field("raw", &self.raw).finish()
+        f.debug_struct("TypedSender")
+            .field("schema", &M::SCHEMA.name)
+            .field("raw", &self.raw)
+            .finish()
     }
 }
 
 impl<M: Channel> Clone for TypedSender<M> {
     fn clone(&self) -> Self {
-        TypedSender { raw: self.raw.clone(), _message: PhantomData }
+        TypedSender {
+            raw: self.raw.clone(),
+            _message: PhantomData,
+        }
     }
 }
 
@@ -115,9 +124,14 @@ impl<M: Channel> TypedSender<M> {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let ring = Ring::open(path.as_ref())?;
         check_schema::<M>(&ring)?;
-        let buffer = SharedRingBuffer { ring: std::sync::Arc::new(ring) };
+        let buffer = SharedRingBuffer {
+            ring: std::sync::Arc::new(ring),
+        };
         let handle = crate::ring::producer::SenderHandle::register(&buffer.ring)?;
-        Ok(TypedSender { raw: Sender::from_parts(buffer, handle), _message: PhantomData })
+        Ok(TypedSender {
+            raw: Sender::from_parts(buffer, handle),
+            _message: PhantomData,
+        })
     }
 
     /// Sends `message`, waiting for space if the ring is full.
@@ -207,7 +221,8 @@ impl<M: Channel> TypedSender<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn send_timeout(&self, message: &M, timeout: Duration) -> Result<bool> {
-        self.raw.send_with(message, Wait::Until(Some(Instant::now() + timeout)))
+        self.raw
+            .send_with(message, Wait::Until(Some(Instant::now() + timeout)))
     }
 }
 
@@ -278,10 +293,20 @@ impl<M: Channel> TypedReceiver<M> {
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn create_with_mode(path: impl AsRef<Path>, capacity_bytes: u64, mode: u32) -> Result<Self> {
+    pub fn create_with_mode(
+        path: impl AsRef<Path>,
+        capacity_bytes: u64,
+        mode: u32,
+    ) -> Result<Self> {
         let ring = Ring::create(path.as_ref(), capacity_bytes, &M::SCHEMA, mode, true)?;
-        let buffer = SharedRingBuffer { ring: std::sync::Arc::new(ring) };
-        Ok(TypedReceiver { raw: Receiver::from_claimed(buffer), pending: None, _message: PhantomData })
+        let buffer = SharedRingBuffer {
+            ring: std::sync::Arc::new(ring),
+        };
+        Ok(TypedReceiver {
+            raw: Receiver::from_claimed(buffer),
+            pending: None,
+            _message: PhantomData,
+        })
     }
 
     /// Reattaches to the existing channel at `path` as its receiver: a receiver restarted after
@@ -308,8 +333,14 @@ impl<M: Channel> TypedReceiver<M> {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let ring = Ring::open(path.as_ref())?;
         check_schema::<M>(&ring)?;
-        let buffer = SharedRingBuffer { ring: std::sync::Arc::new(ring) };
-        Ok(TypedReceiver { raw: Receiver::try_new(buffer)?, pending: None, _message: PhantomData })
+        let buffer = SharedRingBuffer {
+            ring: std::sync::Arc::new(ring),
+        };
+        Ok(TypedReceiver {
+            raw: Receiver::try_new(buffer)?,
+            pending: None,
+            _message: PhantomData,
+        })
     }
 
     /// Sets how long a blocking receive spins before sleeping (default 50 µs); see
@@ -455,7 +486,12 @@ impl<M: Channel> TypedReceiver<M> {
         // (and so any reference taken from the view) lives.
         let bytes: &[u8] = unsafe { ring.payload(&record) };
         match codec::decode::<M::View<'_>>(bytes) {
-            Ok(view) => Ok(ViewGuard { view, pending: &mut self.pending, record: Some(record), _not_send: PhantomData }),
+            Ok(view) => Ok(ViewGuard {
+                view,
+                pending: &mut self.pending,
+                record: Some(record),
+                _not_send: PhantomData,
+            }),
             Err(e) => {
                 ring.consume(&record);
                 Err(e)
@@ -542,7 +578,10 @@ impl<M: Channel> TypedReceiver<M> {
 
 impl<M: Channel> std::fmt::Debug for TypedReceiver<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TypedReceiver").field("schema", &M::SCHEMA.name).field("raw", &self.raw).finish()
+        f.debug_struct("TypedReceiver")
+            .field("schema", &M::SCHEMA.name)
+            .field("raw", &self.raw)
+            .finish()
     }
 }
 
@@ -592,7 +631,11 @@ impl<'r, M: Channel> ViewGuard<'r, M> {
         // SAFETY: `this` is in a ManuallyDrop and never used again after these reads, so each
         // field is moved out exactly once and the guard's own `Drop` does not run.
         let (view, pending, record) = unsafe {
-            (std::ptr::read(&this.view), std::ptr::read(&this.pending), std::ptr::read(&this.record))
+            (
+                std::ptr::read(&this.view),
+                std::ptr::read(&this.pending),
+                std::ptr::read(&this.record),
+            )
         };
         let owned = M::view_into_owned(view);
         *pending = record;
@@ -653,13 +696,19 @@ mod tests {
             Every::Bytes(vec![1, 2, 3]),
             Every::Boxed(vec![4, 5].into_boxed_slice()),
             Every::BoxedStr("boxed".into()),
-            Every::Text { s: "héllo".into(), n: 7 },
+            Every::Text {
+                s: "héllo".into(),
+                n: 7,
+            },
             Every::Strings(vec!["a".into(), "".into(), "ccc".into()]),
             Every::Nested(vec![vec![], vec![9; 10]]),
             Every::Maybe(Some(vec![8; 3])),
             Every::Maybe(None),
             Every::Deep(Some(vec![None, Some(vec![1, 2])])),
-            Every::Derived(Meta { id: 3, labels: vec!["x".into()] }),
+            Every::Derived(Meta {
+                id: 3,
+                labels: vec!["x".into()],
+            }),
             Every::Unit,
         ]
     }
@@ -677,7 +726,10 @@ mod tests {
 
     #[test]
     fn decoded_views_borrow_from_the_encoded_bytes() {
-        let msg = Every::Text { s: "in place".into(), n: 1 };
+        let msg = Every::Text {
+            s: "in place".into(),
+            n: 1,
+        };
         let bytes = codec::encode_to_vec(&msg).unwrap();
         let EveryView::Text { s, .. } = codec::decode::<EveryView<'_>>(&bytes).unwrap() else {
             panic!("wrong variant")
@@ -699,18 +751,26 @@ mod tests {
         let tx = Every::open_sender(&path).unwrap();
         let big = vec![5u8; 200]; // 4 + 8 + 200 bytes: the ring holds one at a time
         tx.send_view(&EveryView::Bytes(&big)).unwrap();
-        assert!(!tx.try_send(&Every::Bytes(big.clone())).unwrap(), "ring should be full");
+        assert!(
+            !tx.try_send(&Every::Bytes(big.clone())).unwrap(),
+            "ring should be full"
+        );
         let mapping = rx.raw.ring().mapped_range();
         {
             let guard = rx.recv_view().unwrap();
-            let EveryView::Bytes(bytes) = &*guard else { panic!("wrong variant") };
+            let EveryView::Bytes(bytes) = &*guard else {
+                panic!("wrong variant")
+            };
             assert!(mapping.contains(&(bytes.as_ptr() as usize)));
             assert!(mapping.contains(&(bytes.as_ptr() as usize + bytes.len() - 1)));
             assert_eq!(*bytes, &big[..]);
         }
         // The guard is gone; the next call on the receiver frees the slot.
         assert!(rx.try_recv().unwrap().is_none());
-        assert!(tx.try_send(&Every::Bytes(big.clone())).unwrap(), "slot should be free again");
+        assert!(
+            tx.try_send(&Every::Bytes(big.clone())).unwrap(),
+            "slot should be free again"
+        );
         assert_eq!(rx.recv().unwrap(), Every::Bytes(big));
     }
 }

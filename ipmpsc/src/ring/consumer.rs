@@ -49,9 +49,15 @@ impl Ring {
         loop {
             let owner = claim.owner.load(Ordering::Acquire);
             if owner != 0 && senders::owner_liveness(owner) == Liveness::Alive {
-                return Err(Error::ReceiverAlreadyExists { pid: senders::unpack(owner).pid });
+                return Err(Error::ReceiverAlreadyExists {
+                    pid: senders::unpack(owner).pid,
+                });
             }
-            if claim.owner.compare_exchange(owner, me, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            if claim
+                .owner
+                .compare_exchange(owner, me, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
                 claim.claims.fetch_add(1, Ordering::AcqRel);
                 // A previous receiver may have died between consuming and releasing.
                 if let Err(e) = self.check_cursors() {
@@ -69,7 +75,9 @@ impl Ring {
         self.release();
         let claim = &self.header().receiver.0;
         let me = senders::pack(process::current());
-        let _ = claim.owner.compare_exchange(me, 0, Ordering::AcqRel, Ordering::Relaxed);
+        let _ = claim
+            .owner
+            .compare_exchange(me, 0, Ordering::AcqRel, Ordering::Relaxed);
         // Senders blocked on a full ring re-check and report `Disconnected`.
         let w = &self.header().space_wait.0;
         w.seq.fetch_add(1, Ordering::SeqCst);
@@ -82,7 +90,9 @@ impl Ring {
         loop {
             let head = self.head().load(Ordering::Relaxed);
             if head > super::MAX_POSITION {
-                return Err(Error::Corrupt(format!("head {head} is beyond any reachable position")));
+                return Err(Error::Corrupt(format!(
+                    "head {head} is beyond any reachable position"
+                )));
             }
             let off = self.offset(head, &self.consumer_lap);
             match self.flag(off).load(Ordering::Acquire) {
@@ -94,7 +104,12 @@ impl Ring {
                 FLAG_MESSAGE => {
                     let len = self.length_word(off).load(Ordering::Relaxed);
                     return match record_size(len) {
-                        Some(size) if size <= cap - off => Ok(Some(Record { pos: head, off, len, size })),
+                        Some(size) if size <= cap - off => Ok(Some(Record {
+                            pos: head,
+                            off,
+                            len,
+                            size,
+                        })),
                         _ => Err(Error::Corrupt(format!(
                             "record at position {head} claims {len} bytes, more than the {} bytes \
                              left before the end of the ring",
@@ -182,7 +197,11 @@ impl Ring {
 
     /// Waits for the next committed message: spins for `spin`, then sleeps on the futex until
     /// `deadline` (`None`: forever). Skips the reservations of dead senders on the way.
-    pub(crate) fn wait_record(&self, spin: Duration, deadline: Option<Instant>) -> Result<Option<Record>> {
+    pub(crate) fn wait_record(
+        &self,
+        spin: Duration,
+        deadline: Option<Instant>,
+    ) -> Result<Option<Record>> {
         if let Some(r) = self.peek()? {
             return Ok(Some(r));
         }
@@ -201,7 +220,6 @@ impl Ring {
             }
         }
         let w = &self.header().data_wait.0;
-        let cap = self.capacity();
         let mut stalled: Option<(u64, Instant)> = None;
         loop {
             let head = self.head().load(Ordering::Relaxed);
@@ -211,7 +229,12 @@ impl Ring {
                 Some(d) => Some(d - now),
                 None => None,
             };
-            if self.tail().load(Ordering::SeqCst) != head && self.flag(self.offset(head, &self.consumer_lap)).load(Ordering::SeqCst) == FLAG_EMPTY {
+            if self.tail().load(Ordering::SeqCst) != head
+                && self
+                    .flag(self.offset(head, &self.consumer_lap))
+                    .load(Ordering::SeqCst)
+                    == FLAG_EMPTY
+            {
                 // A reservation at the head is not committed yet.
                 let since = match stalled {
                     Some((h, t)) if h == head => t,
@@ -231,7 +254,11 @@ impl Ring {
                 }
                 timeout = Some(timeout.map_or(STALL_POLL, |t| t.min(STALL_POLL)));
             }
-            super::sleep_unless(w, timeout, || self.flag(self.offset(head, &self.consumer_lap)).load(Ordering::SeqCst) != FLAG_EMPTY);
+            super::sleep_unless(w, timeout, || {
+                self.flag(self.offset(head, &self.consumer_lap))
+                    .load(Ordering::SeqCst)
+                    != FLAG_EMPTY
+            });
             if let Some(r) = self.peek()? {
                 return Ok(Some(r));
             }
@@ -262,10 +289,19 @@ impl Ring {
         if dead.is_empty() {
             return Ok(false);
         }
-        let confirmed: Vec<u64> = dead.iter().map(|d| d.2).filter(|l| l & CONFIRMED != 0).collect();
+        let confirmed: Vec<u64> = dead
+            .iter()
+            .map(|d| d.2)
+            .filter(|l| l & CONFIRMED != 0)
+            .collect();
         let size = match confirmed.as_slice() {
             [one] => one & !CONFIRMED,
-            _ if dead.iter().all(|d| d.2 & !CONFIRMED == dead[0].2 & !CONFIRMED) => dead[0].2 & !CONFIRMED,
+            _ if dead
+                .iter()
+                .all(|d| d.2 & !CONFIRMED == dead[0].2 & !CONFIRMED) =>
+            {
+                dead[0].2 & !CONFIRMED
+            }
             _ => {
                 return Err(Error::Corrupt(format!(
                     "several dead senders announced position {head} with different sizes; \
@@ -284,9 +320,15 @@ impl Ring {
         for (i, owner, _) in dead {
             let s = self.slot(i);
             s.intent_len.store(0, Ordering::Release);
-            let _ = s.owner.compare_exchange(owner, 0, Ordering::AcqRel, Ordering::Relaxed);
+            let _ = s
+                .owner
+                .compare_exchange(owner, 0, Ordering::AcqRel, Ordering::Relaxed);
         }
-        self.header().receiver.0.skipped_reservations.fetch_add(1, Ordering::Relaxed);
+        self.header()
+            .receiver
+            .0
+            .skipped_reservations
+            .fetch_add(1, Ordering::Relaxed);
         Ok(true)
     }
 
@@ -314,12 +356,22 @@ impl Ring {
 
     /// Whether senders existed and none is alive now.
     pub(crate) fn senders_gone(&self) -> bool {
-        self.header().receiver.0.sender_registrations.load(Ordering::Acquire) != 0 && self.live_senders() == 0
+        self.header()
+            .receiver
+            .0
+            .sender_registrations
+            .load(Ordering::Acquire)
+            != 0
+            && self.live_senders() == 0
     }
 
     /// Number of dead senders' reservations skipped over the channel's life.
     #[cfg(test)]
     pub(crate) fn skipped_reservations(&self) -> u64 {
-        self.header().receiver.0.skipped_reservations.load(Ordering::Relaxed)
+        self.header()
+            .receiver
+            .0
+            .skipped_reservations
+            .load(Ordering::Relaxed)
     }
 }

@@ -140,7 +140,12 @@ fn align_up(x: u64, to: u64) -> Option<u64> {
 
 impl Geometry {
     /// Lays out a channel; `None` if the numbers overflow.
-    pub(crate) fn new(capacity: u64, max_senders: u32, name_len: u32, desc_len: u32) -> Option<Geometry> {
+    pub(crate) fn new(
+        capacity: u64,
+        max_senders: u32,
+        name_len: u32,
+        desc_len: u32,
+    ) -> Option<Geometry> {
         let slots_offset = std::mem::size_of::<Header>() as u64;
         let schema_offset = slots_offset + u64::from(max_senders) * super::senders::SLOT_SIZE;
         let schema_end = schema_offset + u64::from(name_len) + u64::from(desc_len);

@@ -140,8 +140,10 @@ impl Ring {
         claim_receiver: bool,
     ) -> Result<Ring> {
         refuse_if_live_receiver(path)?;
-        let capacity = header::round_capacity(capacity)
-            .ok_or(Error::MessageTooLarge { size: capacity, capacity: u64::MAX })?;
+        let capacity = header::round_capacity(capacity).ok_or(Error::MessageTooLarge {
+            size: capacity,
+            capacity: u64::MAX,
+        })?;
         let name = schema.name.as_bytes();
         let desc = schema.description();
         let text_len = name.len() as u64 + desc.len() as u64;
@@ -151,8 +153,18 @@ impl Ring {
                 header::MAX_SCHEMA_TEXT
             )));
         }
-        let geo = Geometry::new(capacity, header::DEFAULT_MAX_SENDERS, name.len() as u32, desc.len() as u32)
-            .ok_or_else(|| Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, "capacity too large")))?;
+        let geo = Geometry::new(
+            capacity,
+            header::DEFAULT_MAX_SENDERS,
+            name.len() as u32,
+            desc.len() as u32,
+        )
+        .ok_or_else(|| {
+            Error::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "capacity too large",
+            ))
+        })?;
         let staged = file::StagedFile::create(path, geo.file_len, mode)?;
         let map = file::map(&staged.file)?;
         let ring = Ring {
@@ -170,7 +182,11 @@ impl Ring {
         };
         ring.write_identity(name, desc.as_bytes());
         if claim_receiver {
-            ring.header().receiver.0.owner.store(senders::pack(process::current()), Ordering::SeqCst);
+            ring.header()
+                .receiver
+                .0
+                .owner
+                .store(senders::pack(process::current()), Ordering::SeqCst);
         }
         staged.publish()?;
         Ok(ring)
@@ -188,17 +204,22 @@ impl Ring {
             std::ptr::copy_nonoverlapping(desc.as_ptr(), text.add(name.len()), desc.len());
         }
         let id = &self.header().identity.0;
-        id.layout_version.store(header::LAYOUT_VERSION, Ordering::Relaxed);
-        id.word_size.store(std::mem::size_of::<usize>() as u32, Ordering::Relaxed);
+        id.layout_version
+            .store(header::LAYOUT_VERSION, Ordering::Relaxed);
+        id.word_size
+            .store(std::mem::size_of::<usize>() as u32, Ordering::Relaxed);
         id.endian_mark.store(header::ENDIAN_MARK, Ordering::Relaxed);
         id.codec.store(crate::codec::CODEC_ID, Ordering::Relaxed);
         id.max_senders.store(geo.max_senders, Ordering::Relaxed);
-        id.schema_version.store(self.schema.version, Ordering::Relaxed);
+        id.schema_version
+            .store(self.schema.version, Ordering::Relaxed);
         id.capacity.store(geo.capacity, Ordering::Relaxed);
         id.file_len.store(geo.file_len, Ordering::Relaxed);
         id.schema_hash.store(self.schema.hash, Ordering::Relaxed);
-        id.schema_name_len.store(geo.schema_name_len, Ordering::Relaxed);
-        id.schema_desc_len.store(geo.schema_desc_len, Ordering::Release);
+        id.schema_name_len
+            .store(geo.schema_name_len, Ordering::Relaxed);
+        id.schema_desc_len
+            .store(geo.schema_desc_len, Ordering::Release);
     }
 
     /// Maps and validates an existing channel file.
@@ -214,7 +235,9 @@ impl Ring {
         }
         let map = file::map(&f)?;
         if (map.len() as u64) < min {
-            return Err(Error::IncompatibleRingBuffer("file shrank while being opened".into()));
+            return Err(Error::IncompatibleRingBuffer(
+                "file shrank while being opened".into(),
+            ));
         }
         // SAFETY: the mapping is at least `size_of::<Header>()` bytes and page aligned; the
         // header's fields are atomics and plain bytes, valid for any bit pattern.
@@ -235,23 +258,45 @@ impl Ring {
                 )))
             }
         };
-        check("layout version", id.layout_version.load(Ordering::Acquire), header::LAYOUT_VERSION)?;
-        check("word size", id.word_size.load(Ordering::Relaxed), std::mem::size_of::<usize>() as u32)?;
-        check("byte order mark", id.endian_mark.load(Ordering::Relaxed), header::ENDIAN_MARK)?;
-        check("codec", id.codec.load(Ordering::Relaxed), crate::codec::CODEC_ID)?;
+        check(
+            "layout version",
+            id.layout_version.load(Ordering::Acquire),
+            header::LAYOUT_VERSION,
+        )?;
+        check(
+            "word size",
+            id.word_size.load(Ordering::Relaxed),
+            std::mem::size_of::<usize>() as u32,
+        )?;
+        check(
+            "byte order mark",
+            id.endian_mark.load(Ordering::Relaxed),
+            header::ENDIAN_MARK,
+        )?;
+        check(
+            "codec",
+            id.codec.load(Ordering::Relaxed),
+            crate::codec::CODEC_ID,
+        )?;
 
         let capacity = id.capacity.load(Ordering::Relaxed);
         let max_senders = id.max_senders.load(Ordering::Relaxed);
         let name_len = id.schema_name_len.load(Ordering::Relaxed);
         let desc_len = id.schema_desc_len.load(Ordering::Relaxed);
         if capacity == 0 || capacity % 8 != 0 {
-            return Err(Error::Corrupt(format!("capacity {capacity} is not a positive multiple of 8")));
+            return Err(Error::Corrupt(format!(
+                "capacity {capacity} is not a positive multiple of 8"
+            )));
         }
         if max_senders == 0 || max_senders > header::MAX_SENDERS_LIMIT {
-            return Err(Error::Corrupt(format!("sender table of {max_senders} slots")));
+            return Err(Error::Corrupt(format!(
+                "sender table of {max_senders} slots"
+            )));
         }
         if u64::from(name_len) + u64::from(desc_len) > header::MAX_SCHEMA_TEXT {
-            return Err(Error::Corrupt("schema text longer than the header allows".into()));
+            return Err(Error::Corrupt(
+                "schema text longer than the header allows".into(),
+            ));
         }
         let geo = Geometry::new(capacity, max_senders, name_len, desc_len)
             .ok_or_else(|| Error::Corrupt(format!("capacity {capacity} overflows the layout")))?;
@@ -277,7 +322,14 @@ impl Ring {
             hash: id.schema_hash.load(Ordering::Relaxed),
             description: String::from_utf8_lossy(&text[name_len as usize..]).into_owned(),
         };
-        let ring = Ring { consumer_lap: AtomicU64::new(0), map, _file: f, geo, schema, remove_on_drop: None };
+        let ring = Ring {
+            consumer_lap: AtomicU64::new(0),
+            map,
+            _file: f,
+            geo,
+            schema,
+            remove_on_drop: None,
+        };
         ring.check_cursors()?;
         Ok(ring)
     }
@@ -387,28 +439,46 @@ impl Ring {
     pub(crate) fn flag(&self, off: u64) -> &AtomicU8 {
         debug_assert!(off < self.geo.capacity && off % 8 == 0);
         // Out-of-range offsets are a bug, but must not become an out-of-bounds access.
-        let off = if off < self.geo.capacity { off } else { off % self.geo.capacity };
+        let off = if off < self.geo.capacity {
+            off
+        } else {
+            off % self.geo.capacity
+        };
         let idx = off / 8;
         // SAFETY: `idx < capacity / 8`, and the flag array of `capacity / 8` bytes lies inside
         // the mapping at `flags_offset`; `AtomicU8` has no alignment requirement.
-        unsafe { &*(self.map.as_ptr().add((self.geo.flags_offset + idx) as usize) as *const AtomicU8) }
+        unsafe {
+            &*(self
+                .map
+                .as_ptr()
+                .add((self.geo.flags_offset + idx) as usize) as *const AtomicU8)
+        }
     }
 
     /// Length word of the record at data offset `off` (`off < capacity`, word aligned).
     #[inline]
     pub(crate) fn length_word(&self, off: u64) -> &AtomicU64 {
         debug_assert!(off < self.geo.capacity && off % 8 == 0);
-        let off = if off < self.geo.capacity { off } else { off % self.geo.capacity } & !7;
+        let off = if off < self.geo.capacity {
+            off
+        } else {
+            off % self.geo.capacity
+        } & !7;
         // SAFETY: `off + 8 <= capacity` since `off` is a multiple of 8 below the capacity (a
         // multiple of 8); the data region is page aligned, so the word is 8-byte aligned.
-        unsafe { &*(self.map.as_ptr().add((self.geo.data_offset + off) as usize) as *const AtomicU64) }
+        unsafe {
+            &*(self.map.as_ptr().add((self.geo.data_offset + off) as usize) as *const AtomicU64)
+        }
     }
 
     /// Resets the commit flags of the words at offsets `[from, to)` (`from <= to <= capacity`,
     /// both word aligned) to `EMPTY`, eight at a time where alignment allows.
     pub(crate) fn clear_flags(&self, from: u64, to: u64) {
         debug_assert!(from <= to && to <= self.geo.capacity && from % 8 == 0 && to % 8 == 0);
-        let (mut i, end) = ((from / 8).min(self.geo.capacity / 8), (to / 8).min(self.geo.capacity / 8));
+        let (mut i, end) = (
+            (from / 8).min(self.geo.capacity / 8),
+            (to / 8).min(self.geo.capacity / 8),
+        );
         while i < end && i % 8 != 0 {
             self.flag(i * 8).store(FLAG_EMPTY, Ordering::Relaxed);
             i += 1;
@@ -434,7 +504,11 @@ impl Ring {
     pub(crate) fn data_ptr(&self, off: u64) -> *mut u8 {
         debug_assert!(off <= self.geo.capacity);
         // SAFETY: `off <= capacity`, so the pointer stays inside (or one past) the data region.
-        unsafe { self.map.as_mut_ptr().add((self.geo.data_offset + off.min(self.geo.capacity)) as usize) }
+        unsafe {
+            self.map
+                .as_mut_ptr()
+                .add((self.geo.data_offset + off.min(self.geo.capacity)) as usize)
+        }
     }
 
     /// Wakes the receiver if it sleeps or is about to (after a commit).
@@ -465,7 +539,11 @@ fn wake(w: &header::WaitWord) {
 /// the futex unless it is ready. Returns whether `ready` held. Never consumes a wake-up meant for
 /// anyone else: announcements are only ever cleared by a waker that then wakes everybody.
 #[inline]
-pub(crate) fn sleep_unless(w: &header::WaitWord, timeout: Option<std::time::Duration>, ready: impl Fn() -> bool) -> bool {
+pub(crate) fn sleep_unless(
+    w: &header::WaitWord,
+    timeout: Option<std::time::Duration>,
+    ready: impl Fn() -> bool,
+) -> bool {
     let seq = w.seq.load(Ordering::SeqCst);
     w.sleepers.fetch_add(1, Ordering::SeqCst);
     if ready() {
@@ -490,7 +568,9 @@ fn refuse_if_live_receiver(path: &Path) -> Result<()> {
     };
     let owner = existing.header().receiver.0.owner.load(Ordering::Acquire);
     if owner != 0 && senders::owner_liveness(owner) == process::Liveness::Alive {
-        return Err(Error::ReceiverAlreadyExists { pid: senders::unpack(owner).pid });
+        return Err(Error::ReceiverAlreadyExists {
+            pid: senders::unpack(owner).pid,
+        });
     }
     Ok(())
 }

@@ -39,7 +39,9 @@ impl Ring {
         for i in 0..self.max_senders() {
             let s = self.slot(i);
             if s.owner.load(Ordering::Relaxed) == 0
-                && s.owner.compare_exchange(0, me, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+                && s.owner
+                    .compare_exchange(0, me, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
             {
                 s.intent_len.store(0, Ordering::Release);
                 registrations.fetch_add(1, Ordering::AcqRel);
@@ -60,13 +62,19 @@ impl Ring {
             // was never reserved. Anything else is a dead reservation the receiver still has
             // to skip, and the slot stays as it is until then.
             let stale = len == 0 || pos < head || (len & CONFIRMED == 0 && pos >= tail);
-            if stale && s.owner.compare_exchange(owner, me, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+            if stale
+                && s.owner
+                    .compare_exchange(owner, me, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+            {
                 s.intent_len.store(0, Ordering::Release);
                 registrations.fetch_add(1, Ordering::AcqRel);
                 return Ok(i);
             }
         }
-        Err(Error::TooManySenders { max: self.max_senders() as usize })
+        Err(Error::TooManySenders {
+            max: self.max_senders() as usize,
+        })
     }
 
     /// Gives a slot back.
@@ -89,16 +97,27 @@ impl Ring {
         let cap = self.capacity();
         let size = match record_size(len) {
             Some(size) if size <= cap => size,
-            _ => return Err(Error::MessageTooLarge { size: len.saturating_add(RECORD_HEADER), capacity: cap }),
+            _ => {
+                return Err(Error::MessageTooLarge {
+                    size: len.saturating_add(RECORD_HEADER),
+                    capacity: cap,
+                })
+            }
         };
         let mut tail = self.tail().load(Ordering::Relaxed);
         loop {
             if tail > super::MAX_POSITION {
-                return Err(Error::Corrupt(format!("tail {tail} is beyond any reachable position")));
+                return Err(Error::Corrupt(format!(
+                    "tail {tail} is beyond any reachable position"
+                )));
             }
             let off = self.offset(tail, lap);
             let room = cap - off;
-            let (need, padding) = if size <= room { (size, false) } else { (room, true) };
+            let (need, padding) = if size <= room {
+                (size, false)
+            } else {
+                (room, true)
+            };
             let mut free = cached_free.load(Ordering::Relaxed);
             if tail.saturating_add(need) > free.saturating_add(cap) {
                 free = self.free().load(Ordering::Acquire);
@@ -118,7 +137,12 @@ impl Ring {
             }
             slot.announce(tail, need);
             crate::fault::point("after-announce");
-            match self.tail().compare_exchange_weak(tail, tail + need, Ordering::AcqRel, Ordering::Relaxed) {
+            match self.tail().compare_exchange_weak(
+                tail,
+                tail + need,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => {
                     slot.confirm(need);
                     crate::fault::point("after-reserve");
@@ -140,11 +164,16 @@ impl Ring {
     /// `r` must come from [`Ring::reserve`] on this ring and be neither committed nor
     /// abandoned yet, and the caller must not create a second slice for it.
     #[inline]
+    // The bytes live in the shared mapping, not in `self`; exclusivity comes from the
+    // reservation, which the caller's contract makes unique.
+    #[allow(clippy::mut_from_ref)]
     pub(crate) unsafe fn payload_mut(&self, r: &Reservation) -> &mut [u8] {
         // SAFETY: the reservation `[off, off + size)` lies inside the data region (reserve
         // checked `size <= cap - off`), `len + 8 <= size`, and until the flag is published
         // this sender is the only party that touches these bytes (the caller's contract).
-        unsafe { std::slice::from_raw_parts_mut(self.data_ptr(r.off + RECORD_HEADER), r.len as usize) }
+        unsafe {
+            std::slice::from_raw_parts_mut(self.data_ptr(r.off + RECORD_HEADER), r.len as usize)
+        }
     }
 
     /// Publishes a filled reservation.
@@ -206,7 +235,9 @@ impl Ring {
                 }
                 timeout = timeout.min(deadline - now);
             }
-            if super::sleep_unless(w, Some(timeout), || self.free().load(Ordering::SeqCst) >= target) {
+            if super::sleep_unless(w, Some(timeout), || {
+                self.free().load(Ordering::SeqCst) >= target
+            }) {
                 return Ok(true);
             }
         }
@@ -247,7 +278,11 @@ impl SenderHandle {
 
     /// Runs `f` with exclusive use of a slot.
     #[inline]
-    pub(crate) fn with_slot<R>(&self, ring: &Ring, f: impl FnOnce(&SenderSlot) -> Result<R>) -> Result<R> {
+    pub(crate) fn with_slot<R>(
+        &self,
+        ring: &Ring,
+        f: impl FnOnce(&SenderSlot) -> Result<R>,
+    ) -> Result<R> {
         if !self.busy.swap(true, Ordering::Acquire) {
             struct Unbusy<'a>(&'a AtomicBool);
             impl Drop for Unbusy<'_> {

@@ -41,7 +41,10 @@ pub(crate) fn pack(id: ProcessId) -> u64 {
 
 /// Inverse of [`pack`] (the start time comes back truncated to 32 bits).
 pub(crate) fn unpack(word: u64) -> ProcessId {
-    ProcessId { pid: word as u32, start_time: word >> 32 }
+    ProcessId {
+        pid: word as u32,
+        start_time: word >> 32,
+    }
 }
 
 /// Whether the owner packed in `word` runs (0 means "nobody": dead).
@@ -82,7 +85,10 @@ mod tests {
 
     #[test]
     fn pack_roundtrips_pid_and_low_start_time() {
-        let id = ProcessId { pid: 4_000_000, start_time: 0x1_2345_6789 };
+        let id = ProcessId {
+            pid: 4_000_000,
+            start_time: 0x1_2345_6789,
+        };
         let back = unpack(pack(id));
         assert_eq!(back.pid, 4_000_000);
         assert_eq!(back.start_time, 0x2345_6789);

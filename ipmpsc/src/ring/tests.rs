@@ -34,7 +34,14 @@ fn temp_ring(capacity: u64) -> TempRing {
 fn send(ring: &Ring, handle: &SenderHandle, payload: &[u8]) -> bool {
     handle
         .with_slot(ring, |slot| {
-            let Some(r) = ring.reserve(slot, &handle.cached_free, &handle.lap, payload.len() as u64, Wait::No)? else {
+            let Some(r) = ring.reserve(
+                slot,
+                &handle.cached_free,
+                &handle.lap,
+                payload.len() as u64,
+                Wait::No,
+            )?
+            else {
                 return Ok(false);
             };
             // SAFETY: fresh reservation, filled once, then committed.
@@ -121,9 +128,14 @@ fn message_larger_than_capacity_is_refused() {
     let t = temp_ring(64);
     let h = SenderHandle::register(&t.ring).unwrap();
     let err = h
-        .with_slot(&t.ring, |slot| t.ring.reserve(slot, &h.cached_free, &h.lap, 57, Wait::No))
+        .with_slot(&t.ring, |slot| {
+            t.ring.reserve(slot, &h.cached_free, &h.lap, 57, Wait::No)
+        })
         .unwrap_err();
-    assert!(matches!(err, Error::MessageTooLarge { capacity: 64, .. }), "{err}");
+    assert!(
+        matches!(err, Error::MessageTooLarge { capacity: 64, .. }),
+        "{err}"
+    );
     assert!(send(&t.ring, &h, &[0; 56])); // exactly the capacity
 }
 
@@ -148,11 +160,25 @@ fn consumed_space_is_released_in_batches_and_before_waiting() {
         assert!(recv(&t.ring).is_some());
     }
     assert_eq!(t.ring.head().load(Ordering::Relaxed), 240);
-    assert_eq!(t.ring.free().load(Ordering::Relaxed), 0, "below the batch: not yet released");
+    assert_eq!(
+        t.ring.free().load(Ordering::Relaxed),
+        0,
+        "below the batch: not yet released"
+    );
     assert_eq!(t.ring.flag(0).load(Ordering::Relaxed), FLAG_MESSAGE);
-    assert!(t.ring.wait_record(Duration::ZERO, Some(Instant::now())).unwrap().is_none());
-    assert_eq!(t.ring.free().load(Ordering::Relaxed), 240, "released before waiting");
-    assert!((0..240).step_by(8).all(|p| t.ring.flag(p).load(Ordering::Relaxed) == FLAG_EMPTY));
+    assert!(t
+        .ring
+        .wait_record(Duration::ZERO, Some(Instant::now()))
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        t.ring.free().load(Ordering::Relaxed),
+        240,
+        "released before waiting"
+    );
+    assert!((0..240)
+        .step_by(8)
+        .all(|p| t.ring.flag(p).load(Ordering::Relaxed) == FLAG_EMPTY));
 }
 
 #[test]
@@ -163,7 +189,12 @@ fn new_receiver_releases_what_a_dead_one_consumed() {
     assert!(send(&t.ring, &h, b"not yet"));
     assert!(recv(&t.ring).is_some());
     // The receiver dies here: consumed, not released.
-    t.ring.header().receiver.0.owner.store(dead_owner(), Ordering::Relaxed);
+    t.ring
+        .header()
+        .receiver
+        .0
+        .owner
+        .store(dead_owner(), Ordering::Relaxed);
     t.ring.claim_receiver().unwrap();
     assert_eq!(t.ring.free().load(Ordering::Relaxed), 16);
     assert_eq!(t.ring.flag(0).load(Ordering::Relaxed), FLAG_EMPTY);
@@ -208,11 +239,18 @@ fn reservation_of_a_dead_sender_is_skipped() {
     assert_eq!(t.ring.peek().unwrap().map(|r| r.pos), None);
 
     let start = Instant::now();
-    let r = t.ring.wait_record(Duration::ZERO, Some(start + Duration::from_secs(5))).unwrap().unwrap();
+    let r = t
+        .ring
+        .wait_record(Duration::ZERO, Some(start + Duration::from_secs(5)))
+        .unwrap()
+        .unwrap();
     let waited = start.elapsed();
     // SAFETY: unconsumed head record.
     assert_eq!(unsafe { t.ring.payload(&r) }, b"after the dead one");
-    assert!(waited >= consumer::STALL_TIMEOUT, "skipped after {waited:?}");
+    assert!(
+        waited >= consumer::STALL_TIMEOUT,
+        "skipped after {waited:?}"
+    );
     assert_eq!(t.ring.skipped_reservations(), 1);
     assert_eq!(dead.owner.load(Ordering::Relaxed), 0, "dead slot freed");
 }
@@ -222,9 +260,18 @@ fn reservation_of_a_live_sender_is_waited_for() {
     let t = temp_ring(256);
     let h = SenderHandle::register(&t.ring).unwrap();
     h.with_slot(&t.ring, |slot| {
-        let r = t.ring.reserve(slot, &h.cached_free, &h.lap, 4, Wait::No)?.unwrap();
-        let got = t.ring.wait_record(Duration::ZERO, Some(Instant::now() + consumer::STALL_TIMEOUT * 3))?;
-        assert!(got.is_none(), "a live sender's reservation must not be skipped");
+        let r = t
+            .ring
+            .reserve(slot, &h.cached_free, &h.lap, 4, Wait::No)?
+            .unwrap();
+        let got = t.ring.wait_record(
+            Duration::ZERO,
+            Some(Instant::now() + consumer::STALL_TIMEOUT * 3),
+        )?;
+        assert!(
+            got.is_none(),
+            "a live sender's reservation must not be skipped"
+        );
         // SAFETY: fresh reservation, filled once, then committed.
         unsafe { t.ring.payload_mut(&r) }.copy_from_slice(b"late");
         t.ring.commit(slot, r);
@@ -251,8 +298,13 @@ fn dead_slots_with_stale_intents_are_reclaimed() {
 #[test]
 fn every_slot_held_by_live_senders_is_too_many() {
     let t = temp_ring(64);
-    let handles: Vec<_> = (0..t.ring.max_senders()).map(|_| SenderHandle::register(&t.ring).unwrap()).collect();
-    assert!(matches!(SenderHandle::register(&t.ring), Err(Error::TooManySenders { .. })));
+    let handles: Vec<_> = (0..t.ring.max_senders())
+        .map(|_| SenderHandle::register(&t.ring).unwrap())
+        .collect();
+    assert!(matches!(
+        SenderHandle::register(&t.ring),
+        Err(Error::TooManySenders { .. })
+    ));
     t.ring.release_slot(handles[3].slot);
     assert!(SenderHandle::register(&t.ring).is_ok());
 }
@@ -262,8 +314,15 @@ fn second_receiver_is_refused_and_dead_claim_taken_over() {
     let t = temp_ring(64);
     // `temp_ring` claimed the receiver for this process.
     let me = std::process::id();
-    assert!(matches!(t.ring.claim_receiver(), Err(Error::ReceiverAlreadyExists { pid }) if pid == me));
-    t.ring.header().receiver.0.owner.store(dead_owner(), Ordering::Relaxed);
+    assert!(
+        matches!(t.ring.claim_receiver(), Err(Error::ReceiverAlreadyExists { pid }) if pid == me)
+    );
+    t.ring
+        .header()
+        .receiver
+        .0
+        .owner
+        .store(dead_owner(), Ordering::Relaxed);
     assert!(t.ring.claim_receiver().is_ok());
 }
 
@@ -272,10 +331,18 @@ fn sender_waiting_for_space_sees_a_dead_receiver() {
     let t = temp_ring(32);
     let h = SenderHandle::register(&t.ring).unwrap();
     assert!(send(&t.ring, &h, &[0; 24]));
-    t.ring.header().receiver.0.owner.store(dead_owner(), Ordering::Relaxed);
+    t.ring
+        .header()
+        .receiver
+        .0
+        .owner
+        .store(dead_owner(), Ordering::Relaxed);
     let start = Instant::now();
     let err = h
-        .with_slot(&t.ring, |slot| t.ring.reserve(slot, &h.cached_free, &h.lap, 8, Wait::Until(None)))
+        .with_slot(&t.ring, |slot| {
+            t.ring
+                .reserve(slot, &h.cached_free, &h.lap, 8, Wait::Until(None))
+        })
         .unwrap_err();
     assert!(matches!(err, Error::Disconnected), "{err}");
     assert!(start.elapsed() < Duration::from_secs(5));
@@ -289,18 +356,30 @@ fn open_validates_the_header() {
     let write = |b: &[u8]| std::fs::write(&t.path, b).unwrap();
 
     write(&bytes[..100]);
-    assert!(matches!(Ring::open(&t.path), Err(Error::IncompatibleRingBuffer(_))));
+    assert!(matches!(
+        Ring::open(&t.path),
+        Err(Error::IncompatibleRingBuffer(_))
+    ));
     bytes[0] ^= 0xff;
     write(&bytes);
-    assert!(matches!(Ring::open(&t.path), Err(Error::IncompatibleRingBuffer(_))));
+    assert!(matches!(
+        Ring::open(&t.path),
+        Err(Error::IncompatibleRingBuffer(_))
+    ));
     bytes[0] ^= 0xff;
     bytes[8] = 99; // layout version
     write(&bytes);
-    assert!(matches!(Ring::open(&t.path), Err(Error::IncompatibleRingBuffer(_))));
+    assert!(matches!(
+        Ring::open(&t.path),
+        Err(Error::IncompatibleRingBuffer(_))
+    ));
     bytes[8] = header::LAYOUT_VERSION as u8;
     bytes[12] = 4; // word size
     write(&bytes);
-    assert!(matches!(Ring::open(&t.path), Err(Error::IncompatibleRingBuffer(_))));
+    assert!(matches!(
+        Ring::open(&t.path),
+        Err(Error::IncompatibleRingBuffer(_))
+    ));
     bytes[12] = 8;
     bytes[32] = 65; // capacity not a multiple of 8
     write(&bytes);

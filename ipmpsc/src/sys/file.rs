@@ -22,9 +22,9 @@ impl StagedFile {
     /// Creates `.<name>.<pid>.<n>.tmp` next to `path` with `O_EXCL` (which never follows a
     /// symlink), mode `mode`, and length `len`.
     pub(crate) fn create(path: &Path, len: u64, mode: u32) -> io::Result<StagedFile> {
-        let name = path
-            .file_name()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "channel path has no file name"))?;
+        let name = path.file_name().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "channel path has no file name")
+        })?;
         let dir = path.parent().unwrap_or_else(|| Path::new("."));
         let pid = std::process::id();
         for attempt in 0u32..1000 {
@@ -52,7 +52,9 @@ impl StagedFile {
                         published: false,
                     };
                     // The caller's mode exactly, whatever the umask.
-                    staged.file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+                    staged
+                        .file
+                        .set_permissions(std::fs::Permissions::from_mode(mode))?;
                     staged.file.set_len(len)?;
                     return Ok(staged);
                 }
@@ -60,7 +62,10 @@ impl StagedFile {
                 Err(e) => return Err(e),
             }
         }
-        Err(io::Error::new(io::ErrorKind::AlreadyExists, "could not find a free temporary name"))
+        Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "could not find a free temporary name",
+        ))
     }
 
     /// Atomically replaces whatever is at the final path (a stale file, or a symlink, which is

@@ -30,7 +30,10 @@ static SELF_START: AtomicU64 = AtomicU64::new(0);
 pub(crate) fn current() -> ProcessId {
     let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
     if SELF_PID.load(Ordering::Acquire) == u64::from(pid) {
-        return ProcessId { pid, start_time: SELF_START.load(Ordering::Relaxed) };
+        return ProcessId {
+            pid,
+            start_time: SELF_START.load(Ordering::Relaxed),
+        };
     }
     let start_time = start_time(pid).unwrap_or(0);
     SELF_START.store(start_time, Ordering::Relaxed);
@@ -102,7 +105,10 @@ mod tests {
     #[test]
     fn wrong_start_time_means_dead() {
         let me = current();
-        let imposter = ProcessId { pid: me.pid, start_time: me.start_time + 1 };
+        let imposter = ProcessId {
+            pid: me.pid,
+            start_time: me.start_time + 1,
+        };
         assert_eq!(liveness(imposter), Liveness::Dead);
     }
 
