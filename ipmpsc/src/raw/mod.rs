@@ -1,0 +1,17 @@
+//! The untyped channel, with the names and behaviour of ipmpsc 0.5: a [`SharedRingBuffer`] is
+//! shared by any number of [`Sender`]s in any number of processes and one [`Receiver`]; any
+//! `Serialize` value can be sent and any `Deserialize` value received.
+//!
+//! A raw channel records schema hash 0 ("untyped") in its header. Opening a typed channel
+//! (created by `#[ipmpsc::channel]` code) with [`SharedRingBuffer::open`] is refused, and so is
+//! the reverse.
+
+mod buffer;
+mod receiver;
+mod sender;
+mod zero_copy;
+
+pub use buffer::SharedRingBuffer;
+pub use receiver::Receiver;
+pub use sender::Sender;
+pub use zero_copy::ZeroCopyContext;

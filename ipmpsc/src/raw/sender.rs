@@ -1,0 +1,205 @@
+//! [`Sender`]: the sending end of a raw channel.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::SharedRingBuffer;
+use crate::codec;
+use crate::ring::producer::{SenderHandle, Wait};
+use crate::Result;
+
+/// The sending end of a channel. Clones register separate sender slots, so each thread can
+/// own one and send without contending on anything but the ring's tail.
+///
+/// # Examples
+///
+/// ```
+/// use ipmpsc::{Receiver, Sender, SharedRingBuffer};
+///
+/// let (path, buffer) = SharedRingBuffer::create_temp(4096)?;
+/// let rx = Receiver::new(buffer);
+/// let tx = Sender::new(SharedRingBuffer::open(&path)?);
+/// tx.send(&(1u32, "one"))?;
+/// assert_eq!(rx.recv::<(u32, String)>()?, (1, "one".to_string()));
+/// # Ok::<(), ipmpsc::Error>(())
+/// ```
+pub struct Sender {
+    buffer: SharedRingBuffer,
+    handle: Option<SenderHandle>,
+}
+
+impl Sender {
+    /// Creates a sender on `buffer` and registers it in the channel's sender table. If every
+    /// slot is held by a live sender, each send borrows a slot for its duration instead and
+    /// fails with [`Error::TooManySenders`] when none is free.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(4096)?;
+    /// let sender = ipmpsc::Sender::new(buffer);
+    /// sender.send(&42u64)?;
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
+    pub fn new(buffer: SharedRingBuffer) -> Sender {
+        let handle = SenderHandle::register(&buffer.ring).ok();
+        Sender { buffer, handle }
+    }
+
+    /// Sends `value`, waiting for space if the ring is full.
+    ///
+    /// # Errors
+    /// [`Error::MessageTooLarge`] if the encoded message cannot fit even in an empty ring;
+    /// [`Error::Disconnected`] if the receiver died (or went away) while this call waited for
+    /// space; [`Error::Encode`] if `value`'s `Serialize` implementation fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(4096)?;
+    /// let rx = ipmpsc::Receiver::new(buffer.clone());
+    /// ipmpsc::Sender::new(buffer).send(&vec![1u8, 2, 3])?;
+    /// assert_eq!(rx.recv::<Vec<u8>>()?, [1, 2, 3]);
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
+    pub fn send(&self, value: &(impl Serialize + ?Sized)) -> Result<()> {
+        self.send_with(value, Wait::Until(None)).map(|_| ())
+    }
+
+    /// Sends `value`, waiting at most `timeout` for space. `Ok(false)` if the ring stayed full.
+    ///
+    /// # Errors
+    /// As [`Sender::send`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(64)?;
+    /// let tx = ipmpsc::Sender::new(buffer);
+    /// assert!(tx.send_timeout(&[0u8; 32], Duration::from_millis(1))?); // fits
+    /// assert!(!tx.send_timeout(&[0u8; 32], Duration::from_millis(1))?); // full: nobody reads
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
+    pub fn send_timeout(
+        &self,
+        value: &(impl Serialize + ?Sized),
+        timeout: Duration,
+    ) -> Result<bool> {
+        self.send_with(value, Wait::Until(Some(Instant::now() + timeout)))
+    }
+
+    /// Sends `value` if there is room right now; `Ok(false)` if the ring is full.
+    ///
+    /// # Errors
+    /// As [`Sender::send`], except that it never waits and so never reports `Disconnected`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(64)?;
+    /// let tx = ipmpsc::Sender::new(buffer);
+    /// assert!(tx.try_send(&[0u8; 32])?);
+    /// assert!(!tx.try_send(&[0u8; 32])?);
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
+    pub fn try_send(&self, value: &(impl Serialize + ?Sized)) -> Result<bool> {
+        self.send_with(value, Wait::No)
+    }
+
+    /// Waits until the ring is empty (the receiver has consumed everything sent so far), then
+    /// sends `value`. Useful for "latest state wins" flows where a backlog is unwanted.
+    ///
+    /// # Errors
+    /// As [`Sender::send`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(4096)?;
+    /// let rx = ipmpsc::Receiver::new(buffer.clone());
+    /// let tx = ipmpsc::Sender::new(buffer);
+    /// tx.send_when_empty(&1u8)?; // empty already: sent at once
+    /// assert_eq!(rx.recv::<u8>()?, 1);
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
+    pub fn send_when_empty(&self, value: &(impl Serialize + ?Sized)) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        let ring = &self.buffer.ring;
+        loop {
+            let tail = ring.tail().load(Ordering::Acquire);
+            ring.wait_for_free(tail, None)?;
+            // The receiver releases everything it consumed before it waits for more, so an
+            // empty ring shows as `free == tail`.
+            if ring.free().load(Ordering::Acquire) == ring.tail().load(Ordering::Acquire) {
+                return self.send(value);
+            }
+        }
+    }
+
+    /// A sender with a slot registered already.
+    pub(crate) fn from_parts(buffer: SharedRingBuffer, handle: SenderHandle) -> Sender {
+        Sender {
+            buffer,
+            handle: Some(handle),
+        }
+    }
+
+    pub(crate) fn send_with(&self, value: &(impl Serialize + ?Sized), wait: Wait) -> Result<bool> {
+        let ring = &*self.buffer.ring;
+        let len = codec::encoded_size(value)?;
+        let send = |slot: &crate::ring::senders::SenderSlot, handle: &SenderHandle| {
+            let Some(reservation) =
+                ring.reserve(slot, &handle.cached_free, &handle.lap, len, wait)?
+            else {
+                return Ok(false);
+            };
+            // SAFETY: the reservation was just made by this slot, is filled once here and
+            // then committed or abandoned; no other slice of it exists.
+            let dst = unsafe { ring.payload_mut(&reservation) };
+            match codec::encode_into(value, dst) {
+                Ok(()) => {
+                    ring.commit(slot, reservation);
+                    Ok(true)
+                }
+                Err(e) => {
+                    ring.abandon(slot, reservation);
+                    Err(e)
+                }
+            }
+        };
+        match &self.handle {
+            Some(handle) => handle.with_slot(ring, |slot| send(slot, handle)),
+            None => {
+                let temp = SenderHandle::register(ring)?;
+                let result = temp.with_slot(ring, |slot| send(slot, &temp));
+                ring.release_slot(temp.slot);
+                result
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender")
+            .field("buffer", &self.buffer)
+            .field("slot", &self.handle.as_ref().map(|h| h.slot))
+            .finish()
+    }
+}
+
+impl Clone for Sender {
+    fn clone(&self) -> Sender {
+        Sender::new(self.buffer.clone())
+    }
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        if let Some(handle) = &self.handle {
+            self.buffer.ring.release_slot(handle.slot);
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Views, byte equality and zero-copy receive, in one process.
+
+use super::*;
+use crate::codec;
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, crate::Schema)]
+pub struct Meta {
+    id: u32,
+    labels: Vec<String>,
+}
+
+#[crate::channel]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Every {
+    Bytes(Vec<u8>),
+    Boxed(Box<[u8]>),
+    BoxedStr(Box<str>),
+    Text { s: String, n: u64 },
+    Strings(Vec<String>),
+    Nested(Vec<Vec<u8>>),
+    Maybe(Option<Vec<u8>>),
+    Deep(Option<Vec<Option<Vec<u8>>>>),
+    Derived(Meta),
+    Unit,
+}
+
+fn samples() -> Vec<Every> {
+    vec![
+        Every::Bytes(vec![1, 2, 3]),
+        Every::Boxed(vec![4, 5].into_boxed_slice()),
+        Every::BoxedStr("boxed".into()),
+        Every::Text {
+            s: "héllo".into(),
+            n: 7,
+        },
+        Every::Strings(vec!["a".into(), "".into(), "ccc".into()]),
+        Every::Nested(vec![vec![], vec![9; 10]]),
+        Every::Maybe(Some(vec![8; 3])),
+        Every::Maybe(None),
+        Every::Deep(Some(vec![None, Some(vec![1, 2])])),
+        Every::Derived(Meta {
+            id: 3,
+            labels: vec!["x".into()],
+        }),
+        Every::Unit,
+    ]
+}
+
+#[test]
+fn view_and_owned_message_encode_to_the_same_bytes() {
+    for msg in samples() {
+        let owned = codec::encode_to_vec(&msg).unwrap();
+        let view = codec::encode_to_vec(&msg.as_view()).unwrap();
+        assert_eq!(owned, view, "{msg:?}");
+        let back: EveryView<'_> = codec::decode(&owned).unwrap();
+        assert_eq!(Every::view_into_owned(back), msg);
+    }
+}
+
+#[test]
+fn decoded_views_borrow_from_the_encoded_bytes() {
+    let msg = Every::Text {
+        s: "in place".into(),
+        n: 1,
+    };
+    let bytes = codec::encode_to_vec(&msg).unwrap();
+    let EveryView::Text { s, .. } = codec::decode::<EveryView<'_>>(&bytes).unwrap() else {
+        panic!("wrong variant")
+    };
+    assert!(bytes.as_ptr_range().contains(&s.as_ptr()));
+}
+
+#[test]
+fn received_view_points_into_the_mapping_and_frees_its_slot() {
+    let path = format!("/dev/shm/ipmpsc-unit-view-{}", std::process::id());
+    struct Remove<'a>(&'a str);
+    impl Drop for Remove<'_> {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(self.0);
+        }
+    }
+    let _remove = Remove(&path);
+    let mut rx = Every::create_receiver(&path, 256).unwrap();
+    let tx = Every::open_sender(&path).unwrap();
+    let big = vec![5u8; 200]; // 4 + 8 + 200 bytes: the ring holds one at a time
+    tx.send_view(&EveryView::Bytes(&big)).unwrap();
+    assert!(
+        !tx.try_send(&Every::Bytes(big.clone())).unwrap(),
+        "ring should be full"
+    );
+    let mapping = rx.raw.ring().mapped_range();
+    {
+        let guard = rx.recv_view().unwrap();
+        let EveryView::Bytes(bytes) = &*guard else {
+            panic!("wrong variant")
+        };
+        assert!(mapping.contains(&(bytes.as_ptr() as usize)));
+        assert!(mapping.contains(&(bytes.as_ptr() as usize + bytes.len() - 1)));
+        assert_eq!(*bytes, &big[..]);
+    }
+    // The guard is gone; the next call on the receiver frees the slot.
+    assert!(rx.try_recv().unwrap().is_none());
+    assert!(
+        tx.try_send(&Every::Bytes(big.clone())).unwrap(),
+        "slot should be free again"
+    );
+    assert_eq!(rx.recv().unwrap(), Every::Bytes(big));
+}
