@@ -6,6 +6,8 @@
 //! reservation, so a message is copied once. Receiving decodes from the record's bounded slice
 //! only, borrowing `&str` and `&[u8]` fields from it.
 
+mod bounded;
+
 use bincode::config::{Configuration, Fixint, LittleEndian, NoLimit};
 use bincode::enc::write::SizeWriter;
 use serde::{Deserialize, Serialize};
@@ -47,12 +49,25 @@ pub(crate) fn encode_to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>>
     bincode::serde::encode_to_vec(value, CONFIG).map_err(|e| Error::Encode(e.to_string()))
 }
 
-/// Decodes a `T` from `bytes`, borrowing from them where `T` holds references.
+/// Decodes a `T` from `bytes`, borrowing from them where `T` holds references. Nothing is
+/// allocated beyond what `bytes` actually holds, whatever lengths they claim (see
+/// [`bounded`]).
 #[inline]
 pub(crate) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T> {
-    bincode::serde::borrow_decode_from_slice(bytes, CONFIG)
+    bincode::serde::seed_decode_from_slice(BoundedDecode(std::marker::PhantomData), bytes, CONFIG)
         .map(|(value, _)| value)
         .map_err(|e| Error::Decode(e.to_string()))
+}
+
+/// Deserializes a `T` through [`bounded::Bounded`].
+struct BoundedDecode<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> serde::de::DeserializeSeed<'de> for BoundedDecode<T> {
+    type Value = T;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<T, D::Error> {
+        T::deserialize(bounded::Bounded(d))
+    }
 }
 
 #[cfg(test)]
@@ -111,6 +126,41 @@ mod tests {
             encode_into(&Msg::Text("long"), &mut buf),
             Err(Error::Encode(_))
         ));
+    }
+
+    #[test]
+    fn huge_claimed_lengths_are_errors_not_allocations() {
+        for claimed in [1u64 << 62, u64::MAX, isize::MAX as u64, 1 << 40] {
+            let bytes = encode_to_vec(&claimed).unwrap();
+            assert!(matches!(decode::<String>(&bytes), Err(Error::Decode(_))));
+            assert!(matches!(decode::<Vec<u8>>(&bytes), Err(Error::Decode(_))));
+            assert!(matches!(
+                decode::<serde_bytes::ByteBuf>(&bytes),
+                Err(Error::Decode(_))
+            ));
+            assert!(matches!(
+                decode::<Vec<String>>(&bytes),
+                Err(Error::Decode(_))
+            ));
+            assert!(matches!(
+                decode::<Option<Box<str>>>(&[1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]),
+                Err(Error::Decode(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn owned_strings_and_buffers_still_decode() {
+        let msg = (
+            String::from("owned"),
+            serde_bytes::ByteBuf::from(vec![1u8, 2]),
+            vec![String::from("x")],
+        );
+        let bytes = encode_to_vec(&msg).unwrap();
+        assert_eq!(
+            decode::<(String, serde_bytes::ByteBuf, Vec<String>)>(&bytes).unwrap(),
+            msg
+        );
     }
 
     #[test]

@@ -158,7 +158,7 @@ impl Receiver {
     /// ```
     pub fn try_recv<T: DeserializeOwned>(&self) -> Result<Option<T>> {
         self.check_claim()?;
-        match self.buffer.ring.peek()? {
+        match self.buffer.ring.poll()? {
             Some(record) => self.take(record).map(Some),
             None => Ok(None),
         }

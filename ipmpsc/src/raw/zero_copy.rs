@@ -105,7 +105,7 @@ impl ZeroCopyContext<'_> {
         }
         let record = if no_wait {
             self.receiver.check_claim()?;
-            self.receiver.ring().peek()?
+            self.receiver.ring().poll()?
         } else {
             self.receiver.wait(deadline)?
         };

@@ -26,6 +26,15 @@ pub(crate) fn release_batch(capacity: u64) -> u64 {
     (capacity / 4).clamp(8, 4096)
 }
 
+/// `stall_head` value meaning "no reservation is being watched".
+pub(crate) const NO_STALL: u64 = u64::MAX;
+
+/// Nanoseconds on a process-wide monotonic clock.
+fn monotonic_nanos() -> u64 {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
 /// `pause` instructions between two polls of an empty ring while spinning.
 const POLL_PAUSES: u32 = 4;
 
@@ -89,9 +98,9 @@ impl Ring {
         let cap = self.capacity();
         loop {
             let head = self.head().load(Ordering::Relaxed);
-            if head > super::MAX_POSITION {
+            if head > super::MAX_POSITION || head % 8 != 0 {
                 return Err(Error::Corrupt(format!(
-                    "head {head} is beyond any reachable position"
+                    "head {head} is not a position a receiver can reach"
                 )));
             }
             let off = self.offset(head, &self.consumer_lap);
@@ -164,9 +173,9 @@ impl Ring {
         // Release: a receiver that takes over after a crash sees the records before `head` as
         // consumed; nobody else reads `head` on a hot path.
         self.head().store(head, Ordering::Release);
-        let pending = head.wrapping_sub(self.free().load(Ordering::Relaxed));
-        if pending >= release_batch(self.capacity())
-            || self.header().space_wait.0.sleepers.load(Ordering::Relaxed) != 0
+        // Senders that found the ring full sleep until a whole batch is free: waking them for
+        // every freed message would have them fill one slot each and sleep again.
+        if head.wrapping_sub(self.free().load(Ordering::Relaxed)) >= release_batch(self.capacity())
         {
             self.release();
         }
@@ -220,38 +229,20 @@ impl Ring {
             }
         }
         let w = &self.header().data_wait.0;
-        let mut stalled: Option<(u64, Instant)> = None;
         loop {
+            if let Some(r) = self.poll()? {
+                return Ok(Some(r));
+            }
             let head = self.head().load(Ordering::Relaxed);
             let now = Instant::now();
             let mut timeout = match deadline {
-                Some(d) if now >= d => return self.peek(),
+                Some(d) if now >= d => return Ok(None),
                 Some(d) => Some(d - now),
                 None => None,
             };
-            if self.tail().load(Ordering::SeqCst) != head
-                && self
-                    .flag(self.offset(head, &self.consumer_lap))
-                    .load(Ordering::SeqCst)
-                    == FLAG_EMPTY
-            {
-                // A reservation at the head is not committed yet.
-                let since = match stalled {
-                    Some((h, t)) if h == head => t,
-                    _ => {
-                        stalled = Some((head, now));
-                        now
-                    }
-                };
-                if now.duration_since(since) >= STALL_TIMEOUT {
-                    if !self.skip_dead_reservation(head)? {
-                        stalled = Some((head, Instant::now()));
-                    }
-                    if let Some(r) = self.peek()? {
-                        return Ok(Some(r));
-                    }
-                    continue;
-                }
+            if self.tail().load(Ordering::Acquire) != head {
+                // A reservation at the head is not committed yet: look again soon, in case its
+                // owner died.
                 timeout = Some(timeout.map_or(STALL_POLL, |t| t.min(STALL_POLL)));
             }
             super::sleep_unless(w, timeout, || {
@@ -259,8 +250,56 @@ impl Ring {
                     .load(Ordering::SeqCst)
                     != FLAG_EMPTY
             });
+        }
+    }
+
+    /// [`Ring::peek`], and if the head is a reservation that has stayed uncommitted for
+    /// [`STALL_TIMEOUT`] (counted across calls), a check whether its owner died.
+    pub(crate) fn poll(&self) -> Result<Option<Record>> {
+        if let Some(r) = self.peek()? {
+            return Ok(Some(r));
+        }
+        let head = self.head().load(Ordering::Relaxed);
+        if self.tail().load(Ordering::Acquire) == head {
+            self.stall_head.store(NO_STALL, Ordering::Relaxed);
+            return Ok(None);
+        }
+        let now = monotonic_nanos();
+        if self.stall_head.load(Ordering::Relaxed) != head {
+            self.stall_head.store(head, Ordering::Relaxed);
+            self.stall_since.store(now, Ordering::Relaxed);
+            return Ok(None);
+        }
+        if now.saturating_sub(self.stall_since.load(Ordering::Relaxed))
+            < STALL_TIMEOUT.as_nanos() as u64
+        {
+            return Ok(None);
+        }
+        if self.skip_dead_reservation(head)? {
+            self.peek()
+        } else {
+            // The owner lives (or nobody can tell): start the clock again.
+            self.stall_since.store(now, Ordering::Relaxed);
+            Ok(None)
+        }
+    }
+
+    /// Whether nothing is reserved beyond the head.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.tail().load(Ordering::Acquire) == self.head().load(Ordering::Relaxed)
+    }
+
+    /// Skips every reservation at the head whose owner is dead, without waiting for
+    /// [`STALL_TIMEOUT`]: for when all senders are known to be gone. Returns the first committed
+    /// message behind them, if any.
+    pub(crate) fn skip_dead_now(&self) -> Result<Option<Record>> {
+        loop {
             if let Some(r) = self.peek()? {
                 return Ok(Some(r));
+            }
+            let head = self.head().load(Ordering::Relaxed);
+            if self.tail().load(Ordering::Acquire) == head || !self.skip_dead_reservation(head)? {
+                return Ok(None);
             }
         }
     }

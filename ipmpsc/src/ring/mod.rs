@@ -113,6 +113,13 @@ pub(crate) struct Ring {
     /// A multiple of the capacity at or below the receiver's head (see [`Ring::offset`]);
     /// process-local, used by the one receiver.
     pub(crate) consumer_lap: AtomicU64,
+    /// Head position of a reservation the receiver found uncommitted, or
+    /// [`consumer::NO_STALL`]; with `stall_since`, the clock that tells when to check whether
+    /// its owner died. Process-local, kept across receive calls so that short timeouts and
+    /// polling still get past a dead sender.
+    pub(crate) stall_head: AtomicU64,
+    /// When the receiver first saw `stall_head` uncommitted (monotonic nanoseconds).
+    pub(crate) stall_since: AtomicU64,
     map: MmapRaw,
     _file: File,
     geo: Geometry,
@@ -169,6 +176,8 @@ impl Ring {
         let map = file::map(&staged.file)?;
         let ring = Ring {
             consumer_lap: AtomicU64::new(0),
+            stall_head: AtomicU64::new(consumer::NO_STALL),
+            stall_since: AtomicU64::new(0),
             map,
             _file: staged.file.try_clone()?,
             geo,
@@ -324,6 +333,8 @@ impl Ring {
         };
         let ring = Ring {
             consumer_lap: AtomicU64::new(0),
+            stall_head: AtomicU64::new(consumer::NO_STALL),
+            stall_since: AtomicU64::new(0),
             map,
             _file: f,
             geo,

@@ -106,9 +106,9 @@ impl Ring {
         };
         let mut tail = self.tail().load(Ordering::Relaxed);
         loop {
-            if tail > super::MAX_POSITION {
+            if tail > super::MAX_POSITION || tail % 8 != 0 {
                 return Err(Error::Corrupt(format!(
-                    "tail {tail} is beyond any reachable position"
+                    "tail {tail} is not a position a sender can reach"
                 )));
             }
             let off = self.offset(tail, lap);

@@ -178,10 +178,12 @@ impl<M: Channel> TypedReceiver<M> {
         match self.raw.wait(deadline)? {
             Some(record) => Ok(Some(record)),
             None if deadline.is_some() && self.raw.ring().senders_gone() => {
-                // Re-check: a last message may have landed just before the last sender left.
-                match self.raw.ring().peek()? {
+                // Every sender is dead: skip their unfinished reservations at once, and report
+                // `Disconnected` only if nothing committed is left behind them.
+                match self.raw.ring().skip_dead_now()? {
                     Some(record) => Ok(Some(record)),
-                    None => Err(Error::Disconnected),
+                    None if self.raw.ring().is_empty() => Err(Error::Disconnected),
+                    None => Ok(None),
                 }
             }
             None => Ok(None),
@@ -224,7 +226,7 @@ impl<M: Channel> TypedReceiver<M> {
     /// See [`TypedReceiver`].
     pub fn try_recv(&mut self) -> Result<Option<M>> {
         self.free_pending();
-        match self.raw.ring().peek()? {
+        match self.raw.ring().poll()? {
             Some(record) => self.take_owned(record).map(Some),
             None => Ok(None),
         }
@@ -332,7 +334,7 @@ impl<M: Channel> TypedReceiver<M> {
     /// ```
     pub fn try_recv_view(&mut self) -> Result<Option<ViewGuard<'_, M>>> {
         self.free_pending();
-        match self.raw.ring().peek()? {
+        match self.raw.ring().poll()? {
             Some(record) => self.guard(record).map(Some),
             None => Ok(None),
         }
