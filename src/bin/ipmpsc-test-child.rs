@@ -1,1 +1,413 @@
-fn main() {}
+//! Helper process for the cross-process tests in `tests/`: producers, consumers, receivers and
+//! senders that hold a channel until killed. One subcommand per role; see `usage()`.
+//!
+//! Lines on stdout report progress to the test (`READY`, `DONE`, `GOT <id> <seq>`, ...). A
+//! child that has to stay alive until the test kills it waits for the end of its stdin, so it
+//! also goes away when the test process dies.
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+use std::io::BufRead;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use common::{Item, Msg, MsgView, Pattern};
+use ipmpsc::{Error, Receiver, Sender, SharedRingBuffer};
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: ipmpsc-test-child <command> ...\n\
+         produce <path> <id> <count> <seed> <min> <max> [mid-encode <n>] [pause-after <k>] [report-every <k>]\n\
+         produce-typed <path> <id> <count> <seed> <min> <max>\n\
+         produce-zero <path> <count>\n\
+         send-text <path> <count> <seed>\n\
+         send-len <path> <len>\n\
+         send-script <path> (<len>|wait)...\n\
+         send-when-empty <path> <id>\n\
+         blocked-sender <path>\n\
+         hold-receiver <path> raw|typed\n\
+         hold-sender <path> raw|typed <count>\n\
+         hold-senders <path> <n>\n\
+         recv-once <path> string|typed\n\
+         create-receiver <path> raw|typed <capacity>\n\
+         consume <path> hold:<n>|step|run <seed> <min> <max>"
+    );
+    std::process::exit(64)
+}
+
+fn num<T: std::str::FromStr>(s: &str) -> T {
+    s.parse().unwrap_or_else(|_| usage())
+}
+
+/// Waits until stdin ends (the test closes it or dies), then exits.
+fn wait_for_stdin_end() -> ! {
+    let mut line = String::new();
+    while std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map(|n| n > 0)
+        .unwrap_or(false)
+    {
+        line.clear();
+    }
+    std::process::exit(0)
+}
+
+/// Prints the error in a form the tests parse, and exits with status 3.
+fn fail(e: Error) -> ! {
+    match &e {
+        Error::MessageTooLarge { size, capacity } => {
+            println!("ERR MessageTooLarge {size} {capacity}")
+        }
+        Error::Disconnected => println!("ERR Disconnected"),
+        Error::ReceiverAlreadyExists { pid } => println!("ERR ReceiverAlreadyExists {pid}"),
+        other => println!("ERR {other:?}"),
+    }
+    std::process::exit(3)
+}
+
+fn open(path: &str) -> SharedRingBuffer {
+    SharedRingBuffer::open(path).unwrap_or_else(|e| fail(e))
+}
+
+static SERIALIZE_CALLS: AtomicU64 = AtomicU64::new(0);
+
+/// Encodes exactly like [`Item`], but the `stop_at`-th call of `serialize` in this process
+/// stops half-way (after `id` and `seq`, before `data`): the process announces
+/// `IPMPSC_FAULT_STOPPED mid-encode` and waits to be killed. The send path serializes twice
+/// per message (a sizing pass, then the encoding into the reserved slot), so `stop_at = 2n`
+/// stops inside the reservation of the n-th message.
+struct Bomb<'a> {
+    item: &'a Item,
+    stop_at: u64,
+}
+
+impl Serialize for Bomb<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let call = SERIALIZE_CALLS.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut s = serializer.serialize_struct("Item", 3)?;
+        s.serialize_field("id", &self.item.id)?;
+        s.serialize_field("seq", &self.item.seq)?;
+        if call == self.stop_at {
+            eprintln!("IPMPSC_FAULT_STOPPED mid-encode");
+            wait_for_stdin_end();
+        }
+        s.serialize_field("data", &self.item.data)?;
+        s.end()
+    }
+}
+
+/// Options of `produce`.
+#[derive(Default)]
+struct ProduceOptions {
+    /// Stop half-way through encoding the n-th message (see [`Bomb`]).
+    mid_encode: Option<u64>,
+    /// After this many messages, print `PAUSED` and wait for a line on stdin.
+    pause_after: Option<u64>,
+    /// Print `AT <seq>` after every this many messages.
+    report_every: Option<u64>,
+}
+
+fn produce(path: &str, id: u32, count: u64, pattern: Pattern, opts: ProduceOptions) {
+    let tx = Sender::new(open(path));
+    println!("READY");
+    for seq in 0..count {
+        if opts.pause_after == Some(seq) {
+            println!("PAUSED");
+            let mut line = String::new();
+            if std::io::stdin().lock().read_line(&mut line).unwrap_or(0) == 0 {
+                std::process::exit(0);
+            }
+        }
+        let item = pattern.item(id, seq);
+        let result = match opts.mid_encode {
+            Some(n) => tx.send(&Bomb {
+                item: &item,
+                stop_at: 2 * n,
+            }),
+            None => tx.send(&item),
+        };
+        result.unwrap_or_else(|e| fail(e));
+        if let Some(k) = opts.report_every {
+            if (seq + 1) % k == 0 {
+                println!("AT {}", seq + 1);
+            }
+        }
+    }
+    println!("DONE {count}");
+}
+
+fn produce_typed(path: &str, id: u32, count: u64, pattern: Pattern) {
+    let tx = Msg::open_sender(path).unwrap_or_else(|e| fail(e));
+    println!("READY");
+    for seq in 0..count {
+        let data = common::payload(pattern.seed, id, seq, pattern.min, pattern.max);
+        // Half owned, half borrowed views: both must arrive identically.
+        let result = if seq % 2 == 0 {
+            tx.send(&Msg::Item { id, seq, data })
+        } else {
+            tx.send_view(&MsgView::Item {
+                id,
+                seq,
+                data: &data,
+            })
+        };
+        result.unwrap_or_else(|e| fail(e));
+        if seq % 16 == 0 {
+            tx.send(&Msg::Text(common::text(pattern.seed ^ u64::from(id), seq)))
+                .unwrap_or_else(|e| fail(e));
+        }
+    }
+    tx.send(&Msg::Stop).unwrap_or_else(|e| fail(e));
+    println!("DONE {count}");
+}
+
+/// `()`, an empty `Vec<u8>` and the counter, `count` times.
+fn produce_zero(path: &str, count: u64) {
+    let tx = Sender::new(open(path));
+    for i in 0..count {
+        tx.send(&()).unwrap_or_else(|e| fail(e));
+        tx.send(&Vec::<u8>::new()).unwrap_or_else(|e| fail(e));
+        tx.send(&i).unwrap_or_else(|e| fail(e));
+    }
+    println!("DONE {count}");
+}
+
+/// For each `i`: the text alone, the payload bytes alone, then `(i, text, bytes)`.
+fn send_text(path: &str, count: u64, seed: u64) {
+    let tx = Sender::new(open(path));
+    for i in 0..count {
+        let text = common::text(seed, i);
+        let bytes = common::payload(seed, 1, i, 0, 300);
+        tx.send(&text).unwrap_or_else(|e| fail(e));
+        tx.send(&bytes).unwrap_or_else(|e| fail(e));
+        tx.send(&(i, text.as_str(), bytes.as_slice()))
+            .unwrap_or_else(|e| fail(e));
+    }
+    println!("DONE {count}");
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    match a.as_slice() {
+        ["produce", path, id, count, seed, min, max, rest @ ..] => {
+            let pattern = Pattern {
+                seed: num(seed),
+                min: num(min),
+                max: num(max),
+            };
+            let mut opts = ProduceOptions::default();
+            for pair in rest.chunks(2) {
+                match pair {
+                    ["mid-encode", n] => opts.mid_encode = Some(num(n)),
+                    ["pause-after", n] => opts.pause_after = Some(num(n)),
+                    ["report-every", n] => opts.report_every = Some(num(n)),
+                    _ => usage(),
+                }
+            }
+            produce(path, num(id), num(count), pattern, opts);
+        }
+        ["produce-typed", path, id, count, seed, min, max] => {
+            let pattern = Pattern {
+                seed: num(seed),
+                min: num(min),
+                max: num(max),
+            };
+            produce_typed(path, num(id), num(count), pattern);
+        }
+        ["produce-zero", path, count] => produce_zero(path, num(count)),
+        ["send-text", path, count, seed] => send_text(path, num(count), num(seed)),
+        ["send-len", path, len] => {
+            let tx = Sender::new(open(path));
+            tx.send(&vec![0xA5u8; num(len)]).unwrap_or_else(|e| fail(e));
+            println!("OK");
+        }
+        ["send-script", path, steps @ ..] => {
+            // `<len>`: send a Vec<u8> of that many bytes; `wait`: wait for a line on stdin.
+            let tx = Sender::new(open(path));
+            let mut stdin = std::io::stdin().lock();
+            for step in steps {
+                if *step == "wait" {
+                    let mut line = String::new();
+                    if stdin.read_line(&mut line).unwrap_or(0) == 0 {
+                        std::process::exit(0);
+                    }
+                } else {
+                    tx.send(&vec![0x5Au8; num(step)])
+                        .unwrap_or_else(|e| fail(e));
+                    println!("SENT {step}");
+                }
+            }
+            println!("DONE");
+        }
+        ["send-when-empty", path, id] => {
+            let tx = Sender::new(open(path));
+            println!("WAITING");
+            let item = Item {
+                id: num(id),
+                seq: 0,
+                data: Vec::new(),
+            };
+            tx.send_when_empty(&item).unwrap_or_else(|e| fail(e));
+            println!("SENT");
+        }
+        ["blocked-sender", path] => {
+            let tx = Sender::new(open(path));
+            let item = Item {
+                id: 0,
+                seq: 0,
+                data: vec![0; 100],
+            };
+            while tx.try_send(&item).unwrap_or_else(|e| fail(e)) {}
+            println!("FULL");
+            let start = Instant::now();
+            let result = tx.send(&item);
+            let ms = start.elapsed().as_millis();
+            match result {
+                Ok(()) => println!("RESULT Ok {ms}"),
+                Err(Error::Disconnected) => println!("RESULT Disconnected {ms}"),
+                Err(e) => println!("RESULT {e:?} {ms}"),
+            }
+        }
+        ["hold-receiver", path, kind] => {
+            let rx: Box<dyn std::any::Any> = match *kind {
+                "raw" => Box::new(Receiver::try_new(open(path)).unwrap_or_else(|e| fail(e))),
+                "typed" => Box::new(Msg::open_receiver(path).unwrap_or_else(|e| fail(e))),
+                _ => usage(),
+            };
+            println!("READY {}", std::process::id());
+            let mut rx = Some(rx);
+            for line in std::io::stdin().lock().lines() {
+                if line.as_deref().unwrap_or("") == "drop" {
+                    rx = None;
+                    println!("DROPPED");
+                }
+            }
+            drop(rx);
+        }
+        ["hold-sender", path, kind, count] => {
+            let count: u64 = num(count);
+            let tx: Box<dyn std::any::Any> = match *kind {
+                "raw" => {
+                    let tx = Sender::new(open(path));
+                    for seq in 0..count {
+                        tx.send(&Item {
+                            id: 0,
+                            seq,
+                            data: Vec::new(),
+                        })
+                        .unwrap_or_else(|e| fail(e));
+                    }
+                    Box::new(tx)
+                }
+                "typed" => {
+                    let tx = Msg::open_sender(path).unwrap_or_else(|e| fail(e));
+                    for seq in 0..count {
+                        tx.send(&Msg::Item {
+                            id: 0,
+                            seq,
+                            data: Vec::new(),
+                        })
+                        .unwrap_or_else(|e| fail(e));
+                    }
+                    Box::new(tx)
+                }
+                _ => usage(),
+            };
+            println!("READY {}", std::process::id());
+            let mut tx = Some(tx);
+            for line in std::io::stdin().lock().lines() {
+                if line.as_deref().unwrap_or("") == "drop" {
+                    tx = None;
+                    println!("DROPPED");
+                }
+            }
+            drop(tx);
+        }
+        ["hold-senders", path, n] => {
+            // `n` registered senders (each clone takes its own slot), held until killed.
+            let first = Sender::new(open(path));
+            let senders: Vec<Sender> = (1..num::<usize>(n)).map(|_| first.clone()).collect();
+            println!("READY {}", std::process::id());
+            let _held = (first, senders);
+            wait_for_stdin_end();
+        }
+        ["recv-once", path, kind] => {
+            // One `try_recv`: `string` (raw, as a String) or `typed` (as Msg).
+            let result = match *kind {
+                "string" => {
+                    let rx = Receiver::try_new(open(path)).unwrap_or_else(|e| fail(e));
+                    rx.try_recv::<String>().map(|m| format!("{m:?}"))
+                }
+                "typed" => {
+                    let mut rx = Msg::open_receiver(path).unwrap_or_else(|e| fail(e));
+                    rx.try_recv().map(|m| format!("{m:?}"))
+                }
+                _ => usage(),
+            };
+            match result {
+                Ok(m) => println!("OK {m}"),
+                Err(e) => println!("ERR {e:?}"),
+            }
+        }
+        ["create-receiver", path, kind, capacity] => {
+            let rx: Box<dyn std::any::Any> = match *kind {
+                "raw" => Box::new(Receiver::new(
+                    SharedRingBuffer::create(path, num(capacity)).unwrap_or_else(|e| fail(e)),
+                )),
+                "typed" => {
+                    Box::new(Msg::create_receiver(path, num(capacity)).unwrap_or_else(|e| fail(e)))
+                }
+                _ => usage(),
+            };
+            println!("READY {}", std::process::id());
+            let _rx = rx;
+            wait_for_stdin_end();
+        }
+        ["consume", path, mode, seed, min, max] => {
+            // mode `hold:<n>`: after n messages, print `HOLDING` for the next one and wait to be
+            // killed while its zero-copy context is open. `step`: after printing each message,
+            // wait for a line on stdin before freeing it and reading on. `run`: read on.
+            let pattern = Pattern {
+                seed: num(seed),
+                min: num(min),
+                max: num(max),
+            };
+            let hold_after: Option<u64> = mode.strip_prefix("hold:").map(num);
+            let step = *mode == "step";
+            let mut rx = Receiver::try_new(open(path)).unwrap_or_else(|e| fail(e));
+            println!("READY {}", std::process::id());
+            let mut stdin = std::io::stdin().lock();
+            let mut n = 0u64;
+            loop {
+                // Zero-copy context: the record is freed only when `ctx` drops, after the line
+                // is printed, so a kill loses nothing the test has not seen.
+                let mut ctx = rx.zero_copy_context();
+                let item: Item = ctx.recv().unwrap_or_else(|e| fail(e));
+                if item.data
+                    != common::payload(pattern.seed, item.id, item.seq, pattern.min, pattern.max)
+                {
+                    println!("BAD {} {}", item.id, item.seq);
+                    std::process::exit(4);
+                }
+                if hold_after == Some(n) {
+                    println!("HOLDING {} {}", item.id, item.seq);
+                    wait_for_stdin_end();
+                }
+                println!("GOT {} {}", item.id, item.seq);
+                if step {
+                    let mut line = String::new();
+                    if stdin.read_line(&mut line).unwrap_or(0) == 0 {
+                        std::process::exit(0);
+                    }
+                }
+                drop(ctx);
+                n += 1;
+            }
+        }
+        _ => usage(),
+    }
+}
