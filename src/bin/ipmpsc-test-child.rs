@@ -189,6 +189,98 @@ fn send_text(path: &str, count: u64, seed: u64) {
     println!("DONE {count}");
 }
 
+/// Other builds of the tests' `Msg`, as producers compiled from changed sources would have it.
+mod changed {
+    /// `data` retyped.
+    pub mod retyped {
+        #[ipmpsc::channel]
+        pub enum Msg {
+            Item { id: u32, seq: u64, data: Vec<u16> },
+            Text(String),
+            Stop,
+        }
+    }
+    /// `seq` renamed.
+    pub mod renamed {
+        #[ipmpsc::channel]
+        pub enum Msg {
+            Item {
+                id: u32,
+                sequence: u64,
+                data: Vec<u8>,
+            },
+            Text(String),
+            Stop,
+        }
+    }
+    /// A variant added.
+    pub mod added {
+        #[ipmpsc::channel]
+        pub enum Msg {
+            Item { id: u32, seq: u64, data: Vec<u8> },
+            Text(String),
+            Pause,
+            Stop,
+        }
+    }
+    /// Same structure, version bumped.
+    pub mod bumped {
+        #[ipmpsc::channel(version = 2)]
+        pub enum Msg {
+            Item { id: u32, seq: u64, data: Vec<u8> },
+            Text(String),
+            Stop,
+        }
+    }
+    /// The same definition written another way: a type alias and a full path.
+    pub mod respelled {
+        type Bytes = std::vec::Vec<u8>;
+        #[ipmpsc::channel(version = 1)]
+        pub enum Msg {
+            Item { id: u32, seq: u64, data: Bytes },
+            Text(std::string::String),
+            Stop,
+        }
+    }
+}
+
+/// Opens a sender with one of the [`changed`] definitions; prints `OPENED` (after sending a
+/// `Text`) or `REFUSED <message>`.
+fn open_changed(path: &str, which: &str) {
+    fn report<T>(r: ipmpsc::Result<T>, send: impl FnOnce(T) -> ipmpsc::Result<()>) {
+        match r {
+            Ok(tx) => {
+                send(tx).unwrap_or_else(|e| fail(e));
+                println!("OPENED");
+            }
+            Err(Error::SchemaMismatch(m)) => println!("REFUSED {m}"),
+            Err(e) => println!("ERR {e:?}"),
+        }
+    }
+    use changed::*;
+    match which {
+        "retyped" => report(retyped::Msg::open_sender(path), |tx| {
+            tx.send(&retyped::Msg::Stop)
+        }),
+        "renamed" => report(renamed::Msg::open_sender(path), |tx| {
+            tx.send(&renamed::Msg::Stop)
+        }),
+        "added" => report(added::Msg::open_sender(path), |tx| {
+            tx.send(&added::Msg::Stop)
+        }),
+        "bumped" => report(bumped::Msg::open_sender(path), |tx| {
+            tx.send(&bumped::Msg::Stop)
+        }),
+        "respelled" => report(respelled::Msg::open_sender(path), |tx| {
+            tx.send(&respelled::Msg::Text("respelled".into()))
+        }),
+        "raw" => report(SharedRingBuffer::open(path), |b| {
+            Sender::new(b).send(&"raw")
+        }),
+        _ => usage(),
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -218,6 +310,7 @@ fn main() {
             };
             produce_typed(path, num(id), num(count), pattern);
         }
+        ["open-changed-sender", path, which] => open_changed(path, which),
         ["produce-zero", path, count] => produce_zero(path, num(count)),
         ["send-text", path, count, seed] => send_text(path, num(count), num(seed)),
         ["send-len", path, len] => {

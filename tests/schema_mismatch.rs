@@ -1,0 +1,84 @@
+//! A producer built from another definition of the message enum is refused when it opens the
+//! channel, in its own process, with a message that says what differs; one built from the same
+//! structure, spelled differently, is accepted.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{ChildProc, Msg, ShmPath};
+
+const CHILD: &str = env!("CARGO_BIN_EXE_ipmpsc-test-child");
+const T: Duration = Duration::from_secs(30);
+
+/// Runs a child that opens `path` with the definition `which`; returns its report line.
+fn open_from_another_build(path: &ShmPath, which: &str) -> String {
+    let mut child = ChildProc::spawn(CHILD, &["open-changed-sender", path.as_str(), which], &[]);
+    let line = child.next_out(T).expect("the child reports");
+    child.wait_success(T);
+    line
+}
+
+fn refusal(path: &ShmPath, which: &str) -> String {
+    let line = open_from_another_build(path, which);
+    line.strip_prefix("REFUSED ")
+        .unwrap_or_else(|| panic!("{which}: expected a schema mismatch, got {line:?}"))
+        .to_owned()
+}
+
+#[test]
+fn retyped_field_is_refused_and_named() {
+    let path = ShmPath::new("mismatch-retyped");
+    let _rx = Msg::create_receiver(path.as_str(), 4096).unwrap();
+    let why = refusal(&path, "retyped");
+    assert!(why.contains("Msg v1"), "{why}");
+    assert!(
+        why.contains(
+            "variant `Item`, field `data`: channel has `Vec<u8>`, this process has `Vec<u16>`"
+        ),
+        "{why}"
+    );
+}
+
+#[test]
+fn renamed_field_is_refused_and_named() {
+    let path = ShmPath::new("mismatch-renamed");
+    let _rx = Msg::create_receiver(path.as_str(), 4096).unwrap();
+    let why = refusal(&path, "renamed");
+    assert!(why.contains("`seq`") && why.contains("`sequence`"), "{why}");
+}
+
+#[test]
+fn added_variant_is_refused_and_named() {
+    let path = ShmPath::new("mismatch-added");
+    let _rx = Msg::create_receiver(path.as_str(), 4096).unwrap();
+    let why = refusal(&path, "added");
+    assert!(why.contains("`Pause`") && why.contains("added"), "{why}");
+}
+
+#[test]
+fn version_bump_is_refused_and_named() {
+    let path = ShmPath::new("mismatch-bumped");
+    let _rx = Msg::create_receiver(path.as_str(), 4096).unwrap();
+    let why = refusal(&path, "bumped");
+    assert!(why.contains("channel has v1, this process has v2"), "{why}");
+}
+
+#[test]
+fn raw_sender_on_a_typed_channel_is_refused() {
+    let path = ShmPath::new("mismatch-raw");
+    let _rx = Msg::create_receiver(path.as_str(), 4096).unwrap();
+    let why = refusal(&path, "raw");
+    assert!(why.contains("raw (untyped)"), "{why}");
+}
+
+#[test]
+fn same_structure_spelled_differently_is_accepted_and_delivers() {
+    let path = ShmPath::new("mismatch-respelled");
+    let mut rx = Msg::create_receiver(path.as_str(), 4096).unwrap();
+    assert_eq!(open_from_another_build(&path, "respelled"), "OPENED");
+    assert_eq!(
+        rx.recv_timeout(T).unwrap(),
+        Some(Msg::Text("respelled".into()))
+    );
+}
