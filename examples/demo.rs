@@ -16,10 +16,18 @@ mod changed {
     #[ipmpsc::channel(version = 2)]
     #[derive(Debug)]
     pub enum Msg {
-        Frame { camera: u32, seq: u64, width: u32, height: u32, pixels: Vec<u16> },
+        Frame {
+            camera: u32,
+            seq: u64,
+            width: u32,
+            height: u32,
+            pixels: Vec<u16>,
+        },
         Log(String),
         Tags(Vec<String>),
-        Stop { camera: u32 },
+        Stop {
+            camera: u32,
+        },
     }
 }
 
@@ -39,7 +47,12 @@ impl Drop for RemoveOnDrop {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     match std::env::var(ROLE).as_deref() {
-        Ok("producer") => return producer(&args.next().unwrap_or_default(), args.next().unwrap_or_default().parse()?),
+        Ok("producer") => {
+            return producer(
+                &args.next().unwrap_or_default(),
+                args.next().unwrap_or_default().parse()?,
+            )
+        }
         Ok("changed") => return changed_producer(&args.next().unwrap_or_default()),
         _ => {}
     }
@@ -47,19 +60,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = format!("/dev/shm/ipmpsc-demo-{}", std::process::id());
     let _cleanup = RemoveOnDrop(path.clone());
     let mut rx = Msg::create_receiver(&path, 1 << 20)?;
-    println!("consumer {}: created channel {path} for {} v{} (schema #{:016x})", std::process::id(), "Msg", Msg::SCHEMA_VERSION, Msg::SCHEMA_HASH);
+    println!(
+        "consumer {}: created channel {path} for {} v{} (schema #{:016x})",
+        std::process::id(),
+        <Msg as ipmpsc::Channel>::SCHEMA.name,
+        Msg::SCHEMA_VERSION,
+        Msg::SCHEMA_HASH
+    );
 
     let exe = std::env::current_exe()?;
     let mut children = Vec::new();
     for camera in 0..PRODUCERS {
-        children.push(Command::new(&exe).env(ROLE, "producer").arg(&path).arg(camera.to_string()).spawn()?);
+        children.push(
+            Command::new(&exe)
+                .env(ROLE, "producer")
+                .arg(&path)
+                .arg(camera.to_string())
+                .spawn()?,
+        );
     }
 
     let mut stopped = 0;
     while stopped < PRODUCERS {
         let msg = rx.recv_view()?;
         match &*msg {
-            MsgView::Frame { camera, seq, width, height, pixels } => {
+            MsgView::Frame {
+                camera,
+                seq,
+                width,
+                height,
+                pixels,
+            } => {
                 let ok = *pixels == test_pattern(*camera, *seq, *width, *height).as_slice();
                 println!(
                     "  frame  camera {camera} #{seq}: {width}x{height}, {} bytes read in place, pattern {}",
@@ -82,8 +113,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
-    println!("\nnow a producer built from a changed `Msg` (pixels: Vec<u16>) tries to open the channel:");
-    let out = Command::new(&exe).env(ROLE, "changed").arg(&path).stderr(Stdio::inherit()).output()?;
+    println!(
+        "\nnow a producer built from a changed `Msg` (pixels: Vec<u16>) tries to open the channel:"
+    );
+    let out = Command::new(&exe)
+        .env(ROLE, "changed")
+        .arg(&path)
+        .stderr(Stdio::inherit())
+        .output()?;
     print!("{}", String::from_utf8_lossy(&out.stdout));
     if !out.status.success() {
         return Err("the changed producer was not refused".into());
@@ -94,11 +131,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 fn producer(path: &str, camera: u32) -> Result<(), Box<dyn std::error::Error>> {
     let tx = Msg::open_sender(path)?;
-    tx.send(&Msg::Log(format!("camera {camera} (process {}) online", std::process::id())))?;
+    tx.send(&Msg::Log(format!(
+        "camera {camera} (process {}) online",
+        std::process::id()
+    )))?;
     for seq in 0..FRAMES {
         let pixels = test_pattern(camera, seq, 64, 48);
         // Send borrowed pixels: no owned message is built.
-        tx.send_view(&MsgView::Frame { camera, seq, width: 64, height: 48, pixels: &pixels })?;
+        tx.send_view(&MsgView::Frame {
+            camera,
+            seq,
+            width: 64,
+            height: 48,
+            pixels: &pixels,
+        })?;
         if seq == 1 {
             tx.send_view(&MsgView::Tags(vec!["person", "bicycle"]))?;
         }

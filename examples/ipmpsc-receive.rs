@@ -30,7 +30,10 @@ struct Args {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let mut rx = Receiver::try_new(SharedRingBuffer::create(&args.map_file, args.capacity)?)?;
-    println!("Ready!  Now run `cargo run --example ipmpsc-send -- {}` in another terminal.", args.map_file);
+    println!(
+        "Ready!  Now run `cargo run --example ipmpsc-send -- {}` in another terminal.",
+        args.map_file
+    );
     let mut received = 0;
     while args.count.is_none_or(|n| received < n) {
         if args.zero_copy {

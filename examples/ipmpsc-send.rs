@@ -32,7 +32,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         return Ok(());
     }
-    println!("Ready!  Type lines and press enter to send them to {}.", args.map_file);
+    println!(
+        "Ready!  Type lines and press enter to send them to {}.",
+        args.map_file
+    );
     for line in std::io::stdin().lock().lines() {
         tx.send(&line?)?;
     }

@@ -29,12 +29,21 @@ struct Args {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let mut rx = Msg::create_receiver(&args.path, args.capacity)?;
-    println!("Ready: run `cargo run --example typed-send -- {}` in another terminal.", args.path);
+    println!(
+        "Ready: run `cargo run --example typed-send -- {}` in another terminal.",
+        args.path
+    );
     let mut stopped = 0;
     while stopped < args.cameras {
         let msg = rx.recv_view()?;
         match &*msg {
-            MsgView::Frame { camera, seq, width, height, pixels } => {
+            MsgView::Frame {
+                camera,
+                seq,
+                width,
+                height,
+                pixels,
+            } => {
                 let intact = *pixels == test_pattern(*camera, *seq, *width, *height).as_slice();
                 println!("frame camera={camera} seq={seq} {width}x{height} intact={intact}");
             }

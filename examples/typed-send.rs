@@ -35,11 +35,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let tx = Msg::open_sender(&args.path)?;
     let camera = args.camera;
-    tx.send(&Msg::Log(format!("camera {camera} online in process {}", std::process::id())))?;
+    tx.send(&Msg::Log(format!(
+        "camera {camera} online in process {}",
+        std::process::id()
+    )))?;
     for seq in 0..args.frames {
         let pixels = test_pattern(camera, seq, args.width, args.height);
         // A view borrows the pixels: the only copy is the one into shared memory.
-        tx.send_view(&MsgView::Frame { camera, seq, width: args.width, height: args.height, pixels: &pixels })?;
+        tx.send_view(&MsgView::Frame {
+            camera,
+            seq,
+            width: args.width,
+            height: args.height,
+            pixels: &pixels,
+        })?;
         if seq % 5 == 4 {
             tx.send(&Msg::Tags(vec!["motion".into(), format!("frame-{seq}")]))?;
         }

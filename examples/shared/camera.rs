@@ -6,7 +6,13 @@
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
     /// A grey-scale image, one byte per pixel, row by row.
-    Frame { camera: u32, seq: u64, width: u32, height: u32, pixels: Vec<u8> },
+    Frame {
+        camera: u32,
+        seq: u64,
+        width: u32,
+        height: u32,
+        pixels: Vec<u8>,
+    },
     /// A line for the log.
     Log(String),
     /// Labels a detector attached to the last frame.
@@ -18,5 +24,7 @@ pub enum Msg {
 /// Deterministic test image for frame `seq` of `camera`, so the receiver can check it.
 #[allow(dead_code)]
 pub fn test_pattern(camera: u32, seq: u64, width: u32, height: u32) -> Vec<u8> {
-    (0..width * height).map(|i| (i as u64 + seq * 7 + u64::from(camera) * 31) as u8).collect()
+    (0..width * height)
+        .map(|i| (i as u64 + seq * 7 + u64::from(camera) * 31) as u8)
+        .collect()
 }
