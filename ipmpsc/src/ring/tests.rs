@@ -398,3 +398,39 @@ fn open_validates_the_header() {
     write(&bytes);
     assert!(Ring::open(&t.path).is_ok());
 }
+
+#[test]
+fn positions_and_capacities_beyond_four_gib() {
+    // A 5 GiB ring: the file is sparse, and only the pages this test touches are allocated.
+    let cap = 5u64 << 30;
+    let t = temp_ring(cap);
+    assert_eq!(t.ring.capacity(), cap);
+    // Start a few bytes before the end of the region, in the second lap, past 2^32 and 2^33.
+    let start = 2 * cap - 32;
+    for cursor in [t.ring.head(), t.ring.free(), t.ring.tail()] {
+        cursor.store(start, Ordering::Relaxed);
+    }
+    let h = SenderHandle::register(&t.ring).unwrap();
+    assert!(send(&t.ring, &h, b"fits before the end")); // 8 + 24 = 32 bytes: exactly up to it
+    assert!(send(&t.ring, &h, b"wraps to offset zero"));
+    assert_eq!(t.ring.tail().load(Ordering::Relaxed), 2 * cap + 32);
+    assert_eq!(recv(&t.ring).unwrap(), b"fits before the end");
+    assert_eq!(recv(&t.ring).unwrap(), b"wraps to offset zero");
+    assert_eq!(t.ring.head().load(Ordering::Relaxed), 2 * cap + 32);
+}
+
+#[test]
+fn a_message_larger_than_four_gib_is_sized_without_truncation() {
+    let t = temp_ring(1 << 20);
+    let h = SenderHandle::register(&t.ring).unwrap();
+    let err = h
+        .with_slot(&t.ring, |slot| {
+            t.ring
+                .reserve(slot, &h.cached_free, &h.lap, (4 << 30) + 1, Wait::No)
+        })
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::MessageTooLarge { size, .. } if size == (4 << 30) + 9),
+        "{err}"
+    );
+}
