@@ -1,1 +1,349 @@
-fn main(){}
+//! Two-process benchmarks of this repository's ipmpsc against upstream ipmpsc 0.5.1,
+//! iceoryx2 0.10.0 and ipc-channel 0.23.1 on the same workloads, in one run.
+//!
+//! ```text
+//! cargo run --release -- all                 # every workload, every contender
+//! cargo run --release -- small               # one workload: small | fan-in | ping-pong | frame | limits
+//! cargo run --release -- all --reps 3        # repetitions per contender (default 5)
+//! cargo run --release -- all --only ours,upstream
+//! cargo run --release -- ping-pong --ours-spin-us 1000   # our receivers' spin before sleeping
+//! ```
+//!
+//! Every contender runs every workload `reps` times; the contenders alternate within each
+//! repetition (the order rotates from one repetition to the next). The table shows the median
+//! of the repetitions with the minimum and maximum beside it, and how many times faster ours is.
+
+mod common;
+mod iox;
+mod ipcch;
+mod limits;
+mod ours;
+mod plot;
+mod upstream;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use common::*;
+
+const WORKLOADS: [&str; 5] = ["small", "fan-in", "ping-pong", "frame", "limits"];
+
+/// (name as used on the command line and in the table, label)
+pub const CONTENDERS: [(&str, &str); 4] = [
+    (ours::NAME, "ipmpsc (ours)"),
+    (upstream::NAME, "ipmpsc 0.5.1 (upstream)"),
+    (iox::NAME, "iceoryx2 0.10.0"),
+    (ipcch::NAME, "ipc-channel 0.23.1"),
+];
+
+fn run(contender: &str, workload: &str) -> Sample {
+    macro_rules! dispatch {
+        ($m:ident) => {
+            match workload {
+                "small" => $m::throughput(1, SMALL_MESSAGES),
+                "fan-in" => $m::throughput(FAN_IN_PRODUCERS, FAN_IN_MESSAGES),
+                "ping-pong" => $m::ping_pong(),
+                "frame" => $m::frame(),
+                _ => unreachable!(),
+            }
+        };
+    }
+    match contender {
+        ours::NAME => dispatch!(ours),
+        upstream::NAME => dispatch!(upstream),
+        iox::NAME => dispatch!(iox),
+        ipcch::NAME => dispatch!(ipcch),
+        other => panic!("unknown contender {other}"),
+    }
+}
+
+fn child_main(args: &[String]) {
+    let (contender, workload, rest) = (&args[0], &args[1], &args[2..]);
+    match contender.as_str() {
+        ours::NAME => ours::child(workload, rest),
+        upstream::NAME => upstream::child(workload, rest),
+        iox::NAME => iox::child(workload, rest),
+        ipcch::NAME => ipcch::child(workload, rest),
+        other => panic!("unknown contender {other}"),
+    }
+}
+
+/// Median, min, max of the repetitions of one metric.
+#[derive(Debug, Clone, Copy)]
+pub struct Stat {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Stat {
+    fn of(mut v: Vec<f64>) -> Stat {
+        let median = limits::median(&mut v);
+        Stat { median, min: v[0], max: v[v.len() - 1] }
+    }
+}
+
+/// Everything measured in a run, keyed by workload and contender.
+#[derive(Default)]
+pub struct Results {
+    pub samples: BTreeMap<(String, String), Vec<Sample>>,
+    pub memcpy_gbps: Vec<f64>,
+    pub cache_rtt_ns: Vec<f64>,
+    /// memcpy bandwidth measured right after each repetition of `frame`, so that the frame
+    /// goal compares numbers from the same minutes of a noisy machine.
+    pub frame_memcpy_gbps: Vec<f64>,
+}
+
+impl Results {
+    pub fn stat(&self, workload: &str, contender: &str, f: impl Fn(&Sample) -> f64) -> Option<Stat> {
+        let v = self.samples.get(&(workload.to_owned(), contender.to_owned()))?;
+        Some(Stat::of(v.iter().map(f).collect()))
+    }
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: ipc-benchmarks <all|{}> [--reps N] [--only {}] [--ours-spin-us N]",
+        WORKLOADS.join("|"),
+        CONTENDERS.map(|c| c.0).join(",")
+    );
+    std::process::exit(2)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("__child") {
+        child_main(&args[1..]);
+        return;
+    }
+    if args.first().map(String::as_str) == Some("__split") {
+        ours::split();
+        return;
+    }
+    if args.first().map(String::as_str) == Some("__profile") {
+        ours::profile(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1_000_000));
+        return;
+    }
+    let mut workloads: Vec<&str> = Vec::new();
+    let mut reps = 5usize;
+    let mut only: Option<Vec<String>> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "all" => workloads.extend(WORKLOADS),
+            "--reps" => reps = it.next().and_then(|r| r.parse().ok()).unwrap_or_else(|| usage()),
+            "--ours-spin-us" => {
+                let us: u64 = it.next().and_then(|r| r.parse().ok()).unwrap_or_else(|| usage());
+                std::env::set_var("IPC_BENCH_OURS_SPIN_US", us.to_string());
+            }
+            "--only" => only = Some(it.next().unwrap_or_else(|| usage()).split(',').map(str::to_owned).collect()),
+            w if WORKLOADS.contains(&w) => workloads.push(WORKLOADS.into_iter().find(|x| *x == w).unwrap()),
+            _ => usage(),
+        }
+    }
+    if workloads.is_empty() || reps == 0 {
+        usage();
+    }
+    let contenders: Vec<&str> = CONTENDERS
+        .iter()
+        .map(|c| c.0)
+        .filter(|c| only.as_ref().is_none_or(|o| o.iter().any(|x| x == c)))
+        .collect();
+
+    let started = Instant::now();
+    let mut results = Results::default();
+    for &workload in &workloads {
+        for rep in 0..reps {
+            if workload == "limits" {
+                let m = limits::memcpy_gbps();
+                let c = limits::cache_line_rtt_ns();
+                eprintln!("[{:>6.1}s] limits rep {}: memcpy {m:.1} GB/s, cache-line round trip {c:.0} ns", started.elapsed().as_secs_f64(), rep + 1);
+                results.memcpy_gbps.push(m);
+                results.cache_rtt_ns.push(c);
+                continue;
+            }
+            // Alternate contenders; rotate who goes first.
+            for k in 0..contenders.len() {
+                let contender = contenders[(k + rep) % contenders.len()];
+                let s = run(contender, workload);
+                eprintln!("[{:>6.1}s] {workload} rep {} {contender}: {}", started.elapsed().as_secs_f64(), rep + 1, describe(workload, &s));
+                results.samples.entry((workload.to_owned(), contender.to_owned())).or_default().push(s);
+            }
+            if workload == "frame" {
+                let m = limits::memcpy_gbps();
+                eprintln!("[{:>6.1}s] frame rep {}: memcpy {m:.1} GB/s", started.elapsed().as_secs_f64(), rep + 1);
+                results.frame_memcpy_gbps.push(m);
+            }
+        }
+    }
+
+    let machine = machine();
+    let table = table(&results, &workloads, &contenders, reps, &machine);
+    println!("{table}");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
+    let _ = std::fs::create_dir_all(&dir);
+    let stem = if workloads.len() == WORKLOADS.len() { "all".to_owned() } else { workloads.join("+") };
+    let md = dir.join(format!("{stem}.md"));
+    let svg = dir.join(format!("{stem}.svg"));
+    std::fs::write(&md, &table).expect("write table");
+    std::fs::write(&svg, plot::svg(&results, &contenders, &machine)).expect("write plot");
+    eprintln!("wrote {} and {} ({:.0} s in all)", md.display(), svg.display(), started.elapsed().as_secs_f64());
+}
+
+fn describe(workload: &str, s: &Sample) -> String {
+    match workload {
+        "small" | "fan-in" => format!("{:.2} M msg/s", s.msgs_per_sec / 1e6),
+        "ping-pong" => format!("median {:.2} us, p99 {:.2} us", s.rtt_median_ns / 1e3, s.rtt_p99_ns / 1e3),
+        "frame" => format!("{:.3} ms/frame ({:.1} GB/s)", s.ms_per_frame, gbps(s.ms_per_frame)),
+        _ => String::new(),
+    }
+}
+
+pub fn gbps(ms_per_frame: f64) -> f64 {
+    FRAME_BYTES as f64 / (ms_per_frame * 1e-3) / 1e9
+}
+
+pub fn label(contender: &str) -> &'static str {
+    CONTENDERS.iter().find(|c| c.0 == contender).map_or("?", |c| c.1)
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map_or("unknown CPU".to_owned(), |m| m.trim().to_owned());
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load = load.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+    format!("{model}, {cpus} CPUs, Linux {}, load average at the end {load}", kernel.trim())
+}
+
+fn fmt_rate(v: f64) -> String {
+    format!("{:.2} M msg/s", v / 1e6)
+}
+
+fn fmt_us(ns: f64) -> String {
+    if ns < 10_000.0 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{:.1} µs", ns / 1e3)
+    }
+}
+
+/// The Markdown table (also printed) and the goal check.
+fn table(r: &Results, workloads: &[&str], contenders: &[&str], reps: usize, machine: &str) -> String {
+    let mut out = String::new();
+    let spin = std::env::var("IPC_BENCH_OURS_SPIN_US").map_or("default (50 µs)".to_owned(), |us| format!("{us} µs"));
+    let _ = writeln!(out, "Machine: {machine}. Medians of {reps} repetitions per contender (min – max beside them); contenders alternate within each repetition. Our receivers' spin before sleeping: {spin}.\n");
+    let _ = writeln!(out, "| workload | contender | median | min – max | ours vs this |");
+    let _ = writeln!(out, "|---|---|---:|---:|---:|");
+    for &w in workloads {
+        if w == "limits" {
+            if !r.memcpy_gbps.is_empty() {
+                let m = Stat::of(r.memcpy_gbps.clone());
+                let c = Stat::of(r.cache_rtt_ns.clone());
+                let _ = writeln!(out, "| limits | memcpy 12.4 MB | {:.1} GB/s ({:.3} ms) | {:.1} – {:.1} GB/s | |", m.median, FRAME_BYTES as f64 / m.median / 1e6, m.min, m.max);
+                let _ = writeln!(out, "| limits | cache-line round trip, 2 cores | {:.0} ns | {:.0} – {:.0} ns | |", c.median, c.min, c.max);
+            }
+            continue;
+        }
+        let ours_stat = |f: &dyn Fn(&Sample) -> f64| r.stat(w, ours::NAME, f);
+        for &c in contenders {
+            let label = label(c);
+            match w {
+                "small" | "fan-in" => {
+                    let Some(s) = r.stat(w, c, |s| s.msgs_per_sec) else { continue };
+                    let ratio = ours_stat(&|s| s.msgs_per_sec).map_or(String::new(), |o| format!("{:.2}×", o.median / s.median));
+                    let _ = writeln!(out, "| {w} | {label} | {} | {:.2} – {:.2} M | {ratio} |", fmt_rate(s.median), s.min / 1e6, s.max / 1e6);
+                }
+                "ping-pong" => {
+                    let Some(s) = r.stat(w, c, |s| s.rtt_median_ns) else { continue };
+                    let p99 = r.stat(w, c, |s| s.rtt_p99_ns).unwrap();
+                    let ratio = ours_stat(&|s| s.rtt_median_ns).map_or(String::new(), |o| format!("{:.2}×", s.median / o.median));
+                    let _ = writeln!(
+                        out,
+                        "| ping-pong | {label} | {} (p99 {}) | {} – {} | {ratio} |",
+                        fmt_us(s.median),
+                        fmt_us(p99.median),
+                        fmt_us(s.min),
+                        fmt_us(s.max)
+                    );
+                }
+                "frame" => {
+                    let Some(s) = r.stat(w, c, |s| s.ms_per_frame) else { continue };
+                    let ratio = ours_stat(&|s| s.ms_per_frame).map_or(String::new(), |o| format!("{:.2}×", s.median / o.median));
+                    let _ = writeln!(
+                        out,
+                        "| frame | {label} | {:.3} ms ({:.1} GB/s) | {:.3} – {:.3} ms | {ratio} |",
+                        s.median,
+                        gbps(s.median),
+                        s.min,
+                        s.max
+                    );
+                    if c == *contenders.last().unwrap() && !r.frame_memcpy_gbps.is_empty() {
+                        let m = Stat::of(r.frame_memcpy_gbps.clone());
+                        let _ = writeln!(
+                            out,
+                            "| frame | memcpy 12.4 MB, between the repetitions | {:.3} ms ({:.1} GB/s) | {:.1} – {:.1} GB/s | |",
+                            FRAME_BYTES as f64 / m.median / 1e6,
+                            m.median,
+                            m.min,
+                            m.max
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let _ = writeln!(out, "\n\"ours vs this\": how many times faster ours is (throughput ratio, or inverse time ratio); above 1 means ours is ahead.");
+    let goals = goals(r);
+    if !goals.is_empty() {
+        let _ = writeln!(out, "\nGoals (same run):\n");
+        for g in goals {
+            let _ = writeln!(out, "- {g}");
+        }
+    }
+    out
+}
+
+fn goals(r: &Results) -> Vec<String> {
+    let peers: Vec<&str> = CONTENDERS.iter().map(|c| c.0).filter(|c| *c != ours::NAME).collect();
+    let best = |w: &str, f: &dyn Fn(&Sample) -> f64, higher: bool| -> Option<(f64, &str)> {
+        peers
+            .iter()
+            .filter_map(|p| r.stat(w, p, f).map(|s| (s.median, *p)))
+            .reduce(|a, b| if (b.0 > a.0) == higher { b } else { a })
+    };
+    let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+    let mut out = Vec::new();
+    for w in ["small", "fan-in"] {
+        if let (Some(o), Some((b, who))) = (r.stat(w, ours::NAME, |s| s.msgs_per_sec), best(w, &|s| s.msgs_per_sec, true)) {
+            let x = o.median / b;
+            out.push(format!("{w}: ours {:.2}× the best peer ({}), goal ≥ 3×: {}", x, label(who), verdict(x >= 3.0)));
+        }
+    }
+    if let (Some(o), Some((b, who))) = (r.stat("ping-pong", ours::NAME, |s| s.rtt_median_ns), best("ping-pong", &|s| s.rtt_median_ns, false)) {
+        let x = o.median / b;
+        out.push(format!("ping-pong: ours' median is {:.2}× the best peer's ({}), goal ≤ 0.5×: {}", x, label(who), verdict(x <= 0.5)));
+    }
+    if let (Some(o), Some((b, who))) = (r.stat("frame", ours::NAME, |s| s.ms_per_frame), best("frame", &|s| s.ms_per_frame, false)) {
+        out.push(format!("frame: ours {:.3} ms vs best peer {:.3} ms ({}): {}", o.median, b, label(who), verdict(o.median < b)));
+        let memcpy = if r.frame_memcpy_gbps.is_empty() { &r.memcpy_gbps } else { &r.frame_memcpy_gbps };
+        if !memcpy.is_empty() {
+            let m = Stat::of(memcpy.clone()).median;
+            let x = gbps(o.median) / m;
+            out.push(format!(
+                "frame: ours {:.1} GB/s = {:.2}× memcpy ({m:.1} GB/s, measured between the frame repetitions), goal ≥ 0.9×: {}",
+                gbps(o.median),
+                x,
+                verdict(x >= 0.9)
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,285 @@
+//! What every contender shares: workload sizes, message contents and their checks, and the
+//! parent/child plumbing (a re-executed child with a ready/go/done handshake over its pipes).
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// `small`: messages from one producer.
+pub const SMALL_MESSAGES: u64 = 1_000_000;
+/// `fan-in`: producers and messages from each.
+pub const FAN_IN_PRODUCERS: u64 = 4;
+pub const FAN_IN_MESSAGES: u64 = 250_000;
+/// `ping-pong`: untimed warm-up round trips, then timed ones.
+pub const PING_WARMUP: u64 = 10_000;
+pub const PING_ROUND_TRIPS: u64 = 100_000;
+/// `frame`: untimed warm-up frames (they also fault the ring's pages in), then timed ones.
+pub const FRAME_WARMUP: u64 = 10;
+pub const FRAME_COUNT: u64 = 100;
+
+/// 4K YUV 4:2:0, as in upstream ipmpsc's benchmark.
+pub const WIDTH: u32 = 3840;
+pub const HEIGHT: u32 = 2160;
+pub const Y_BYTES: usize = (WIDTH * HEIGHT) as usize;
+pub const UV_BYTES: usize = (WIDTH / 2 * HEIGHT / 2) as usize;
+pub const FRAME_BYTES: usize = Y_BYTES + 2 * UV_BYTES;
+
+/// Ring capacities, the same for ours and upstream.
+pub const SMALL_RING: u32 = 4 << 20;
+pub const PING_RING: u32 = 1 << 20;
+pub const FRAME_RING: u32 = 32 << 20;
+
+/// Message value of a tick: a function of its sequence number, checked on receipt.
+#[inline]
+pub fn tick_value(seq: u64) -> u64 {
+    seq.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5555
+}
+
+/// Sequence number of message `i` of producer `p` (the producer id is in the high half).
+#[inline]
+pub fn tick_seq(p: u64, i: u64) -> u64 {
+    (p << 32) | i
+}
+
+/// Checks ticks in arrival order: per-producer FIFO, nothing lost or duplicated, value intact.
+pub struct TickChecker {
+    next: Vec<u64>,
+}
+
+impl TickChecker {
+    pub fn new(producers: u64) -> Self {
+        TickChecker { next: vec![0; producers as usize] }
+    }
+
+    #[inline]
+    pub fn check(&mut self, seq: u64, value: u64) {
+        let p = (seq >> 32) as usize;
+        let i = seq & 0xffff_ffff;
+        assert!(p < self.next.len(), "tick from unknown producer {p}");
+        assert_eq!(i, self.next[p], "producer {p}: expected message {}, got {i}", self.next[p]);
+        assert_eq!(value, tick_value(seq), "producer {p}, message {i}: payload corrupted");
+        self.next[p] += 1;
+    }
+
+    pub fn finish(&self, per_producer: u64) {
+        for (p, n) in self.next.iter().enumerate() {
+            assert_eq!(*n, per_producer, "producer {p}: {n} messages received, {per_producer} sent");
+        }
+    }
+}
+
+/// Byte `i` of a plane (`plane` 0 = Y, 1 = U, 2 = V).
+#[inline]
+pub fn pixel(plane: usize, i: usize) -> u8 {
+    (i.wrapping_mul(31) ^ (i >> 13) ^ (plane * 85)) as u8
+}
+
+/// The three planes of the test frame.
+pub fn make_planes() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let y = (0..Y_BYTES).map(|i| pixel(0, i)).collect();
+    let u = (0..UV_BYTES).map(|i| pixel(1, i)).collect();
+    let v = (0..UV_BYTES).map(|i| pixel(2, i)).collect();
+    (y, u, v)
+}
+
+/// Checks a received frame: header, plane sizes, and about 200 bytes sampled over each plane
+/// (first, last, every 65,521st). The same check for every contender.
+pub fn check_frame(seq: u64, expected_seq: u64, width: u32, height: u32, planes: [&[u8]; 3]) {
+    assert_eq!(seq, expected_seq, "frame out of order");
+    assert_eq!((width, height), (WIDTH, HEIGHT), "frame header corrupted");
+    let lens = [Y_BYTES, UV_BYTES, UV_BYTES];
+    for (p, plane) in planes.iter().enumerate() {
+        assert_eq!(plane.len(), lens[p], "plane {p} has the wrong size");
+        let last = plane.len() - 1;
+        assert_eq!(plane[last], pixel(p, last), "plane {p} corrupted at {last}");
+        let mut i = 0;
+        while i < plane.len() {
+            assert_eq!(plane[i], pixel(p, i), "frame {seq}, plane {p} corrupted at {i}");
+            i += 65_521;
+        }
+    }
+}
+
+/// The message enum of the serde-based peers (upstream ipmpsc, ipc-channel); encodes like ours.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub enum Wire {
+    Tick { seq: u64, value: u64 },
+    Frame {
+        seq: u64,
+        width: u32,
+        height: u32,
+        #[serde(with = "serde_bytes")]
+        y: Vec<u8>,
+        #[serde(with = "serde_bytes")]
+        u: Vec<u8>,
+        #[serde(with = "serde_bytes")]
+        v: Vec<u8>,
+    },
+}
+
+/// Borrowed form of [`Wire`], for zero-copy sending and receiving with upstream ipmpsc.
+#[derive(Serialize, Deserialize, Debug)]
+pub enum WireView<'a> {
+    Tick { seq: u64, value: u64 },
+    Frame {
+        seq: u64,
+        width: u32,
+        height: u32,
+        #[serde(borrow, with = "serde_bytes")]
+        y: &'a [u8],
+        #[serde(borrow, with = "serde_bytes")]
+        u: &'a [u8],
+        #[serde(borrow, with = "serde_bytes")]
+        v: &'a [u8],
+    },
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results of one run of one contender on one workload.
+
+#[derive(Debug, Clone, Default)]
+pub struct Sample {
+    /// Throughput workloads: messages per second.
+    pub msgs_per_sec: f64,
+    /// Ping-pong: median and p99 round trip.
+    pub rtt_median_ns: f64,
+    pub rtt_p99_ns: f64,
+    /// Frame: milliseconds per frame.
+    pub ms_per_frame: f64,
+}
+
+pub fn throughput(messages: u64, first: Instant, last: Instant) -> Sample {
+    let secs = last.duration_since(first).as_secs_f64().max(1e-9);
+    Sample { msgs_per_sec: (messages - 1) as f64 / secs, ..Default::default() }
+}
+
+pub fn latencies(mut rtts: Vec<u64>) -> Sample {
+    rtts.sort_unstable();
+    let pick = |q: f64| rtts[((rtts.len() as f64 - 1.0) * q).round() as usize] as f64;
+    Sample { rtt_median_ns: pick(0.5), rtt_p99_ns: pick(0.99), ..Default::default() }
+}
+
+pub fn frames(count: u64, elapsed: Duration) -> Sample {
+    Sample { ms_per_frame: elapsed.as_secs_f64() * 1e3 / count as f64, ..Default::default() }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes.
+
+/// A re-executed child: `<exe> __child <contender> <workload> <args...>`.
+pub struct Child {
+    proc: std::process::Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Child {
+    pub fn spawn(contender: &str, workload: &str, args: &[String]) -> Child {
+        let exe = std::env::current_exe().expect("current_exe");
+        let mut proc = Command::new(exe)
+            .arg("__child")
+            .arg(contender)
+            .arg(workload)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn child");
+        let stdin = proc.stdin.take().unwrap();
+        let stdout = BufReader::new(proc.stdout.take().unwrap());
+        Child { proc, stdin, stdout }
+    }
+
+    fn expect_line(&mut self, what: &str) {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).expect("read child");
+        assert_eq!(line.trim(), what, "child said {line:?}, expected {what:?}");
+    }
+
+    fn say(&mut self, what: &str) {
+        writeln!(self.stdin, "{what}").expect("write child");
+        self.stdin.flush().unwrap();
+    }
+
+    /// Waits until the child has set up its end.
+    pub fn wait_ready(&mut self) {
+        self.expect_line("ready");
+    }
+
+    /// Lets the child start.
+    pub fn go(&mut self) {
+        self.say("go");
+    }
+
+    /// Tells the child that everything arrived, and reaps it.
+    pub fn finish(mut self) {
+        self.say("done");
+        let status = self.proc.wait().expect("wait child");
+        assert!(status.success(), "child failed: {status}");
+    }
+}
+
+/// Child side of the handshake.
+pub mod child {
+    use std::io::{BufRead, Write};
+
+    fn read_line() -> String {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).expect("read parent");
+        line.trim().to_owned()
+    }
+
+    pub fn ready() {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "ready").unwrap();
+        out.flush().unwrap();
+    }
+
+    pub fn wait_go() {
+        let line = read_line();
+        assert_eq!(line, "go");
+    }
+
+    pub fn wait_done() {
+        let line = read_line();
+        assert_eq!(line, "done");
+    }
+}
+
+/// A fresh path in /dev/shm (or the temp dir), removed by [`ShmPath`]'s drop.
+pub struct ShmPath(pub String);
+
+impl ShmPath {
+    pub fn new(tag: &str) -> ShmPath {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = if std::path::Path::new("/dev/shm").is_dir() {
+            std::path::PathBuf::from("/dev/shm")
+        } else {
+            std::env::temp_dir()
+        };
+        let p = dir.join(format!("ipc-bench-{}-{tag}-{n}", std::process::id()));
+        let _ = std::fs::remove_file(&p);
+        ShmPath(p.to_string_lossy().into_owned())
+    }
+}
+
+impl Drop for ShmPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Spin-then-yield backoff for polling receivers.
+#[inline]
+pub fn backoff(spins: &mut u32) {
+    if *spins < 1_000 {
+        std::hint::spin_loop();
+        *spins += 1;
+    } else {
+        std::thread::yield_now();
+    }
+}

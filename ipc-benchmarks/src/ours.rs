@@ -1,0 +1,200 @@
+//! This repository's ipmpsc, through the typed API that `#[ipmpsc::channel]` generates.
+
+use std::time::Instant;
+
+use crate::common::*;
+
+#[ipmpsc::channel]
+pub enum Bench {
+    Tick { seq: u64, value: u64 },
+    Frame { seq: u64, width: u32, height: u32, y: Vec<u8>, u: Vec<u8>, v: Vec<u8> },
+}
+
+pub const NAME: &str = "ours";
+
+/// Receiver spin from `--ours-spin-us` (passed to children through the environment); `None`
+/// keeps the library's default.
+fn configure(rx: &mut BenchReceiver) {
+    if let Some(us) = std::env::var("IPC_BENCH_OURS_SPIN_US").ok().and_then(|v| v.parse().ok()) {
+        rx.set_spin(std::time::Duration::from_micros(us));
+    }
+}
+
+pub fn throughput(producers: u64, per_producer: u64) -> Sample {
+    let path = ShmPath::new("ours-tp");
+    let mut rx = Bench::create_receiver(&path.0, SMALL_RING as u64).unwrap();
+    configure(&mut rx);
+    let mut children: Vec<Child> = (0..producers)
+        .map(|p| Child::spawn(NAME, "produce", &[path.0.clone(), p.to_string(), per_producer.to_string()]))
+        .collect();
+    children.iter_mut().for_each(Child::wait_ready);
+    children.iter_mut().for_each(Child::go);
+    let total = producers * per_producer;
+    let mut check = TickChecker::new(producers);
+    let mut first = None;
+    for _ in 0..total {
+        match rx.recv().unwrap() {
+            Bench::Tick { seq, value } => check.check(seq, value),
+            Bench::Frame { .. } => panic!("unexpected frame"),
+        }
+        first.get_or_insert_with(Instant::now);
+    }
+    let last = Instant::now();
+    check.finish(per_producer);
+    children.into_iter().for_each(Child::finish);
+    crate::common::throughput(total, first.unwrap(), last)
+}
+
+pub fn ping_pong() -> Sample {
+    let ping = ShmPath::new("ours-ping");
+    let pong = ShmPath::new("ours-pong");
+    let mut rx = Bench::create_receiver(&pong.0, PING_RING as u64).unwrap();
+    configure(&mut rx);
+    let mut child = Child::spawn(NAME, "echo", &[ping.0.clone(), pong.0.clone()]);
+    child.wait_ready();
+    let tx = Bench::open_sender(&ping.0).unwrap();
+    child.go();
+    let mut rtts = Vec::with_capacity(PING_ROUND_TRIPS as usize);
+    for i in 0..PING_WARMUP + PING_ROUND_TRIPS {
+        let t0 = Instant::now();
+        tx.send(&Bench::Tick { seq: i, value: tick_value(i) }).unwrap();
+        let got = rx.recv_view().unwrap();
+        let dt = t0.elapsed().as_nanos() as u64;
+        match *got {
+            BenchView::Tick { seq, value } => assert!(seq == i && value == tick_value(i), "bad pong"),
+            _ => panic!("unexpected frame"),
+        }
+        if i >= PING_WARMUP {
+            rtts.push(dt);
+        }
+    }
+    drop(tx);
+    child.finish();
+    latencies(rtts)
+}
+
+pub fn frame() -> Sample {
+    let path = ShmPath::new("ours-frame");
+    let mut rx = Bench::create_receiver(&path.0, FRAME_RING as u64).unwrap();
+    configure(&mut rx);
+    let mut child = Child::spawn(NAME, "frames", &[path.0.clone()]);
+    child.wait_ready();
+    child.go();
+    let mut start = None;
+    for i in 0..FRAME_WARMUP + FRAME_COUNT {
+        {
+            let got = rx.recv_view().unwrap();
+            match *got {
+                BenchView::Frame { seq, width, height, y, u, v } => check_frame(seq, i, width, height, [y, u, v]),
+                _ => panic!("unexpected tick"),
+            }
+        }
+        if i + 1 == FRAME_WARMUP {
+            start = Some(Instant::now());
+        }
+    }
+    let elapsed = start.unwrap().elapsed();
+    child.finish();
+    frames(FRAME_COUNT, elapsed)
+}
+
+pub fn child(workload: &str, args: &[String]) {
+    match workload {
+        "produce" => {
+            let tx = Bench::open_sender(&args[0]).unwrap();
+            let p: u64 = args[1].parse().unwrap();
+            let n: u64 = args[2].parse().unwrap();
+            child::ready();
+            child::wait_go();
+            for i in 0..n {
+                let seq = tick_seq(p, i);
+                tx.send(&Bench::Tick { seq, value: tick_value(seq) }).unwrap();
+            }
+            child::wait_done();
+        }
+        "echo" => {
+            let mut rx = Bench::create_receiver(&args[0], PING_RING as u64).unwrap();
+            configure(&mut rx);
+            let tx = Bench::open_sender(&args[1]).unwrap();
+            child::ready();
+            child::wait_go();
+            for i in 0..PING_WARMUP + PING_ROUND_TRIPS {
+                let reply = match *rx.recv_view().unwrap() {
+                    BenchView::Tick { seq, value } => {
+                        assert!(seq == i && value == tick_value(i), "bad ping");
+                        BenchView::Tick { seq, value }
+                    }
+                    _ => panic!("unexpected frame"),
+                };
+                tx.send_view(&reply).unwrap();
+            }
+            child::wait_done();
+        }
+        "frames" => {
+            let tx = Bench::open_sender(&args[0]).unwrap();
+            let (y, u, v) = make_planes();
+            child::ready();
+            child::wait_go();
+            for seq in 0..FRAME_WARMUP + FRAME_COUNT {
+                tx.send_view(&BenchView::Frame { seq, width: WIDTH, height: HEIGHT, y: &y, u: &u, v: &v }).unwrap();
+            }
+            child::wait_done();
+        }
+        other => panic!("unknown workload {other}"),
+    }
+}
+
+/// `__profile <n>`: a single-process loop for instruction counting (`valgrind --tool=callgrind`):
+/// `n` typed sends of a tick, received in batches of 1,000 with `recv`.
+pub fn profile(n: u64) {
+    let path = ShmPath::new("ours-profile");
+    let mut rx = Bench::create_receiver(&path.0, SMALL_RING as u64).unwrap();
+    let tx = Bench::open_sender(&path.0).unwrap();
+    let mut check = TickChecker::new(1);
+    let mut i = 0;
+    while i < n {
+        let k = 1_000.min(n - i);
+        for j in i..i + k {
+            tx.send(&Bench::Tick { seq: j, value: tick_value(j) }).unwrap();
+        }
+        for _ in 0..k {
+            match rx.recv().unwrap() {
+                Bench::Tick { seq, value } => check.check(seq, value),
+                _ => unreachable!(),
+            }
+        }
+        i += k;
+    }
+    check.finish(n);
+}
+
+/// `__split`: single process, no second core involved: ns per `send` while filling the ring
+/// with 100,000 ticks, then ns per `recv` while draining them (medians of 20 rounds).
+pub fn split() {
+    let path = ShmPath::new("ours-split");
+    let mut rx = Bench::create_receiver(&path.0, SMALL_RING as u64).unwrap();
+    let tx = Bench::open_sender(&path.0).unwrap();
+    let n = 100_000u64;
+    let (mut send_ns, mut recv_ns) = (Vec::new(), Vec::new());
+    for _ in 0..20 {
+        let t = Instant::now();
+        for j in 0..n {
+            tx.send(&Bench::Tick { seq: j, value: tick_value(j) }).unwrap();
+        }
+        send_ns.push(t.elapsed().as_nanos() as f64 / n as f64);
+        let mut check = TickChecker::new(1);
+        let t = Instant::now();
+        for _ in 0..n {
+            match rx.recv().unwrap() {
+                Bench::Tick { seq, value } => check.check(seq, value),
+                _ => unreachable!(),
+            }
+        }
+        recv_ns.push(t.elapsed().as_nanos() as f64 / n as f64);
+    }
+    println!(
+        "send {:.1} ns/msg, recv {:.1} ns/msg (single process, ring filled then drained)",
+        crate::limits::median(&mut send_ns),
+        crate::limits::median(&mut recv_ns)
+    );
+}
