@@ -26,6 +26,10 @@ pub(crate) fn release_batch(capacity: u64) -> u64 {
     (capacity / 4).clamp(8, 4096)
 }
 
+/// Released ranges up to this many bytes have all their flags reset at once (a few word
+/// stores); longer ones, which hold a large record, are walked record by record.
+const FLAG_SWEEP_LIMIT: u64 = 4096;
+
 /// `stall_head` value meaning "no reservation is being watched".
 pub(crate) const NO_STALL: u64 = u64::MAX;
 
@@ -94,6 +98,7 @@ impl Ring {
     }
 
     /// The next committed message, skipping padding, without waiting.
+    #[inline]
     pub(crate) fn peek(&self) -> Result<Option<Record>> {
         let cap = self.capacity();
         loop {
@@ -173,11 +178,16 @@ impl Ring {
         // Release: a receiver that takes over after a crash sees the records before `head` as
         // consumed; nobody else reads `head` on a hot path.
         self.head().store(head, Ordering::Release);
-        // Senders that found the ring full sleep until a whole batch is free: waking them for
-        // every freed message would have them fill one slot each and sleep again.
-        if head.wrapping_sub(self.free().load(Ordering::Relaxed)) >= release_batch(self.capacity())
-        {
-            self.release();
+        let pending = head.wrapping_sub(self.free().load(Ordering::Relaxed));
+        if pending >= release_batch(self.capacity()) {
+            // Senders that found the ring full sleep until a quarter of it is free: waking them
+            // for every batch would have them fill a few slots each and sleep again, and on a
+            // machine with fewer cores than processes, take the receiver's core to do it.
+            if self.header().space_wait.0.sleepers.load(Ordering::Relaxed) == 0
+                || pending >= self.capacity() / 4
+            {
+                self.release();
+            }
         }
     }
 
@@ -190,18 +200,54 @@ impl Ring {
         if head <= free || head - free > cap || (head | free) % 8 != 0 {
             return; // nothing to do, or cursors a corrupt process wrote: leave them alone
         }
-        let from = free % cap;
-        let to = from + (head - free);
-        if to <= cap {
-            self.clear_flags(from, to);
+        if head - free <= FLAG_SWEEP_LIMIT {
+            self.clear_positions(free, head);
         } else {
-            self.clear_flags(from, cap);
-            self.clear_flags(0, to - cap);
+            // A large record: only record starts hold a flag, so reset those instead of one
+            // flag byte per word of payload (1.5 MB of writes for a 12 MB frame).
+            let mut pos = free;
+            while pos < head {
+                let off = pos % cap;
+                let size = match self.flag(off).load(Ordering::Relaxed) {
+                    FLAG_MESSAGE => record_size(self.length_word(off).load(Ordering::Relaxed)),
+                    FLAG_PADDING => Some(self.length_word(off).load(Ordering::Relaxed)),
+                    _ => None,
+                };
+                match size {
+                    Some(size)
+                        if size >= RECORD_HEADER
+                            && size % 8 == 0
+                            && size <= (head - pos).min(cap - off) =>
+                    {
+                        self.flag(off).store(FLAG_EMPTY, Ordering::Relaxed);
+                        pos += size;
+                    }
+                    // Bytes changed since they were consumed (a corrupt process): fall back
+                    // to resetting every flag that is left.
+                    _ => {
+                        self.clear_positions(pos, head);
+                        break;
+                    }
+                }
+            }
         }
         // SeqCst: releases the flag resets to the senders that reserve these bytes next, and
         // orders `free` before the `sleepers` load in `wake_senders` (module docs).
         self.free().store(head, Ordering::SeqCst);
         self.wake_senders();
+    }
+
+    /// Resets every commit flag of the positions `[from, to)` (at most one lap).
+    fn clear_positions(&self, from: u64, to: u64) {
+        let cap = self.capacity();
+        let start = from % cap;
+        let end = start + (to - from);
+        if end <= cap {
+            self.clear_flags(start, end);
+        } else {
+            self.clear_flags(start, cap);
+            self.clear_flags(0, end - cap);
+        }
     }
 
     /// Waits for the next committed message: spins for `spin`, then sleeps on the futex until
@@ -255,6 +301,7 @@ impl Ring {
 
     /// [`Ring::peek`], and if the head is a reservation that has stayed uncommitted for
     /// [`STALL_TIMEOUT`] (counted across calls), a check whether its owner died.
+    #[inline]
     pub(crate) fn poll(&self) -> Result<Option<Record>> {
         if let Some(r) = self.peek()? {
             return Ok(Some(r));

@@ -434,3 +434,30 @@ fn a_message_larger_than_four_gib_is_sized_without_truncation() {
         "{err}"
     );
 }
+
+#[test]
+fn release_of_a_large_record_resets_its_flag_and_survives_scribbles() {
+    let t = temp_ring(1 << 16);
+    let h = SenderHandle::register(&t.ring).unwrap();
+    let big = vec![0xAB; 10_000];
+    for round in 0..3 {
+        assert!(send(&t.ring, &h, b"small"));
+        assert!(send(&t.ring, &h, &big));
+        assert_eq!(recv(&t.ring).unwrap(), b"small");
+        let start = t.ring.head().load(Ordering::Relaxed);
+        assert_eq!(recv(&t.ring).unwrap(), big);
+        if round == 1 {
+            // A corrupt process rewrites the consumed record's length: release must still reset
+            // every flag of the range.
+            t.ring
+                .length_word(start % t.ring.capacity())
+                .store(3, Ordering::Relaxed);
+        }
+        t.ring.release();
+        let (free, cap) = (t.ring.free().load(Ordering::Relaxed), t.ring.capacity());
+        assert_eq!(free, t.ring.head().load(Ordering::Relaxed));
+        assert!((0..cap)
+            .step_by(8)
+            .all(|off| t.ring.flag(off).load(Ordering::Relaxed) == FLAG_EMPTY));
+    }
+}
