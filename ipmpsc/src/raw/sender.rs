@@ -32,7 +32,7 @@ pub struct Sender {
 impl Sender {
     /// Creates a sender on `buffer` and registers it in the channel's sender table. If every
     /// slot is held by a live sender, each send borrows a slot for its duration instead and
-    /// fails with [`Error::TooManySenders`] when none is free.
+    /// fails with [`Error::TooManySenders`](crate::Error::TooManySenders) when none is free.
     ///
     /// # Examples
     ///
@@ -50,9 +50,9 @@ impl Sender {
     /// Sends `value`, waiting for space if the ring is full.
     ///
     /// # Errors
-    /// [`Error::MessageTooLarge`] if the encoded message cannot fit even in an empty ring;
-    /// [`Error::Disconnected`] if the receiver died (or went away) while this call waited for
-    /// space; [`Error::Encode`] if `value`'s `Serialize` implementation fails.
+    /// [`Error::MessageTooLarge`](crate::Error::MessageTooLarge) if the encoded message cannot fit even in an empty ring;
+    /// [`Error::Disconnected`](crate::Error::Disconnected) if the receiver died (or went away) while this call waited for
+    /// space; [`Error::Encode`](crate::Error::Encode) if `value`'s `Serialize` implementation fails.
     ///
     /// # Examples
     ///

@@ -101,7 +101,7 @@ impl<M: Channel> TypedReceiver<M> {
     /// # Errors
     /// [`Error::SchemaMismatch`] if the channel is for another message type or version;
     /// [`Error::ReceiverAlreadyExists`] if a live receiver holds it; the errors of
-    /// [`TypedSender::open`] for unusable files.
+    /// [`TypedSender::open`](crate::TypedSender::open) for unusable files.
     ///
     /// # Examples
     ///

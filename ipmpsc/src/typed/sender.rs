@@ -54,10 +54,10 @@ impl<M: Channel> TypedSender<M> {
     /// Opens the channel file at `path` for sending `M`.
     ///
     /// # Errors
-    /// [`Error::SchemaMismatch`] if the channel was created for another message type or
-    /// version (or is a raw channel); [`Error::IncompatibleRingBuffer`] / [`Error::Corrupt`] if
-    /// the file is not a usable channel; [`Error::Io`] if it cannot be opened;
-    /// [`Error::TooManySenders`] if every sender slot is held by a live sender.
+    /// [`Error::SchemaMismatch`](crate::Error::SchemaMismatch) if the channel was created for another message type or
+    /// version (or is a raw channel); [`Error::IncompatibleRingBuffer`](crate::Error::IncompatibleRingBuffer) / [`Error::Corrupt`](crate::Error::Corrupt) if
+    /// the file is not a usable channel; [`Error::Io`](crate::Error::Io) if it cannot be opened;
+    /// [`Error::TooManySenders`](crate::Error::TooManySenders) if every sender slot is held by a live sender.
     ///
     /// # Examples
     ///
@@ -91,8 +91,8 @@ impl<M: Channel> TypedSender<M> {
     /// Sends `message`, waiting for space if the ring is full.
     ///
     /// # Errors
-    /// [`Error::MessageTooLarge`] if it cannot fit even in an empty ring;
-    /// [`Error::Disconnected`] if the receiver is gone while this call waits for space.
+    /// [`Error::MessageTooLarge`](crate::Error::MessageTooLarge) if it cannot fit even in an empty ring;
+    /// [`Error::Disconnected`](crate::Error::Disconnected) if the receiver is gone while this call waits for space.
     ///
     /// # Examples
     ///
