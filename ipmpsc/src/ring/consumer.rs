@@ -39,6 +39,9 @@ fn monotonic_nanos() -> u64 {
     EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
 }
 
+/// Longest spin the receiver adapts to (see `Ring::adapt_spin`).
+const MAX_ADAPTIVE_SPIN: Duration = Duration::from_micros(400);
+
 /// `pause` instructions between two polls of an empty ring while spinning.
 const POLL_PAUSES: u32 = 4;
 
@@ -261,6 +264,9 @@ impl Ring {
             return Ok(Some(r));
         }
         let start = Instant::now();
+        let spin = spin.max(Duration::from_nanos(
+            self.adaptive_spin.load(Ordering::Relaxed),
+        ));
         let spin_until = deadline.map_or(start + spin, |d| d.min(start + spin));
         while Instant::now() < spin_until {
             for _ in 0..16 {
@@ -275,8 +281,10 @@ impl Ring {
             }
         }
         let w = &self.header().data_wait.0;
+        let sleep_start = Instant::now();
         loop {
             if let Some(r) = self.poll()? {
+                self.adapt_spin(spin, sleep_start.elapsed());
                 return Ok(Some(r));
             }
             let head = self.head().load(Ordering::Relaxed);
@@ -297,6 +305,28 @@ impl Ring {
                     != FLAG_EMPTY
             });
         }
+    }
+
+    /// Adjusts the spin after a wait that ended in a sleep. A message that came soon after the
+    /// receiver fell asleep means the spin was just too short: a sender that answers a request
+    /// usually needs about as long as the kernel takes to wake a sleeper, and two processes
+    /// that keep missing each other's spin fall into a convoy of futex wake-ups (tens of
+    /// microseconds per message on a VM). So the spin doubles, up to [`MAX_ADAPTIVE_SPIN`] (never from a
+    /// configured spin of zero);
+    /// a long sleep (the channel went quiet) sets it back to the configured one.
+    pub(crate) fn adapt_spin(&self, spin: Duration, slept: Duration) {
+        if spin.is_zero() {
+            return; // the user asked for no spinning at all
+        }
+        let next = if slept <= spin * 2 {
+            (spin * 2).min(MAX_ADAPTIVE_SPIN)
+        } else if slept >= MAX_ADAPTIVE_SPIN * 10 {
+            Duration::ZERO
+        } else {
+            return;
+        };
+        self.adaptive_spin
+            .store(next.as_nanos() as u64, Ordering::Relaxed);
     }
 
     /// [`Ring::peek`], and if the head is a reservation that has stayed uncommitted for

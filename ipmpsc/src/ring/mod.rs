@@ -120,6 +120,9 @@ pub(crate) struct Ring {
     pub(crate) stall_head: AtomicU64,
     /// When the receiver first saw `stall_head` uncommitted (monotonic nanoseconds).
     pub(crate) stall_since: AtomicU64,
+    /// Spin the receiver has adapted to, in nanoseconds (0: the configured one); see
+    /// `consumer::adapt_spin`. Process-local.
+    pub(crate) adaptive_spin: AtomicU64,
     map: MmapRaw,
     _file: File,
     geo: Geometry,
@@ -178,6 +181,7 @@ impl Ring {
             consumer_lap: AtomicU64::new(0),
             stall_head: AtomicU64::new(consumer::NO_STALL),
             stall_since: AtomicU64::new(0),
+            adaptive_spin: AtomicU64::new(0),
             map,
             _file: staged.file.try_clone()?,
             geo,
@@ -335,6 +339,7 @@ impl Ring {
             consumer_lap: AtomicU64::new(0),
             stall_head: AtomicU64::new(consumer::NO_STALL),
             stall_since: AtomicU64::new(0),
+            adaptive_spin: AtomicU64::new(0),
             map,
             _file: f,
             geo,

@@ -461,3 +461,20 @@ fn release_of_a_large_record_resets_its_flag_and_survives_scribbles() {
             .all(|off| t.ring.flag(off).load(Ordering::Relaxed) == FLAG_EMPTY));
     }
 }
+
+#[test]
+fn spin_adapts_to_short_sleeps_and_resets_after_long_ones() {
+    let t = temp_ring(64);
+    let us = Duration::from_micros;
+    let adapted = || Duration::from_nanos(t.ring.adaptive_spin.load(Ordering::Relaxed));
+    t.ring.adapt_spin(us(50), us(60)); // woken soon after falling asleep: spin longer
+    assert_eq!(adapted(), us(100));
+    t.ring.adapt_spin(us(300), us(100));
+    assert_eq!(adapted(), us(400), "capped");
+    t.ring.adapt_spin(us(400), us(1000)); // neither short nor long: unchanged
+    assert_eq!(adapted(), us(400));
+    t.ring.adapt_spin(us(400), Duration::from_millis(10)); // the channel went quiet
+    assert_eq!(adapted(), Duration::ZERO);
+    t.ring.adapt_spin(Duration::ZERO, us(1)); // a configured spin of zero never grows
+    assert_eq!(adapted(), Duration::ZERO);
+}
