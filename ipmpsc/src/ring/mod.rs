@@ -422,7 +422,10 @@ impl Ring {
     /// Sender slot `i`; `i < max_senders`.
     #[inline]
     pub(crate) fn slot(&self, i: u32) -> &SenderSlot {
-        assert!(i < self.geo.max_senders);
+        debug_assert!(i < self.geo.max_senders);
+        // Callers iterate below `max_senders` (validated non-zero at open); the clamp keeps a
+        // bug from ever becoming an out-of-bounds access.
+        let i = i.min(self.geo.max_senders - 1);
         // SAFETY: slot `i` lies inside the slot table, which `Geometry` placed inside the
         // mapping; slots are 64-byte aligned (the table starts at 768) and hold only atomics.
         unsafe {
