@@ -172,10 +172,15 @@ impl Sender {
         match &self.handle {
             Some(handle) => handle.with_slot(ring, |slot| send(slot, handle)),
             None => {
-                let temp = SenderHandle::register(ring)?;
-                let result = temp.with_slot(ring, |slot| send(slot, &temp));
-                ring.release_slot(temp.slot);
-                result
+                // No slot of our own: borrow one for this send, given back even on unwinding.
+                struct Borrowed<'a>(&'a crate::ring::Ring, SenderHandle);
+                impl Drop for Borrowed<'_> {
+                    fn drop(&mut self) {
+                        self.0.release_slot(self.1.slot);
+                    }
+                }
+                let temp = Borrowed(ring, SenderHandle::register(ring)?);
+                temp.1.with_slot(ring, |slot| send(slot, &temp.1))
             }
         }
     }
