@@ -223,7 +223,8 @@ impl Receiver {
         self.buffer.ring.wait_record(self.spin, deadline)
     }
 
-    fn take<T: DeserializeOwned>(&self, record: Record) -> Result<T> {
+    /// Decodes the head record as a `T` and consumes it (also when it does not decode).
+    pub(crate) fn take<T: DeserializeOwned>(&self, record: Record) -> Result<T> {
         let ring = &self.buffer.ring;
         // SAFETY: `record` is the unconsumed head record; the slice is dropped before the
         // record is consumed on the next line.

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use super::senders::{self, CONFIRMED};
 use super::{record_size, Ring, FLAG_EMPTY, FLAG_MESSAGE, FLAG_PADDING, RECORD_HEADER};
-use crate::sys::futex;
 use crate::sys::process::{self, Liveness};
 use crate::{Error, Result};
 
@@ -95,9 +94,7 @@ impl Ring {
             .owner
             .compare_exchange(me, 0, Ordering::AcqRel, Ordering::Relaxed);
         // Senders blocked on a full ring re-check and report `Disconnected`.
-        let w = &self.header().space_wait.0;
-        w.seq.fetch_add(1, Ordering::SeqCst);
-        futex::wake_all(&w.seq);
+        self.wake_senders();
     }
 
     /// The next committed message, skipping padding, without waiting.

@@ -190,15 +190,6 @@ impl<M: Channel> TypedReceiver<M> {
         }
     }
 
-    fn take_owned(&mut self, record: Record) -> Result<M> {
-        let ring = self.raw.ring();
-        // SAFETY: `record` is the unconsumed head record; the slice is not used after the
-        // record is consumed on the next line.
-        let value = codec::decode::<M>(unsafe { ring.payload(&record) });
-        ring.consume(&record);
-        value
-    }
-
     /// Receives the next message, waiting as long as it takes (senders may join at any time).
     ///
     /// # Errors
@@ -211,7 +202,7 @@ impl<M: Channel> TypedReceiver<M> {
     pub fn recv(&mut self) -> Result<M> {
         loop {
             if let Some(record) = self.next(None)? {
-                return self.take_owned(record);
+                return self.raw.take::<M>(record);
             }
         }
     }
@@ -227,7 +218,7 @@ impl<M: Channel> TypedReceiver<M> {
     pub fn try_recv(&mut self) -> Result<Option<M>> {
         self.free_pending();
         match self.raw.ring().poll()? {
-            Some(record) => self.take_owned(record).map(Some),
+            Some(record) => self.raw.take::<M>(record).map(Some),
             None => Ok(None),
         }
     }
@@ -261,7 +252,7 @@ impl<M: Channel> TypedReceiver<M> {
     /// ```
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Option<M>> {
         match self.next(Some(Instant::now() + timeout))? {
-            Some(record) => self.take_owned(record).map(Some),
+            Some(record) => self.raw.take::<M>(record).map(Some),
             None => Ok(None),
         }
     }
