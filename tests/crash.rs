@@ -26,11 +26,7 @@ fn producer(
     extra: &[&str],
     env: &[(&str, &str)],
 ) -> ChildProc {
-    let [seed, min, max] = pattern.args();
-    let (id, count) = (id.to_string(), count.to_string());
-    let mut args = vec!["produce", path.as_str(), &id, &count, &seed, &min, &max];
-    args.extend_from_slice(extra);
-    ChildProc::spawn(CHILD, &args, env)
+    common::spawn_producer(CHILD, path, id, count, pattern, extra, env)
 }
 
 struct Consumed {

@@ -109,28 +109,35 @@ fn create_replaces_a_planted_symlink_and_leaves_its_target_alone() {
     }
 }
 
+/// A child process that created a `kind` ("raw" or "typed") channel and holds its receiver,
+/// with one message queued: `42u64` (raw) or `Msg::Text("queued")` (typed).
+fn receiver_process_with_one_message(tag: &str, kind: &str) -> (ShmPath, ChildProc) {
+    let path = ShmPath::new(tag);
+    let mut holder = ChildProc::spawn(
+        CHILD,
+        &["create-receiver", path.as_str(), kind, "4096"],
+        &[],
+    );
+    holder.expect_out("READY", T);
+    if kind == "raw" {
+        Sender::new(SharedRingBuffer::open(&path).unwrap())
+            .send(&42u64)
+            .unwrap();
+    } else {
+        Msg::open_sender(&path)
+            .unwrap()
+            .send(&Msg::Text("queued".into()))
+            .unwrap();
+    }
+    (path, holder)
+}
+
 /// `create` over a channel whose receiver lives in another process is refused with that
 /// process's pid, and the file (and the messages in it) stay as they were.
 #[test]
 fn create_refuses_a_file_that_a_live_receiver_holds() {
     for kind in ["raw", "typed"] {
-        let path = ShmPath::new("live-holder");
-        let mut holder = ChildProc::spawn(
-            CHILD,
-            &["create-receiver", path.as_str(), kind, "4096"],
-            &[],
-        );
-        holder.expect_out("READY", T);
-        if kind == "raw" {
-            Sender::new(SharedRingBuffer::open(&path).unwrap())
-                .send(&42u64)
-                .unwrap();
-        } else {
-            Msg::open_sender(&path)
-                .unwrap()
-                .send(&Msg::Text("kept".into()))
-                .unwrap();
-        }
+        let (path, mut holder) = receiver_process_with_one_message("live-holder", kind);
         let before = std::fs::metadata(&path.path).unwrap();
 
         let expect_refused = |what: &str, r: ipmpsc::Result<()>| match r {
@@ -165,7 +172,7 @@ fn create_refuses_a_file_that_a_live_receiver_holds() {
             assert_eq!(rx.try_recv::<u64>().unwrap(), Some(42));
         } else {
             let mut rx = Msg::open_receiver(&path).unwrap();
-            assert_eq!(rx.try_recv().unwrap(), Some(Msg::Text("kept".into())));
+            assert_eq!(rx.try_recv().unwrap(), Some(Msg::Text("queued".into())));
         }
     }
 }
@@ -175,20 +182,7 @@ fn create_refuses_a_file_that_a_live_receiver_holds() {
 #[test]
 fn create_replaces_the_stale_file_of_a_killed_receiver() {
     for kind in ["raw", "typed"] {
-        let path = ShmPath::new("stale");
-        let mut holder = ChildProc::spawn(
-            CHILD,
-            &["create-receiver", path.as_str(), kind, "4096"],
-            &[],
-        );
-        holder.expect_out("READY", T);
-        if kind == "raw" {
-            Sender::new(SharedRingBuffer::open(&path).unwrap())
-                .send(&42u64)
-                .unwrap();
-        } else {
-            Msg::open_sender(&path).unwrap().send(&Msg::Stop).unwrap();
-        }
+        let (path, mut holder) = receiver_process_with_one_message("stale", kind);
         let old_ino = std::fs::metadata(&path.path).unwrap().ino();
         holder.kill();
         if kind == "raw" {

@@ -19,16 +19,7 @@ fn spawn(args: &[&str]) -> ChildProc {
 }
 
 fn producer(path: &ShmPath, id: u32, count: u64, pattern: &Pattern) -> ChildProc {
-    let [seed, min, max] = pattern.args();
-    spawn(&[
-        "produce",
-        path.as_str(),
-        &id.to_string(),
-        &count.to_string(),
-        &seed,
-        &min,
-        &max,
-    ])
+    common::spawn_producer(CHILD, path, id, count, pattern, &[], &[])
 }
 
 /// Receives `Item`s until every producer in `counts` has delivered its count, checking order,

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{ChildProc, Item, Pattern, ShmPath, Tracker};
+use common::{Item, Pattern, ShmPath, Tracker};
 use ipmpsc::{Receiver, SharedRingBuffer};
 
 const CHILD: &str = env!("CARGO_BIN_EXE_ipmpsc-test-child");
@@ -35,24 +35,9 @@ fn four_producers_a_million_messages_each_through_64k() {
         min: 0,
         max: 0,
     };
-    let [seed, min, max] = pattern.args();
     let start = Instant::now();
     let mut producers: Vec<_> = (1..=PRODUCERS)
-        .map(|id| {
-            ChildProc::spawn(
-                CHILD,
-                &[
-                    "produce",
-                    path.as_str(),
-                    &id.to_string(),
-                    &count.to_string(),
-                    &seed,
-                    &min,
-                    &max,
-                ],
-                &[],
-            )
-        })
+        .map(|id| common::spawn_producer(CHILD, &path, id, count, &pattern, &[], &[]))
         .collect();
     let total = count * u64::from(PRODUCERS);
     let mut tracker = Tracker::default();

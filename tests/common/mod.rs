@@ -486,3 +486,21 @@ impl Drop for ChildProc {
 pub fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
+
+/// Starts `child produce`: producer `id` sends `count` [`Item`]s of `pattern` on the raw channel
+/// at `path`, with `extra` options after the fixed arguments and `env` set.
+pub fn spawn_producer(
+    child: &str,
+    path: &ShmPath,
+    id: u32,
+    count: u64,
+    pattern: &Pattern,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> ChildProc {
+    let [seed, min, max] = pattern.args();
+    let (id, count) = (id.to_string(), count.to_string());
+    let mut args = vec!["produce", path.as_str(), &id, &count, &seed, &min, &max];
+    args.extend_from_slice(extra);
+    ChildProc::spawn(child, &args, env)
+}
