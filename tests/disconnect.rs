@@ -194,7 +194,7 @@ fn sender_count_follows_senders_in_other_processes() {
 }
 
 /// Typed `recv_timeout` returns `Err(Disconnected)` once the ring is empty and every sender
-/// that ever registered is dead; before that, `Ok(None)`. A new sender reconnects.
+/// that came is dead; before that, `Ok(None)`. It is reported once; a new sender reconnects.
 #[test]
 fn typed_recv_timeout_reports_disconnected_when_all_senders_died() {
     let path = ShmPath::new("typed-disc");
@@ -230,10 +230,8 @@ fn typed_recv_timeout_reports_disconnected_when_all_senders_died() {
         "all senders dead"
     );
     assert!(start.elapsed() < short + BOUND);
-    assert!(matches!(
-        rx.recv_view_timeout(short).map(|v| v.is_some()),
-        Err(Error::Disconnected)
-    ));
+    // Reported once per "everyone left": the next calls wait for a new sender.
+    assert!(rx.recv_view_timeout(short).unwrap().is_none());
     assert!(rx.try_recv().unwrap().is_none());
 
     // A message sent just before the last sender died is still delivered, not `Disconnected`.

@@ -177,14 +177,22 @@ fn create_refuses_a_file_that_a_live_receiver_holds() {
     }
 }
 
-/// The file of a receiver that was SIGKILLed is stale: `create` replaces it with a fresh,
-/// empty channel.
+/// The file of a receiver that was SIGKILLed, with nothing left in it, is stale: `create`
+/// replaces it with a fresh, empty channel.
 #[test]
-fn create_replaces_the_stale_file_of_a_killed_receiver() {
+fn create_replaces_the_stale_empty_file_of_a_killed_receiver() {
     for kind in ["raw", "typed"] {
         let (path, mut holder) = receiver_process_with_one_message("stale", kind);
-        let old_ino = std::fs::metadata(&path.path).unwrap().ino();
+        // Receive the queued message (the holder is still alive: claim after killing it).
         holder.kill();
+        if kind == "raw" {
+            let rx = Receiver::try_new(SharedRingBuffer::open(&path).unwrap()).unwrap();
+            assert_eq!(rx.try_recv::<u64>().unwrap(), Some(42));
+        } else {
+            let mut rx = Msg::open_receiver(&path).unwrap();
+            assert!(rx.try_recv().unwrap().is_some());
+        }
+        let old_ino = std::fs::metadata(&path.path).unwrap().ino();
         if kind == "raw" {
             let buffer = SharedRingBuffer::create(&path, 8192).unwrap();
             assert_eq!(buffer.capacity(), 8192);
@@ -208,5 +216,43 @@ fn create_replaces_the_stale_file_of_a_killed_receiver() {
             "{kind}: the stale file is replaced, not reused"
         );
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    }
+}
+
+/// A killed receiver's file that still holds a message is not replaced by `create`: that
+/// would lose the message. The error says what is there and what to call instead, and
+/// `open_or_create_receiver` continues the channel.
+#[test]
+fn create_refuses_a_dead_receivers_file_with_undelivered_messages() {
+    for kind in ["raw", "typed"] {
+        let (path, mut holder) = receiver_process_with_one_message("undelivered", kind);
+        holder.kill();
+        let before = std::fs::metadata(&path.path).unwrap().ino();
+        let err = if kind == "raw" {
+            SharedRingBuffer::create(&path, 8192).map(drop).unwrap_err()
+        } else {
+            Msg::create_receiver(&path, 8192).map(drop).unwrap_err()
+        };
+        match &err {
+            Error::ChannelInUse {
+                senders,
+                undelivered,
+                ..
+            } => {
+                assert_eq!(*senders, 0, "{kind}");
+                assert!(*undelivered > 0, "{kind}");
+            }
+            other => panic!("{kind}: {other:?}"),
+        }
+        let text = err.to_string();
+        assert!(text.contains("open_or_create_receiver"), "{text}");
+        assert_eq!(std::fs::metadata(&path.path).unwrap().ino(), before);
+        if kind == "raw" {
+            let rx = Receiver::try_new(SharedRingBuffer::open(&path).unwrap()).unwrap();
+            assert_eq!(rx.try_recv::<u64>().unwrap(), Some(42));
+        } else {
+            let mut rx = Msg::open_or_create_receiver(&path, 8192).unwrap();
+            assert_eq!(rx.try_recv().unwrap(), Some(Msg::Text("queued".into())));
+        }
     }
 }

@@ -464,7 +464,7 @@ fn huge_length_prefix_is_an_error_not_an_abort() {
             Sender::new(buffer).send(&(1u64 << 62)).unwrap();
         } else {
             // Typed: a valid `Msg::Item { data: [] }`, then its `data` length prefix rewritten.
-            drop(Msg::create_receiver(&shm.path, 4096).unwrap());
+            let rx = Msg::create_receiver(&shm.path, 4096).unwrap();
             Msg::open_sender(&shm.path)
                 .unwrap()
                 .send(&Msg::Item {
@@ -473,6 +473,7 @@ fn huge_length_prefix_is_an_error_not_an_abort() {
                     data: Vec::new(),
                 })
                 .unwrap();
+            drop(rx);
             // Record at data offset 0: length word, then variant (u32), id (u32), seq (u64),
             // data length (u64).
             let data_offset = std::fs::metadata(&shm.path).unwrap().len() - 4096;

@@ -346,7 +346,8 @@ fn typed_channel_across_processes_with_views() {
     for p in &mut ps {
         p.wait_success(T);
     }
-    assert!(rx.try_recv().unwrap().is_none());
+    // Every producer is gone and everything was received: the end of the stream.
+    assert!(matches!(rx.try_recv(), Err(ipmpsc::Error::Disconnected)));
 }
 
 #[test]

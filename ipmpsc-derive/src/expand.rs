@@ -177,6 +177,7 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
         as_view_doc,
         create_doc,
         open_receiver_doc,
+        open_or_create_doc,
         open_sender_doc,
     } = Docs::new(&name, &view);
 
@@ -235,6 +236,14 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
                 path: impl ::core::convert::AsRef<::std::path::Path>,
             ) -> ::ipmpsc::Result<#receiver> {
                 ::ipmpsc::TypedReceiver::<#ident>::open(path)
+            }
+
+            #[doc = #open_or_create_doc]
+            #vis fn open_or_create_receiver(
+                path: impl ::core::convert::AsRef<::std::path::Path>,
+                capacity_bytes: u64,
+            ) -> ::ipmpsc::Result<#receiver> {
+                ::ipmpsc::TypedReceiver::<#ident>::open_or_create(path, capacity_bytes)
             }
 
             #[doc = #open_sender_doc]
@@ -325,6 +334,7 @@ struct Docs {
     as_view_doc: String,
     create_doc: String,
     open_receiver_doc: String,
+    open_or_create_doc: String,
     open_sender_doc: String,
 }
 
@@ -345,9 +355,20 @@ impl Docs {
             ),
             create_doc: format!(
                 "Creates a channel file of [`{name}`] messages at `path`, holding up to \
-                 `capacity_bytes` of queued messages, and returns its receiver.\n\n\
+                 `capacity_bytes` of queued messages, and returns its receiver. A file at \
+                 `path` is replaced only if nobody uses it.\n\n\
                  # Errors\n\nSee `ipmpsc::TypedReceiver::create`: among others, \
-                 `Error::ReceiverAlreadyExists` when a live receiver holds `path`."
+                 `Error::ReceiverAlreadyExists` when a live receiver holds `path`, and \
+                 `Error::ChannelInUse` when live senders or undelivered messages are in it \
+                 (use [`{name}::open_or_create_receiver`] to continue such a channel)."
+            ),
+            open_or_create_doc: format!(
+                "Continues the channel of [`{name}`] messages at `path` as its receiver, or \
+                 creates it with `capacity_bytes` if there is none: the call a service makes \
+                 at start, whether fresh or after a crash.\n\n# Errors\n\n\
+                 See `ipmpsc::TypedReceiver::open_or_create`: among others, \
+                 `Error::SchemaMismatch` when the channel there was made for another message \
+                 type or version."
             ),
             open_receiver_doc: format!(
                 "Reattaches a receiver to the existing channel of [`{name}`] messages at \

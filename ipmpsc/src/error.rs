@@ -33,13 +33,33 @@ pub enum Error {
     /// an impossible cursor or record length, a message that does not decode). Nothing was
     /// read out of bounds; the channel may be unusable from here on.
     Corrupt(String),
-    /// The receiver of the channel is gone: a sender waited for space that a dead receiver
-    /// will never free. Start a receiver with `open_receiver` and send again.
+    /// The other side is gone.
+    ///
+    /// For a sender: the channel had a receiver and it is gone (it was dropped, or its
+    /// process ended in any way, or the file was replaced by a new channel). Sends succeed
+    /// again once a receiver claims the channel (`open_receiver`); for a replaced file, open
+    /// the path again.
+    ///
+    /// For a typed receiver: every sender that came has left and everything they sent has
+    /// been received (the end of the stream). Reported once; the next receive waits for a new
+    /// sender.
     Disconnected,
-    /// Another live receiver already holds this channel; ipmpsc allows one consumer.
+    /// Another live receiver already holds this channel (or a creator is replacing its file
+    /// at this moment); ipmpsc allows one consumer.
     ReceiverAlreadyExists {
-        /// Process id of the live receiver.
+        /// Process id of the live receiver, as its own PID namespace numbers it (0 if unknown).
         pid: u32,
+    },
+    /// Creating a channel at a path was refused because the channel already there is in use:
+    /// replacing it would cut off its live senders or lose what they sent.
+    ChannelInUse {
+        /// The path.
+        path: std::path::PathBuf,
+        /// Live senders registered on the existing channel.
+        senders: usize,
+        /// Bytes queued in it and not yet received (messages, and reservations not yet
+        /// committed).
+        undelivered: u64,
     },
     /// The channel was created for another message type (or another version of it).
     SchemaMismatch(Box<crate::schema::SchemaMismatch>),
@@ -72,12 +92,24 @@ impl fmt::Display for Error {
             }
             Error::Corrupt(why) => write!(f, "channel file is corrupt: {why}"),
             Error::Disconnected => f.write_str(
-                "the channel's receiver is gone; start a receiver on the file and send again",
+                "the other side of the channel is gone (for a sender: the receiver left; for a \
+                 receiver: every sender left and everything was received)",
             ),
             Error::ReceiverAlreadyExists { pid } => write!(
                 f,
                 "a live receiver (pid {pid}) already holds this channel; ipmpsc allows one \
                  receiver at a time"
+            ),
+            Error::ChannelInUse {
+                path,
+                senders,
+                undelivered,
+            } => write!(
+                f,
+                "the channel at {} is in use: {senders} live sender(s) and {undelivered} bytes \
+                 not yet received; continue it with `open_or_create_receiver` (or \
+                 `open_receiver`) instead of creating it anew, or remove the file to start over",
+                path.display()
             ),
             Error::SchemaMismatch(m) => fmt::Display::fmt(m, f),
             Error::TooManySenders { max } => write!(

@@ -5,8 +5,8 @@
 //! (counting from 1) this process reaches the named point of a send, it writes
 //! `IPMPSC_FAULT_STOPPED <point>` on standard error and stops itself with `SIGSTOP`, so that a
 //! test can `SIGKILL` it at exactly that step. Points: `after-announce` (intent written, tail not
-//! yet moved), `after-reserve` (tail moved, nothing written), `before-publish` (payload written,
-//! flag not yet set).
+//! yet moved), `after-cas` (tail moved, intent not yet confirmed), `after-reserve` (tail moved
+//! and confirmed, nothing written), `before-publish` (payload written, flag not yet set).
 
 #[cfg(feature = "fault-injection")]
 mod imp {

@@ -74,6 +74,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 // Lets the crate's own tests use `#[ipmpsc::channel]`, whose output names `::ipmpsc`.
 #[cfg(test)]
@@ -96,4 +97,4 @@ pub use error::{Error, Result};
 pub use ipmpsc_derive::{channel, Schema};
 pub use raw::{Receiver, Sender, SharedRingBuffer, ZeroCopyContext};
 pub use schema::{Schema, SchemaMismatch, SchemaType};
-pub use typed::{Channel, TypedReceiver, TypedSender, ViewGuard};
+pub use typed::{Channel, Iter, TryIter, TypedReceiver, TypedSender, ViewGuard};

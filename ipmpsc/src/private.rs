@@ -164,13 +164,21 @@ pub trait Viewable {
     fn from_view(view: Self::View<'_>) -> Self;
 }
 
+/// Copies a string out of a view, then checks the copy: a view's `&str` points into shared
+/// memory, which a hostile writer could change after the view was decoded, so validity is
+/// established on private bytes (invalid sequences become U+FFFD).
+fn owned_string(view: &str) -> String {
+    let copy = view.as_bytes().to_vec();
+    String::from_utf8(copy).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 impl Viewable for String {
     type View<'a> = &'a str;
     fn view(&self) -> &str {
         self
     }
     fn from_view(view: &str) -> Self {
-        view.to_owned()
+        owned_string(view)
     }
 }
 
@@ -180,7 +188,7 @@ impl Viewable for Box<str> {
         self
     }
     fn from_view(view: &str) -> Self {
-        view.into()
+        owned_string(view).into_boxed_str()
     }
 }
 

@@ -2,9 +2,12 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::ring::Ring;
-use crate::schema::{Schema, SchemaMismatch};
+use crate::ring::consumer::{Claimed, Consumer};
+use crate::ring::peers::Registration;
+use crate::ring::{Creation, Replace, Ring};
+use crate::schema::{Schema, SchemaMismatch, StoredSchema};
 use crate::sys::file;
 use crate::{Error, Result};
 
@@ -34,13 +37,16 @@ impl SharedRingBuffer {
     /// Creates a raw channel file at `path` with room for `size_in_bytes` bytes of records
     /// (rounded up to a multiple of 8), readable and writable by the owner only (mode 0600).
     ///
-    /// The file is initialised under a temporary name in the same directory and renamed into
-    /// place, so nobody ever maps a half-written header; a file or symlink already at `path`
-    /// is replaced, not written through.
+    /// The file's memory is reserved at once, and the file is initialised under a temporary
+    /// name in the same directory and renamed into place, so nobody ever maps a half-written
+    /// header. A file already at `path` is replaced only if nobody uses it (no receiver, no
+    /// live sender, nothing undelivered); a symlink there is replaced, not written through.
     ///
     /// # Errors
     /// [`Error::ReceiverAlreadyExists`] if a live receiver holds a channel at `path`;
-    /// [`Error::Io`] if the file cannot be created.
+    /// [`Error::ChannelInUse`] if live senders or undelivered messages are in it;
+    /// [`Error::Io`] if the file cannot be created, or its memory cannot be reserved
+    /// (`ErrorKind::StorageFull`, naming the path and the size).
     ///
     /// # Examples
     ///
@@ -73,9 +79,17 @@ impl SharedRingBuffer {
         size_in_bytes: u64,
         mode: u32,
     ) -> Result<SharedRingBuffer> {
-        let ring = Ring::create(path.as_ref(), size_in_bytes, &Schema::UNTYPED, mode, false)?;
+        let creation = Ring::create(
+            path.as_ref(),
+            size_in_bytes,
+            &Schema::UNTYPED,
+            mode,
+            false,
+            Replace::IfUnused,
+        )?
+        .expect("IfUnused always publishes or fails");
         Ok(SharedRingBuffer {
-            ring: Arc::new(ring),
+            ring: creation.ring,
         })
     }
 
@@ -108,22 +122,30 @@ impl SharedRingBuffer {
             nanos
         );
         let path = dir.join(name);
-        let mut ring = Ring::create(
+        let path_str = path.to_str().map(str::to_owned).ok_or_else(|| {
+            Error::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("temporary path {path:?} is not UTF-8"),
+            ))
+        })?;
+        let Some(Creation { ring, .. }) = Ring::create(
             &path,
             size_in_bytes,
             &Schema::UNTYPED,
             file::DEFAULT_MODE,
             false,
-        )?;
-        ring.set_remove_on_drop(path.clone());
-        let path = path.into_os_string().into_string().map_err(|p| {
-            Error::Io(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("temporary path {p:?} is not UTF-8"),
-            ))
-        })?;
+            Replace::Never,
+        )?
+        else {
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!("temporary path {path_str} is taken"),
+            )));
+        };
+        let mut ring = Arc::into_inner(ring).expect("the only reference");
+        ring.set_remove_on_drop(path);
         Ok((
-            path,
+            path_str,
             SharedRingBuffer {
                 ring: Arc::new(ring),
             },
@@ -148,15 +170,8 @@ impl SharedRingBuffer {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<SharedRingBuffer> {
-        let ring = Ring::open(path.as_ref())?;
-        if ring.schema().hash != 0 {
-            return Err(Error::SchemaMismatch(Box::new(SchemaMismatch::new(
-                ring.schema().clone(),
-                &Schema::UNTYPED,
-            ))));
-        }
-        Ok(SharedRingBuffer {
-            ring: Arc::new(ring),
+        Self::open_checked(path.as_ref(), |stored| {
+            check_schema(stored, &Schema::UNTYPED)
         })
     }
 
@@ -172,6 +187,102 @@ impl SharedRingBuffer {
     pub fn capacity(&self) -> u64 {
         self.ring.capacity()
     }
+
+    // ---------------------------------------------------------------------------------------
+    // What the typed API builds on.
+
+    /// Opens the channel at `path`, refusing it unless `check` accepts its schema. A file
+    /// replaced at its path meanwhile is left for the new one.
+    pub(crate) fn open_checked(
+        path: &Path,
+        check: impl Fn(&StoredSchema) -> Result<()>,
+    ) -> Result<SharedRingBuffer> {
+        loop {
+            let ring = Ring::open(path)?;
+            check(ring.schema())?;
+            if ring.registration() != Registration::Reopen {
+                return Ok(SharedRingBuffer {
+                    ring: Arc::new(ring),
+                });
+            }
+        }
+    }
+
+    /// Opens the channel at `path` (checked by `check`) and claims its receiver role, or, if no
+    /// file is there and `create` gives a capacity and mode, creates it with `schema` and
+    /// claims it before it becomes visible.
+    pub(crate) fn open_receiver(
+        path: &Path,
+        schema: &Schema,
+        create: Option<(u64, u32)>,
+    ) -> Result<(SharedRingBuffer, Consumer)> {
+        loop {
+            match Ring::open(path) {
+                Ok(ring) => {
+                    check_schema(ring.schema(), schema)?;
+                    let ring = Arc::new(ring);
+                    match Consumer::claim(ring.clone())? {
+                        Claimed::Consumer(consumer) => {
+                            return Ok((SharedRingBuffer { ring }, consumer))
+                        }
+                        Claimed::Replaced => continue,
+                    }
+                }
+                Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let Some((capacity, mode)) = create else {
+                        return Err(Error::Io(e));
+                    };
+                    if let Some(c) =
+                        Ring::create(path, capacity, schema, mode, true, Replace::Never)?
+                    {
+                        let consumer = c.consumer.expect("created as the receiver");
+                        return Ok((SharedRingBuffer { ring: c.ring }, consumer));
+                    }
+                    // Another process created it just now: open that one.
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Creates a channel for `schema` at `path` and claims its receiver role before the file
+    /// becomes visible; replaces a file there only if nobody uses it.
+    pub(crate) fn create_receiver(
+        path: &Path,
+        capacity: u64,
+        schema: &Schema,
+        mode: u32,
+    ) -> Result<(SharedRingBuffer, Consumer)> {
+        let c = Ring::create(path, capacity, schema, mode, true, Replace::IfUnused)?
+            .expect("IfUnused always publishes or fails");
+        let consumer = c.consumer.expect("created as the receiver");
+        Ok((SharedRingBuffer { ring: c.ring }, consumer))
+    }
+
+    /// Whether a sender that registered on this buffer should open the path again (the file
+    /// is being replaced, or was), waiting a moment first if the outcome is not known yet.
+    pub(crate) fn should_reopen_after_registering(&self) -> bool {
+        match self.ring.registration() {
+            Registration::Stay => false,
+            Registration::Reopen => true,
+            Registration::Retry => {
+                std::thread::sleep(Duration::from_micros(200));
+                true
+            }
+        }
+    }
+}
+
+/// `Error::SchemaMismatch` unless the file's schema is `ours` (a typed schema never matches
+/// a raw channel, and the reverse).
+pub(crate) fn check_schema(stored: &StoredSchema, ours: &Schema) -> Result<()> {
+    if stored.hash != ours.hash {
+        return Err(Error::SchemaMismatch(Box::new(SchemaMismatch::new(
+            stored.clone(),
+            ours,
+        ))));
+    }
+    Ok(())
 }
 
 impl std::fmt::Debug for SharedRingBuffer {

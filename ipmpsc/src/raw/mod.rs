@@ -11,7 +11,9 @@ mod receiver;
 mod sender;
 mod zero_copy;
 
+pub(crate) use buffer::check_schema;
 pub use buffer::SharedRingBuffer;
+pub(crate) use receiver::take_owned;
 pub use receiver::Receiver;
 pub use sender::Sender;
 pub use zero_copy::ZeroCopyContext;

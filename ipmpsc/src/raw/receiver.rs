@@ -1,15 +1,14 @@
 //! [`Receiver`]: the one consumer of a raw channel.
 
-use std::cell::Cell;
-use std::marker::PhantomData;
-use std::time::{Duration, Instant};
+use std::cell::{RefCell, RefMut};
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
 use super::{SharedRingBuffer, ZeroCopyContext};
 use crate::codec;
-use crate::ring::consumer::{Record, DEFAULT_SPIN};
-use crate::ring::Ring;
+use crate::ring::consumer::{Claimed, Consumer, RecordRef};
+use crate::ring::wait::deadline_after;
 use crate::{Error, Result};
 
 /// The receiving end of a channel. There is one live receiver per channel at a time.
@@ -17,6 +16,12 @@ use crate::{Error, Result};
 /// A receiver that crashes loses nothing that was committed: the next receiver on the file
 /// continues at the first message the dead one had not finished with. The message being read
 /// when it died is delivered again (at-least-once for that one message).
+///
+/// When a receiver goes away (dropped, or its process ends in any way), every sender of the
+/// channel gets [`Error::Disconnected`] until a new receiver claims it. The raw receiver keeps
+/// ipmpsc 0.5's behaviour towards senders: it never reports that they left; `recv` waits for
+/// the next message however long it takes (the typed [`TypedReceiver`](crate::TypedReceiver)
+/// reports [`Error::Disconnected`] once every sender is gone).
 ///
 /// # Examples
 ///
@@ -33,12 +38,37 @@ use crate::{Error, Result};
 /// ```
 pub struct Receiver {
     buffer: SharedRingBuffer,
-    /// Why this receiver could not claim the channel, if it could not (reported by every
-    /// receive).
-    refused: Option<Refusal>,
-    spin: Duration,
-    /// One consumer: the protocol allows a single thread to read at a time.
-    _not_sync: PhantomData<Cell<()>>,
+    /// The receiver role, or why this receiver could not claim it (reported by every
+    /// receive). `RefCell`: one consumer, so the receiver is `Send` but not `Sync`.
+    core: std::result::Result<RefCell<Consumer>, Refusal>,
+}
+
+/// Why [`Receiver::new`] could not claim a channel.
+#[derive(Debug, Clone)]
+enum Refusal {
+    /// A live receiver with this pid holds it.
+    Held(u32),
+    /// The file was replaced by a new channel at its path.
+    Replaced,
+    /// Claiming failed otherwise (corrupt cursors, an I/O error).
+    Other(String),
+}
+
+impl Refusal {
+    fn error(&self) -> Error {
+        match self {
+            Refusal::Held(pid) => Error::ReceiverAlreadyExists { pid: *pid },
+            Refusal::Replaced => replaced(),
+            Refusal::Other(why) => Error::Corrupt(why.clone()),
+        }
+    }
+}
+
+fn replaced() -> Error {
+    Error::Io(std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        "the channel file was replaced by a new channel at its path; open the path again",
+    ))
 }
 
 impl Receiver {
@@ -55,24 +85,21 @@ impl Receiver {
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
     pub fn new(buffer: SharedRingBuffer) -> Receiver {
-        let refused = match buffer.ring.claim_receiver() {
-            Ok(()) => None,
-            Err(Error::ReceiverAlreadyExists { pid }) => Some(Refusal::Held(pid)),
-            Err(other) => Some(Refusal::Other(other.to_string())),
+        let core = match Consumer::claim(buffer.ring.clone()) {
+            Ok(Claimed::Consumer(c)) => Ok(RefCell::new(c)),
+            Ok(Claimed::Replaced) => Err(Refusal::Replaced),
+            Err(Error::ReceiverAlreadyExists { pid }) => Err(Refusal::Held(pid)),
+            Err(other) => Err(Refusal::Other(other.to_string())),
         };
-        Receiver {
-            buffer,
-            refused,
-            spin: DEFAULT_SPIN,
-            _not_sync: PhantomData,
-        }
+        Receiver { buffer, core }
     }
 
     /// Creates the receiver of `buffer`.
     ///
     /// # Errors
-    /// [`Error::ReceiverAlreadyExists`] (with the holder's pid) if a live receiver holds the
-    /// channel. A receiver that died is replaced.
+    /// [`Error::ReceiverAlreadyExists`] (with the holder's pid, in its own PID namespace) if a
+    /// live receiver holds the channel, in this process or another. A receiver that died is
+    /// replaced.
     ///
     /// # Examples
     ///
@@ -86,17 +113,17 @@ impl Receiver {
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
     pub fn try_new(buffer: SharedRingBuffer) -> Result<Receiver> {
-        buffer.ring.claim_receiver()?;
-        Ok(Self::from_claimed(buffer))
+        match Consumer::claim(buffer.ring.clone())? {
+            Claimed::Consumer(c) => Ok(Self::from_consumer(buffer, c)),
+            Claimed::Replaced => Err(replaced()),
+        }
     }
 
-    /// A receiver on a buffer whose claim this process already holds.
-    pub(crate) fn from_claimed(buffer: SharedRingBuffer) -> Receiver {
+    /// A receiver over a consumer that claimed `buffer` already.
+    pub(crate) fn from_consumer(buffer: SharedRingBuffer, consumer: Consumer) -> Receiver {
         Receiver {
             buffer,
-            refused: None,
-            spin: DEFAULT_SPIN,
-            _not_sync: PhantomData,
+            core: Ok(RefCell::new(consumer)),
         }
     }
 
@@ -118,10 +145,13 @@ impl Receiver {
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
     pub fn set_spin(&mut self, spin: Duration) {
-        self.spin = spin;
+        if let Ok(core) = &mut self.core {
+            core.get_mut().set_spin(spin);
+        }
     }
 
-    /// Number of senders, in any process, registered on the channel and alive.
+    /// Number of senders, in any process, registered on the channel and alive (one syscall
+    /// per registered sender: each one's lock is asked).
     ///
     /// # Examples
     ///
@@ -139,19 +169,32 @@ impl Receiver {
         self.buffer.ring.live_senders()
     }
 
-    pub(super) fn check_claim(&self) -> Result<()> {
-        match &self.refused {
-            None => Ok(()),
-            Some(Refusal::Held(pid)) => Err(Error::ReceiverAlreadyExists { pid: *pid }),
-            Some(Refusal::Other(why)) => Err(Error::Corrupt(why.clone())),
+    fn core(&self) -> Result<RefMut<'_, Consumer>> {
+        match &self.core {
+            Ok(core) => Ok(core.borrow_mut()),
+            Err(refusal) => Err(refusal.error()),
+        }
+    }
+
+    /// The mapping (tests check that views point into it).
+    #[cfg(test)]
+    pub(crate) fn ring(&self) -> &crate::ring::Ring {
+        &self.buffer.ring
+    }
+
+    /// The consumer, for the typed receiver and the zero-copy context.
+    pub(crate) fn core_mut(&mut self) -> Result<&mut Consumer> {
+        match &mut self.core {
+            Ok(core) => Ok(core.get_mut()),
+            Err(refusal) => Err(refusal.error()),
         }
     }
 
     /// Receives a message if one is ready, without waiting.
     ///
     /// # Errors
-    /// [`Error::Decode`] if the next message does not decode as `T` (it is skipped);
-    /// [`Error::Corrupt`] if the ring's bytes violate the protocol.
+    /// [`Error::Decode`] if the next message does not decode as `T` (it is consumed, so the
+    /// next call moves on); [`Error::Corrupt`] if the ring's bytes violate the protocol.
     ///
     /// # Examples
     ///
@@ -162,9 +205,9 @@ impl Receiver {
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
     pub fn try_recv<T: DeserializeOwned>(&self) -> Result<Option<T>> {
-        self.check_claim()?;
-        match self.buffer.ring.poll()? {
-            Some(record) => self.take(record).map(Some),
+        let mut core = self.core()?;
+        match core.poll()? {
+            Some(ready) => take_owned(core.take(ready)).map(Some),
             None => Ok(None),
         }
     }
@@ -184,14 +227,16 @@ impl Receiver {
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
     pub fn recv<T: DeserializeOwned>(&self) -> Result<T> {
+        let mut core = self.core()?;
         loop {
-            if let Some(value) = self.recv_deadline(None)? {
-                return Ok(value);
+            if let Some(record) = core.next(None)? {
+                return take_owned(record);
             }
         }
     }
 
-    /// Receives a message, waiting at most `timeout`; `Ok(None)` if none came.
+    /// Receives a message, waiting at most `timeout` (any `Duration`; `Duration::MAX` waits
+    /// forever); `Ok(None)` if none came.
     ///
     /// # Errors
     /// As [`Receiver::try_recv`].
@@ -208,33 +253,15 @@ impl Receiver {
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
     pub fn recv_timeout<T: DeserializeOwned>(&self, timeout: Duration) -> Result<Option<T>> {
-        self.recv_deadline(Some(Instant::now() + timeout))
-    }
-
-    fn recv_deadline<T: DeserializeOwned>(&self, deadline: Option<Instant>) -> Result<Option<T>> {
-        match self.wait(deadline)? {
-            Some(record) => self.take(record).map(Some),
-            None => Ok(None),
+        let deadline = deadline_after(timeout);
+        let mut core = self.core()?;
+        loop {
+            match core.next(deadline)? {
+                Some(record) => return take_owned(record).map(Some),
+                None if deadline.is_some() => return Ok(None),
+                None => {}
+            }
         }
-    }
-
-    pub(crate) fn wait(&self, deadline: Option<Instant>) -> Result<Option<Record>> {
-        self.check_claim()?;
-        self.buffer.ring.wait_record(self.spin, deadline)
-    }
-
-    /// Decodes the head record as a `T` and consumes it (also when it does not decode).
-    pub(crate) fn take<T: DeserializeOwned>(&self, record: Record) -> Result<T> {
-        let ring = &self.buffer.ring;
-        // SAFETY: `record` is the unconsumed head record; the slice is dropped before the
-        // record is consumed on the next line.
-        let value = codec::decode::<T>(unsafe { ring.payload(&record) });
-        ring.consume(&record);
-        value
-    }
-
-    pub(crate) fn ring(&self) -> &Ring {
-        &self.buffer.ring
     }
 
     /// Borrows this receiver to receive one message that borrows `&str` and `&[u8]` fields
@@ -252,35 +279,30 @@ impl Receiver {
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
     pub fn zero_copy_context(&mut self) -> ZeroCopyContext<'_> {
-        ZeroCopyContext {
-            receiver: self,
-            record: None,
-        }
+        ZeroCopyContext::new(self.core_mut())
     }
+}
+
+/// Decodes `record` as an owned `T` from a private copy of its bytes (so that no other process
+/// can change them between validation and use), and consumes it, also when the decode fails
+/// or panics.
+pub(crate) fn take_owned<T: DeserializeOwned>(mut record: RecordRef<'_>) -> Result<T> {
+    let value = codec::decode::<T>(record.copy());
+    record.consume();
+    value
 }
 
 impl std::fmt::Debug for Receiver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Receiver")
-            .field("buffer", &self.buffer)
-            .field("spin", &self.spin)
-            .finish_non_exhaustive()
+        let mut d = f.debug_struct("Receiver");
+        d.field("buffer", &self.buffer);
+        match &self.core {
+            Ok(core) => match core.try_borrow() {
+                Ok(c) => d.field("spin", &c.spin()),
+                Err(_) => d.field("spin", &"(receiving)"),
+            },
+            Err(refusal) => d.field("refused", refusal),
+        };
+        d.finish_non_exhaustive()
     }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        if self.refused.is_none() {
-            self.buffer.ring.release_receiver();
-        }
-    }
-}
-
-/// Why [`Receiver::new`] could not claim a channel.
-#[derive(Debug)]
-enum Refusal {
-    /// A live receiver with this pid holds it.
-    Held(u32),
-    /// The channel's cursors are corrupt.
-    Other(String),
 }

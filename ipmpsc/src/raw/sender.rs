@@ -1,12 +1,13 @@
 //! [`Sender`]: the sending end of a raw channel.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 
 use super::SharedRingBuffer;
 use crate::codec;
 use crate::ring::producer::{SenderHandle, Wait};
+use crate::ring::wait::deadline_after;
 use crate::Result;
 
 /// The sending end of a channel. Clones register separate sender slots, so each thread can
@@ -26,7 +27,7 @@ use crate::Result;
 /// ```
 pub struct Sender {
     buffer: SharedRingBuffer,
-    handle: Option<SenderHandle>,
+    handle: SenderHandle,
 }
 
 impl Sender {
@@ -43,16 +44,35 @@ impl Sender {
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
     pub fn new(buffer: SharedRingBuffer) -> Sender {
-        let handle = SenderHandle::register(&buffer.ring).ok();
+        let handle = SenderHandle::register(&buffer.ring)
+            .unwrap_or_else(|_| SenderHandle::unregistered(&buffer.ring));
         Sender { buffer, handle }
+    }
+
+    /// A sender with a slot of its own.
+    ///
+    /// # Errors
+    /// [`Error::TooManySenders`](crate::Error::TooManySenders) if every slot is held by a live
+    /// sender.
+    pub(crate) fn register(buffer: SharedRingBuffer) -> Result<Sender> {
+        let handle = SenderHandle::register(&buffer.ring)?;
+        Ok(Sender { buffer, handle })
+    }
+
+    /// The buffer this sender sends into.
+    pub(crate) fn buffer(&self) -> &SharedRingBuffer {
+        &self.buffer
     }
 
     /// Sends `value`, waiting for space if the ring is full.
     ///
     /// # Errors
     /// [`Error::MessageTooLarge`](crate::Error::MessageTooLarge) if the encoded message cannot fit even in an empty ring;
-    /// [`Error::Disconnected`](crate::Error::Disconnected) if the receiver died (or went away) while this call waited for
-    /// space; [`Error::Encode`](crate::Error::Encode) if `value`'s `Serialize` implementation fails.
+    /// [`Error::Disconnected`](crate::Error::Disconnected) if the channel had a receiver and it
+    /// is gone (it dropped its receiver, its process ended however it ended, or the file was
+    /// replaced): at once for a clean departure, within about 50 ms otherwise, also while
+    /// this call waits for space; [`Error::Encode`](crate::Error::Encode) if `value`'s
+    /// `Serialize` implementation fails (nothing is sent, and the sender stays usable).
     ///
     /// # Examples
     ///
@@ -87,13 +107,13 @@ impl Sender {
         value: &(impl Serialize + ?Sized),
         timeout: Duration,
     ) -> Result<bool> {
-        self.send_with(value, Wait::Until(Some(Instant::now() + timeout)))
+        self.send_with(value, Wait::Until(deadline_after(timeout)))
     }
 
     /// Sends `value` if there is room right now; `Ok(false)` if the ring is full.
     ///
     /// # Errors
-    /// As [`Sender::send`], except that it never waits and so never reports `Disconnected`.
+    /// As [`Sender::send`].
     ///
     /// # Examples
     ///
@@ -128,61 +148,33 @@ impl Sender {
         use std::sync::atomic::Ordering;
         let ring = &self.buffer.ring;
         loop {
-            let tail = ring.tail().load(Ordering::Acquire);
-            ring.wait_for_free(tail, None)?;
+            let tail = ring.tail().load(Ordering::Acquire) & crate::ring::POSITION_MASK;
+            ring.wait_for_free(tail, tail, None)?;
             // The receiver releases everything it consumed before it waits for more, so an
             // empty ring shows as `free == tail`.
-            if ring.free().load(Ordering::Acquire) == ring.tail().load(Ordering::Acquire) {
+            if ring.free().load(Ordering::Acquire)
+                == ring.tail().load(Ordering::Acquire) & crate::ring::POSITION_MASK
+            {
                 return self.send(value);
             }
         }
     }
 
-    /// A sender with a slot registered already.
-    pub(crate) fn from_parts(buffer: SharedRingBuffer, handle: SenderHandle) -> Sender {
-        Sender {
-            buffer,
-            handle: Some(handle),
-        }
-    }
-
+    /// Sizes `value`, reserves exactly that much, encodes straight into the reservation and
+    /// commits it. `Ok(false)`: the ring stayed full. An encoding error or a panic in
+    /// `value`'s `Serialize` abandons the reservation (the receiver skips it at once) and
+    /// leaves the sender usable.
     pub(crate) fn send_with(&self, value: &(impl Serialize + ?Sized), wait: Wait) -> Result<bool> {
         let ring = &*self.buffer.ring;
         let len = codec::encoded_size(value)?;
-        let send = |slot: &crate::ring::senders::SenderSlot, handle: &SenderHandle| {
-            let Some(reservation) =
-                ring.reserve(slot, &handle.cached_free, &handle.lap, len, wait)?
-            else {
+        self.handle.with_slot(ring, |slot| {
+            let Some(mut reservation) = ring.reserve(slot, &self.handle, len, wait)? else {
                 return Ok(false);
             };
-            // SAFETY: the reservation was just made by this slot, is filled once here and
-            // then committed or abandoned; no other slice of it exists.
-            let dst = unsafe { ring.payload_mut(&reservation) };
-            match codec::encode_into(value, dst) {
-                Ok(()) => {
-                    ring.commit(slot, reservation);
-                    Ok(true)
-                }
-                Err(e) => {
-                    ring.abandon(slot, reservation);
-                    Err(e)
-                }
-            }
-        };
-        match &self.handle {
-            Some(handle) => handle.with_slot(ring, |slot| send(slot, handle)),
-            None => {
-                // No slot of our own: borrow one for this send, given back even on unwinding.
-                struct Borrowed<'a>(&'a crate::ring::Ring, SenderHandle);
-                impl Drop for Borrowed<'_> {
-                    fn drop(&mut self) {
-                        self.0.release_slot(self.1.slot);
-                    }
-                }
-                let temp = Borrowed(ring, SenderHandle::register(ring)?);
-                temp.1.with_slot(ring, |slot| send(slot, &temp.1))
-            }
-        }
+            codec::encode_into(value, reservation.bytes_mut())?;
+            reservation.commit();
+            Ok(true)
+        })
     }
 }
 
@@ -190,7 +182,7 @@ impl std::fmt::Debug for Sender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sender")
             .field("buffer", &self.buffer)
-            .field("slot", &self.handle.as_ref().map(|h| h.slot))
+            .field("slot", &self.handle.slot())
             .finish()
     }
 }
@@ -203,8 +195,6 @@ impl Clone for Sender {
 
 impl Drop for Sender {
     fn drop(&mut self) {
-        if let Some(handle) = &self.handle {
-            self.buffer.ring.release_slot(handle.slot);
-        }
+        self.handle.unregister(&self.buffer.ring);
     }
 }

@@ -1,17 +1,22 @@
 //! [`ZeroCopyContext`]: receiving one message that borrows from the ring.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::Receiver;
 use crate::codec;
-use crate::ring::consumer::Record;
+use crate::ring::consumer::{Consumer, RecordRef};
+use crate::ring::wait::deadline_after;
 use crate::{Error, Result};
 
-/// Borrows a [`Receiver`] to receive one message whose references point into the ring. The
-/// message's bytes are freed when the context is dropped, and the borrow checker keeps every
-/// reference from outliving the context.
+/// Borrows a [`Receiver`](crate::Receiver) to receive one message whose references point into
+/// the ring. The message's bytes are freed when the context is dropped, and the borrow checker
+/// keeps every reference from outliving the context.
+///
+/// Decoding borrows from shared memory: a process with write access to the channel file could
+/// change a borrowed `&str` after it was checked to be UTF-8. Use the owned receives
+/// ([`Receiver::recv`](crate::Receiver::recv) and friends), which decode from a private copy,
+/// when the writers are not trusted (see the crate's safety notes).
 ///
 /// # Examples
 ///
@@ -30,11 +35,20 @@ use crate::{Error, Result};
 /// # Ok::<(), ipmpsc::Error>(())
 /// ```
 pub struct ZeroCopyContext<'a> {
-    pub(super) receiver: &'a Receiver,
-    pub(super) record: Option<Record>,
+    /// The receiver's consumer until a message is received (or why there is none).
+    consumer: Option<Result<&'a mut Consumer>>,
+    /// The received message, consumed when the context drops.
+    record: Option<RecordRef<'a>>,
 }
 
-impl ZeroCopyContext<'_> {
+impl<'a> ZeroCopyContext<'a> {
+    pub(super) fn new(consumer: Result<&'a mut Consumer>) -> Self {
+        ZeroCopyContext {
+            consumer: Some(consumer),
+            record: None,
+        }
+    }
+
     /// Receives a message if one is ready. `Error::AlreadyReceived` if this context was used
     /// already.
     ///
@@ -48,7 +62,7 @@ impl ZeroCopyContext<'_> {
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
     pub fn try_recv<'b, T: Deserialize<'b>>(&'b mut self) -> Result<Option<T>> {
-        self.receive(Some(Instant::now()), true)
+        self.receive(Some(None))
     }
 
     /// Receives a message, waiting as long as it takes.
@@ -65,19 +79,14 @@ impl ZeroCopyContext<'_> {
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
     pub fn recv<'b, T: Deserialize<'b>>(&'b mut self) -> Result<T> {
-        loop {
-            if self.record.is_none() {
-                if let Some(record) = self.receiver.wait(None)? {
-                    self.record = Some(record);
-                    return self.decode();
-                }
-            } else {
-                return Err(Error::AlreadyReceived);
-            }
+        match self.receive(None)? {
+            Some(value) => Ok(value),
+            None => Err(Error::AlreadyReceived), // unreachable: waiting forever returns a message
         }
     }
 
-    /// Receives a message, waiting at most `timeout`; `Ok(None)` if none came.
+    /// Receives a message, waiting at most `timeout` (`Duration::MAX`: forever); `Ok(None)` if
+    /// none came.
     ///
     /// # Examples
     ///
@@ -92,46 +101,59 @@ impl ZeroCopyContext<'_> {
         &'b mut self,
         timeout: Duration,
     ) -> Result<Option<T>> {
-        self.receive(Some(Instant::now() + timeout), false)
+        self.receive(Some(deadline_after(timeout)))
     }
 
+    /// `wait`: `None` waits forever; `Some(None)` does not wait; `Some(Some(d))` waits until
+    /// `d`.
     fn receive<'b, T: Deserialize<'b>>(
         &'b mut self,
-        deadline: Option<Instant>,
-        no_wait: bool,
+        wait: Option<Option<std::time::Instant>>,
     ) -> Result<Option<T>> {
         if self.record.is_some() {
             return Err(Error::AlreadyReceived);
         }
-        let record = if no_wait {
-            self.receiver.check_claim()?;
-            self.receiver.ring().poll()?
-        } else {
-            self.receiver.wait(deadline)?
-        };
-        match record {
-            Some(record) => {
-                self.record = Some(record);
-                self.decode().map(Some)
+        let consumer = match self.consumer.take() {
+            Some(Ok(consumer)) => consumer,
+            Some(Err(e)) => {
+                let again = clone_error(&e);
+                self.consumer = Some(Err(again));
+                return Err(e);
             }
-            None => Ok(None),
-        }
-    }
-
-    fn decode<'b, T: Deserialize<'b>>(&'b self) -> Result<T> {
-        let Some(record) = &self.record else {
-            return Err(Error::AlreadyReceived);
+            None => return Err(Error::AlreadyReceived),
         };
-        // SAFETY: the record stays unconsumed until this context is dropped, and the returned
-        // value borrows the context, so it cannot outlive the bytes it points into.
-        codec::decode(unsafe { self.receiver.ring().payload(record) })
+        let ready = match wait {
+            Some(None) => consumer.poll(),
+            Some(Some(deadline)) => consumer.wait(Some(deadline)),
+            None => loop {
+                match consumer.wait(None) {
+                    Ok(None) => continue,
+                    other => break other,
+                }
+            },
+        };
+        match ready {
+            Ok(Some(ready)) => {
+                let record = self.record.insert(consumer.take(ready));
+                codec::decode(record.bytes()).map(Some)
+            }
+            Ok(None) => {
+                self.consumer = Some(Ok(consumer));
+                Ok(None)
+            }
+            Err(e) => {
+                self.consumer = Some(Ok(consumer));
+                Err(e)
+            }
+        }
     }
 }
 
-impl Drop for ZeroCopyContext<'_> {
-    fn drop(&mut self) {
-        if let Some(record) = self.record.take() {
-            self.receiver.ring().consume(&record);
-        }
+/// The error to report again on the next call of a context whose receiver was refused.
+fn clone_error(e: &Error) -> Error {
+    match e {
+        Error::ReceiverAlreadyExists { pid } => Error::ReceiverAlreadyExists { pid: *pid },
+        Error::Corrupt(why) => Error::Corrupt(why.clone()),
+        other => Error::Io(std::io::Error::other(other.to_string())),
     }
 }

@@ -1,25 +1,40 @@
-//! The receiving side of the ring: the receiver claim, reading committed records, freeing them,
-//! sleeping when the ring is empty, and skipping the reservations of dead senders.
+//! The receiving side of the ring: the [`Consumer`] that holds the receiver role, reads
+//! committed records through [`RecordRef`] guards, frees them, sleeps when the ring is empty,
+//! skips the reservations of dead senders, and notices when every sender has left.
+//!
+//! The consumer keeps `head` and `free` privately: the file's copies are written for others and
+//! read back only when a receiver claims the channel, so bytes scribbled over them later cannot
+//! move the receiver. Everything it reads from the mapping on the way (flags and lengths on
+//! every record; the tail whenever the ring looks empty, not on the hot path, where reading
+//! the senders' cache line would cost a transfer per message) is checked against what it
+//! knows; an impossible value is `Error::Corrupt`, reported from then on, never a wait that
+//! cannot end. A length forged to jump past the write position therefore delivers at most one
+//! garbage record before the next look at the tail reports the corruption.
 
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::senders::{self, CONFIRMED};
-use super::{record_size, Ring, FLAG_EMPTY, FLAG_MESSAGE, FLAG_PADDING, RECORD_HEADER};
-use crate::sys::process::{self, Liveness};
+use std::sync::atomic::Ordering;
+
+use super::peers::{Claim, Stalled, LIVENESS_INTERVAL};
+use super::wait::sleep_unless;
+use super::{
+    record_size, Ring, FLAG_EMPTY, FLAG_MESSAGE, FLAG_PADDING, POSITION_MASK, RECORD_HEADER,
+};
 use crate::{Error, Result};
 
 /// How long a reservation may stay uncommitted before the receiver checks whether its owner is
-/// alive. A dead sender's reservation is skipped after at most about this long (plus the time
-/// to read the sender table, a few milliseconds).
+/// alive. A dead sender's reservation is skipped after about this long.
 pub(crate) const STALL_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// How often a sleeping receiver looks again at an uncommitted reservation.
 const STALL_POLL: Duration = Duration::from_millis(10);
 
-/// Bytes the receiver consumes before it hands them back to senders (unless a sender is
-/// waiting for space, or the receiver is about to wait for data). A quarter of the ring at
-/// most, so that senders always find most of it available.
+/// Bytes the receiver consumes before it hands them back to senders (and always when it is
+/// about to wait for data): a quarter of the ring at most, so that senders always find most
+/// of it available, and at most 4 KiB. While senders sleep on a full ring, space goes back a
+/// quarter of the ring at a time, or at the first batch after a sleeping sender asked for
+/// exactly what it needs.
 #[inline]
 pub(crate) fn release_batch(capacity: u64) -> u64 {
     (capacity / 4).clamp(8, 4096)
@@ -29,16 +44,7 @@ pub(crate) fn release_batch(capacity: u64) -> u64 {
 /// stores); longer ones, which hold a large record, are walked record by record.
 const FLAG_SWEEP_LIMIT: u64 = 4096;
 
-/// `stall_head` value meaning "no reservation is being watched".
-pub(crate) const NO_STALL: u64 = u64::MAX;
-
-/// Nanoseconds on a process-wide monotonic clock.
-fn monotonic_nanos() -> u64 {
-    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
-}
-
-/// Longest spin the receiver adapts to (see `Ring::adapt_spin`).
+/// Longest spin the receiver adapts to (see [`Consumer::adapt_spin`]).
 const MAX_ADAPTIVE_SPIN: Duration = Duration::from_micros(400);
 
 /// `pause` instructions between two polls of an empty ring while spinning.
@@ -47,76 +53,194 @@ const POLL_PAUSES: u32 = 4;
 /// Default time a receiver spins on an empty ring before it sleeps on the futex.
 pub(crate) const DEFAULT_SPIN: Duration = Duration::from_micros(50);
 
+/// Bytes of a record that [`RecordRef::copy`] copies word by word into the consumer.
+const SMALL_COPY: usize = 128;
+
+/// The private buffer of small copies (words, for alignment).
+struct SmallCopy([u64; SMALL_COPY / 8]);
+
 /// A committed message record at the head of the ring.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Record {
-    pub(crate) pos: u64,
-    pub(crate) off: u64,
-    pub(crate) len: u64,
-    pub(crate) size: u64,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Record {
+    pos: u64,
+    off: u64,
+    len: u64,
+    size: u64,
 }
 
-impl Ring {
-    /// Claims the receiver role for this process; a live holder makes it fail.
-    pub(crate) fn claim_receiver(&self) -> Result<()> {
-        let claim = &self.header().receiver.0;
-        let me = senders::pack(process::current());
-        loop {
-            let owner = claim.owner.load(Ordering::Acquire);
-            if owner != 0 && senders::owner_liveness(owner) == Liveness::Alive {
-                return Err(Error::ReceiverAlreadyExists {
-                    pid: senders::unpack(owner).pid,
-                });
-            }
-            if claim
-                .owner
-                .compare_exchange(owner, me, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-            {
-                claim.claims.fetch_add(1, Ordering::AcqRel);
-                // A previous receiver may have died between consuming and releasing.
-                if let Err(e) = self.check_cursors() {
-                    claim.owner.store(0, Ordering::Release);
-                    return Err(e);
-                }
-                self.release();
-                return Ok(());
-            }
+/// A committed message found at the head; [`Consumer::take`] turns it into a [`RecordRef`].
+#[derive(Debug)]
+pub(crate) struct Ready(Record);
+
+/// What the consumer knows about the senders, for "everyone left" (typed receivers only).
+#[derive(Debug, Clone, Copy)]
+struct SendersWatch {
+    /// `registrations` when last looked at.
+    seen_registrations: u64,
+    /// `attached` when last looked at.
+    seen_attached: u64,
+    /// A sender was there since "everyone left" was last reported (or since the claim).
+    armed: bool,
+    /// When to look for dead senders next.
+    next_reap: Instant,
+}
+
+/// The receiver role of one process over a ring: claimed on construction, given back on drop.
+pub(crate) struct Consumer {
+    ring: Arc<Ring>,
+    /// Position of the next record to read.
+    head: u64,
+    /// Everything below it is handed back to senders.
+    free: u64,
+    /// A copy of `tail` (position only), reloaded when a record seems to cross it.
+    tail: u64,
+    /// See [`Ring::offset`].
+    lap: u64,
+    /// An uncommitted reservation at the head and when it was first seen; kept across calls so
+    /// that polling and short timeouts still get past a dead sender.
+    stall: Option<(u64, Instant)>,
+    spin: Duration,
+    /// Spin adapted to a request/response peer (zero: the configured one).
+    adaptive_spin: Duration,
+    /// A record handed out with [`RecordRef::park`]: consumed at the start of the next call.
+    pending: Option<Record>,
+    /// Private copy of a small record for owned decoding (8-byte aligned, so that it is filled
+    /// one aligned word at a time, inline, without a call to `memcpy`).
+    small: SmallCopy,
+    /// Private copy of a larger record.
+    scratch: Vec<u8>,
+    senders: Option<SendersWatch>,
+    /// The first `Corrupt` diagnosis; the channel is unusable from then on.
+    broken: Option<String>,
+}
+
+impl std::fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer")
+            .field("head", &self.head)
+            .field("free", &self.free)
+            .field("spin", &self.spin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What claiming a ring found.
+// Built once per claim and unpacked at once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Claimed {
+    /// The receiver role is ours.
+    Consumer(Consumer),
+    /// The file was replaced at its path (open the path again).
+    Replaced,
+}
+
+impl Consumer {
+    /// Claims the receiver role of `ring`. A previous receiver that died between consuming and
+    /// releasing has its consumed space released now.
+    ///
+    /// # Errors
+    /// [`Error::ReceiverAlreadyExists`] if a receiver holds the channel; [`Error::Corrupt`] if
+    /// its cursors are impossible.
+    pub(crate) fn claim(ring: Arc<Ring>) -> Result<Claimed> {
+        let (head, free, tail) = match ring.claim_receiver()? {
+            Claim::Claimed { head, free, tail } => (head, free, tail),
+            Claim::Replaced => return Ok(Claimed::Replaced),
+        };
+        let mut consumer = Consumer {
+            ring,
+            head,
+            free,
+            tail,
+            lap: 0,
+            stall: None,
+            spin: DEFAULT_SPIN,
+            adaptive_spin: Duration::ZERO,
+            pending: None,
+            small: SmallCopy([0; SMALL_COPY / 8]),
+            scratch: Vec::new(),
+            senders: None,
+            broken: None,
+        };
+        consumer.release();
+        Ok(Claimed::Consumer(consumer))
+    }
+
+    /// Sets the spin before sleeping.
+    pub(crate) fn set_spin(&mut self, spin: Duration) {
+        self.spin = spin;
+        self.adaptive_spin = Duration::ZERO;
+    }
+
+    /// The configured spin.
+    pub(crate) fn spin(&self) -> Duration {
+        self.spin
+    }
+
+    /// Reports `Error::Disconnected` once each time every sender has left and the ring is
+    /// drained (see [`Consumer::wait`]).
+    pub(crate) fn watch_senders(&mut self) {
+        self.senders = Some(SendersWatch {
+            seen_registrations: self.ring.registrations(),
+            seen_attached: self.ring.attached(),
+            armed: false,
+            next_reap: Instant::now(),
+        });
+    }
+
+    /// Records the first corruption found; the consumer reports it from then on.
+    fn corrupt(&mut self, why: String) -> Error {
+        Error::Corrupt(self.broken.get_or_insert(why).clone())
+    }
+
+    fn check_broken(&self) -> Result<()> {
+        match &self.broken {
+            None => Ok(()),
+            Some(why) => Err(Error::Corrupt(why.clone())),
         }
     }
 
-    /// Gives the receiver role back.
-    pub(crate) fn release_receiver(&self) {
-        self.release();
-        let claim = &self.header().receiver.0;
-        let me = senders::pack(process::current());
-        let _ = claim
-            .owner
-            .compare_exchange(me, 0, Ordering::AcqRel, Ordering::Relaxed);
-        // Senders blocked on a full ring re-check and report `Disconnected`.
-        self.wake_senders();
+    /// Consumes the record parked by [`RecordRef::park`], if any.
+    #[inline]
+    fn free_pending(&mut self) {
+        if let Some(r) = self.pending.take() {
+            self.advance(r.pos, r.size);
+        }
+    }
+
+    /// The write position, checked against the read position.
+    fn load_tail(&mut self) -> Result<u64> {
+        let tail = self.ring.tail().load(Ordering::Acquire) & POSITION_MASK;
+        if tail < self.head || tail - self.head > self.ring.capacity() || tail % 8 != 0 {
+            let why = format!(
+                "write position {tail} is behind the read position {} or more than the \
+                 capacity {} ahead of it",
+                self.head,
+                self.ring.capacity()
+            );
+            return Err(self.corrupt(why));
+        }
+        self.tail = tail;
+        Ok(tail)
     }
 
     /// The next committed message, skipping padding, without waiting.
     #[inline]
-    pub(crate) fn peek(&self) -> Result<Option<Record>> {
-        let cap = self.capacity();
+    fn peek(&mut self) -> Result<Option<Record>> {
+        self.check_broken()?;
+        let cap = self.ring.capacity();
         loop {
-            let head = self.head().load(Ordering::Relaxed);
-            if head > super::MAX_POSITION || head % 8 != 0 {
-                return Err(Error::Corrupt(format!(
-                    "head {head} is not a position a receiver can reach"
-                )));
-            }
-            let off = self.offset(head, &self.consumer_lap);
-            match self.flag(off).load(Ordering::Acquire) {
+            let head = self.head;
+            let off = self.ring.offset(head, &mut self.lap);
+            match self.ring.flag(off).load(Ordering::Acquire) {
                 FLAG_EMPTY => {
                     // Caught up: hand consumed space back before reporting "nothing".
-                    self.release();
+                    if self.free != head {
+                        self.release();
+                    }
                     return Ok(None);
                 }
                 FLAG_MESSAGE => {
-                    let len = self.length_word(off).load(Ordering::Relaxed);
+                    let len = self.ring.length_word(off).load(Ordering::Relaxed);
                     return match record_size(len) {
                         Some(size) if size <= cap - off => Ok(Some(Record {
                             pos: head,
@@ -124,67 +248,55 @@ impl Ring {
                             len,
                             size,
                         })),
-                        _ => Err(Error::Corrupt(format!(
-                            "record at position {head} claims {len} bytes, more than the {} bytes \
-                             left before the end of the ring",
-                            cap - off - RECORD_HEADER.min(cap - off)
-                        ))),
+                        _ => {
+                            let why = format!(
+                                "record at position {head} claims {len} bytes, more than the {} \
+                                 bytes left before the end of the ring",
+                                (cap - off).saturating_sub(RECORD_HEADER)
+                            );
+                            Err(self.corrupt(why))
+                        }
                     };
                 }
                 FLAG_PADDING => {
-                    let skip = self.length_word(off).load(Ordering::Relaxed);
+                    let skip = self.ring.length_word(off).load(Ordering::Relaxed);
                     if skip < RECORD_HEADER || skip % 8 != 0 || skip > cap - off {
-                        return Err(Error::Corrupt(format!(
+                        let why = format!(
                             "padding at position {head} claims {skip} bytes; {} bytes are left \
                              before the end of the ring",
                             cap - off
-                        )));
+                        );
+                        return Err(self.corrupt(why));
                     }
                     self.advance(head, skip);
                 }
                 other => {
-                    return Err(Error::Corrupt(format!(
-                        "commit flag {other} at position {head} is not a record state"
-                    )))
+                    let why =
+                        format!("commit flag {other} at position {head} is not a record state");
+                    return Err(self.corrupt(why));
                 }
             }
         }
     }
 
-    /// The payload of a record returned by [`Ring::peek`].
-    ///
-    /// # Safety
-    /// `r` must come from `peek` on this ring and not be consumed yet; the slice must not be
-    /// used after [`Ring::consume`] of `r`.
     #[inline]
-    pub(crate) unsafe fn payload(&self, r: &Record) -> &[u8] {
-        // SAFETY: `peek` checked `off + size <= cap` with `len + 8 <= size`, so the bytes lie in
-        // the data region. The record is committed (its flag was loaded with Acquire, which
-        // synchronises with the sender's publication), and no sender writes it again before the
-        // head passes it, which happens only in `consume` (caller's contract).
-        unsafe { std::slice::from_raw_parts(self.data_ptr(r.off + RECORD_HEADER), r.len as usize) }
-    }
-
-    /// Marks a record returned by [`Ring::peek`] as consumed; its bytes go back to senders at
-    /// the next [`Ring::release`].
-    #[inline]
-    pub(crate) fn consume(&self, r: &Record) {
-        self.advance(r.pos, r.size);
-    }
-
-    #[inline]
-    fn advance(&self, pos: u64, size: u64) {
+    fn advance(&mut self, pos: u64, size: u64) {
         let head = pos + size;
+        self.head = head;
         // Release: a receiver that takes over after a crash sees the records before `head` as
-        // consumed; nobody else reads `head` on a hot path.
-        self.head().store(head, Ordering::Release);
-        let pending = head.wrapping_sub(self.free().load(Ordering::Relaxed));
-        if pending >= release_batch(self.capacity()) {
-            // Senders that found the ring full sleep until a quarter of it is free: waking them
-            // for every batch would have them fill a few slots each and sleep again, and on a
-            // machine with fewer cores than processes, take the receiver's core to do it.
-            if self.header().space_wait.0.sleepers.load(Ordering::Relaxed) == 0
-                || pending >= self.capacity() / 4
+        // consumed; nobody reads `head` on a hot path.
+        self.ring.head().store(head, Ordering::Release);
+        let pending = head - self.free;
+        let cap = self.ring.capacity();
+        if pending >= release_batch(cap) {
+            // While senders sleep on a full ring, hand space back a quarter of the ring at a
+            // time, or as soon as one of them asks for exactly what it needs (it does after
+            // a short while, see `Ring::wait_for_free`): waking them for every batch would
+            // have them fill a few slots each and sleep again.
+            let w = &self.ring.header().space_wait;
+            if w.sleepers.load(Ordering::Relaxed) == 0
+                || pending >= cap / 4
+                || w.target.load(Ordering::Relaxed) <= head
             {
                 self.release();
             }
@@ -192,25 +304,25 @@ impl Ring {
     }
 
     /// Gives the consumed bytes `[free, head)` back to senders: resets their commit flags, then
-    /// moves `free` up to `head` and wakes sleeping senders.
-    pub(crate) fn release(&self) {
-        let cap = self.capacity();
-        let head = self.head().load(Ordering::Relaxed);
-        let free = self.free().load(Ordering::Relaxed);
-        if head <= free || head - free > cap || (head | free) % 8 != 0 {
-            return; // nothing to do, or cursors a corrupt process wrote: leave them alone
+    /// moves `free` up to `head` and wakes senders whose message fits now.
+    fn release(&mut self) {
+        let (head, free) = (self.head, self.free);
+        if head == free {
+            return;
         }
+        let ring = &*self.ring;
+        let cap = ring.capacity();
         if head - free <= FLAG_SWEEP_LIMIT {
-            self.clear_positions(free, head);
+            ring.clear_positions(free, head);
         } else {
             // A large record: only record starts hold a flag, so reset those instead of one
             // flag byte per word of payload (1.5 MB of writes for a 12 MB frame).
             let mut pos = free;
             while pos < head {
                 let off = pos % cap;
-                let size = match self.flag(off).load(Ordering::Relaxed) {
-                    FLAG_MESSAGE => record_size(self.length_word(off).load(Ordering::Relaxed)),
-                    FLAG_PADDING => Some(self.length_word(off).load(Ordering::Relaxed)),
+                let size = match ring.flag(off).load(Ordering::Relaxed) {
+                    FLAG_MESSAGE => record_size(ring.length_word(off).load(Ordering::Relaxed)),
+                    FLAG_PADDING => Some(ring.length_word(off).load(Ordering::Relaxed)),
                     _ => None,
                 };
                 match size {
@@ -219,22 +331,392 @@ impl Ring {
                             && size % 8 == 0
                             && size <= (head - pos).min(cap - off) =>
                     {
-                        self.flag(off).store(FLAG_EMPTY, Ordering::Relaxed);
+                        ring.flag(off).store(FLAG_EMPTY, Ordering::Relaxed);
                         pos += size;
                     }
-                    // Bytes changed since they were consumed (a corrupt process): fall back
-                    // to resetting every flag that is left.
+                    // Bytes changed since they were consumed (a corrupt process): reset every
+                    // flag that is left.
                     _ => {
-                        self.clear_positions(pos, head);
+                        ring.clear_positions(pos, head);
                         break;
                     }
                 }
             }
         }
+        self.free = head;
         // SeqCst: releases the flag resets to the senders that reserve these bytes next, and
-        // orders `free` before the `sleepers` load in `wake_senders` (module docs).
-        self.free().store(head, Ordering::SeqCst);
-        self.wake_senders();
+        // orders `free` before the loads in `wake_senders_for` (see `wait`).
+        ring.free().store(head, Ordering::SeqCst);
+        ring.wake_senders_for(head);
+    }
+
+    /// [`Consumer::peek`], and if the head is a reservation that has stayed uncommitted for
+    /// [`STALL_TIMEOUT`] (counted across calls), a check whether its owners died.
+    fn poll_record(&mut self) -> Result<Option<Record>> {
+        if let Some(r) = self.peek()? {
+            return Ok(Some(r));
+        }
+        let head = self.head;
+        if self.load_tail()? == head {
+            self.stall = None;
+            return Ok(None);
+        }
+        let now = Instant::now();
+        match self.stall {
+            Some((pos, since)) if pos == head => {
+                if now.duration_since(since) < STALL_TIMEOUT {
+                    return Ok(None);
+                }
+            }
+            _ => {
+                self.stall = Some((head, now));
+                return Ok(None);
+            }
+        }
+        self.stalled(head, now)
+    }
+
+    /// The reservation at `head` stayed uncommitted long enough: skip it if its owners died.
+    fn stalled(&mut self, head: u64, now: Instant) -> Result<Option<Record>> {
+        let off = self.ring.offset(head, &mut self.lap);
+        match self.ring.skip_dead_reservation(head, off, self.tail) {
+            Ok(Stalled::Skipped | Stalled::Committed) => {
+                self.stall = None;
+                self.peek()
+            }
+            Ok(Stalled::Alive | Stalled::Undecided) => {
+                // Start the clock again.
+                self.stall = Some((head, now));
+                Ok(None)
+            }
+            Ok(Stalled::Unannounced) => {
+                let why = format!(
+                    "position {head} has stayed uncommitted for {STALL_TIMEOUT:?} although no \
+                     sender announced a reservation there"
+                );
+                Err(self.corrupt(why))
+            }
+            Err(Error::Corrupt(why)) => Err(self.corrupt(why)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Skips every dead reservation at the head at once (every sender is gone, so nobody can
+    /// commit them): the first committed message behind them, if any.
+    fn skip_dead_now(&mut self) -> Result<Option<Record>> {
+        loop {
+            if let Some(r) = self.peek()? {
+                return Ok(Some(r));
+            }
+            let head = self.head;
+            if self.load_tail()? == head {
+                return Ok(None);
+            }
+            let off = self.ring.offset(head, &mut self.lap);
+            match self.ring.skip_dead_reservation(head, off, self.tail) {
+                Ok(Stalled::Skipped | Stalled::Committed) => continue,
+                Ok(Stalled::Alive | Stalled::Undecided) => return Ok(None),
+                Ok(Stalled::Unannounced) => {
+                    let why = format!(
+                        "position {head} is uncommitted, every sender is gone and none \
+                         announced a reservation there"
+                    );
+                    return Err(self.corrupt(why));
+                }
+                Err(Error::Corrupt(why)) => return Err(self.corrupt(why)),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// For a typed receiver: `Ok(Some(record))` if every sender is gone and a message is still
+    /// queued behind their reservations; `Err(Disconnected)` if every sender that came has
+    /// left and nothing is left to read (reported once, then the watch waits for a new
+    /// sender); `Ok(None)` otherwise.
+    fn check_senders(&mut self, now: Instant) -> Result<Option<Record>> {
+        let Some(mut w) = self.senders else {
+            return Ok(None);
+        };
+        let registrations = self.ring.registrations();
+        if registrations != w.seen_registrations {
+            w.seen_registrations = registrations;
+            w.armed = true;
+        }
+        let mut attached = self.ring.attached();
+        if attached > 0 && now >= w.next_reap {
+            self.ring.reap_dead_senders(self.head);
+            w.next_reap = now + LIVENESS_INTERVAL;
+            attached = self.ring.attached();
+        }
+        w.seen_attached = attached;
+        if attached > 0 {
+            w.armed = true;
+        }
+        self.senders = Some(w);
+        if attached > 0 || !w.armed {
+            return Ok(None);
+        }
+        if let Some(r) = self.skip_dead_now()? {
+            return Ok(Some(r));
+        }
+        if self.load_tail()? != self.head {
+            return Ok(None); // a dead reservation whose size is not known yet
+        }
+        if let Some(w) = &mut self.senders {
+            w.armed = false;
+        }
+        Err(Error::Disconnected)
+    }
+
+    /// Whether the senders changed since [`Consumer::check_senders`] looked (a sleeper's
+    /// wake-up condition: SeqCst loads, see `wait`).
+    fn senders_changed(&self) -> bool {
+        match &self.senders {
+            None => false,
+            Some(w) => {
+                self.ring.registrations() != w.seen_registrations
+                    || self.ring.attached() != w.seen_attached
+            }
+        }
+    }
+
+    /// The next committed message if one is ready, without waiting (dead senders' reservations
+    /// are skipped once they have stalled for [`STALL_TIMEOUT`], counted across calls).
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`]; for a watching consumer, [`Error::Disconnected`] (see
+    /// [`Consumer::watch_senders`]).
+    #[inline]
+    pub(crate) fn poll(&mut self) -> Result<Option<Ready>> {
+        self.free_pending();
+        if let Some(r) = self.peek()? {
+            return Ok(Some(Ready(r)));
+        }
+        self.poll_slow()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn poll_slow(&mut self) -> Result<Option<Ready>> {
+        if let Some(r) = self.poll_record()? {
+            return Ok(Some(Ready(r)));
+        }
+        Ok(self.check_senders(Instant::now())?.map(Ready))
+    }
+
+    /// Waits for the next committed message: spins for the configured spin, then sleeps on
+    /// the futex until `deadline` (`None`: forever). `Ok(None)` on timeout.
+    ///
+    /// # Errors
+    /// As [`Consumer::poll`]; a watching consumer gets `Disconnected` within about
+    /// [`LIVENESS_INTERVAL`] of the last sender leaving (at once if it left cleanly).
+    #[inline]
+    pub(crate) fn wait(&mut self, deadline: Option<Instant>) -> Result<Option<Ready>> {
+        self.free_pending();
+        if let Some(r) = self.peek()? {
+            return Ok(Some(Ready(r)));
+        }
+        self.wait_slow(deadline)
+    }
+
+    #[inline(never)]
+    fn wait_slow(&mut self, deadline: Option<Instant>) -> Result<Option<Ready>> {
+        let start = Instant::now();
+        let spin = self.spin.max(self.adaptive_spin);
+        let spin_until = deadline.map_or(start + spin, |d| d.min(start + spin));
+        while Instant::now() < spin_until {
+            for _ in 0..16 {
+                if let Some(r) = self.peek()? {
+                    return Ok(Some(Ready(r)));
+                }
+                // Poll the head's flag line only every few pauses: a receiver that re-reads it
+                // in a tight loop steals it from the sender at every commit.
+                for _ in 0..POLL_PAUSES {
+                    std::hint::spin_loop();
+                }
+            }
+        }
+        let sleep_start = Instant::now();
+        loop {
+            if let Some(r) = self.poll_record()? {
+                self.adapt_spin(spin, sleep_start.elapsed());
+                return Ok(Some(Ready(r)));
+            }
+            let now = Instant::now();
+            if let Some(r) = self.check_senders(now)? {
+                return Ok(Some(Ready(r)));
+            }
+            let mut cap: Option<Duration> = None;
+            if self.tail != self.head {
+                // A reservation at the head is not committed yet: look again soon, in case
+                // its owner died.
+                cap = Some(STALL_POLL);
+            }
+            if self.senders.is_some() && self.ring.attached() > 0 {
+                // Look for senders that died without a word.
+                cap = Some(cap.map_or(LIVENESS_INTERVAL, |c| c.min(LIVENESS_INTERVAL)));
+            }
+            let timeout = match deadline {
+                Some(d) if now >= d => return Ok(None),
+                Some(d) => Some(cap.map_or(d - now, |c| c.min(d - now))),
+                None => cap,
+            };
+            let off = self.ring.offset(self.head, &mut self.lap);
+            let ring = &*self.ring;
+            sleep_unless(&ring.header().data_wait, timeout, || {
+                ring.flag(off).load(Ordering::SeqCst) != FLAG_EMPTY || self.senders_changed()
+            });
+        }
+    }
+
+    /// Adjusts the spin after a wait that ended in a sleep. A message that came soon after the
+    /// receiver fell asleep means the spin was just too short: a sender that answers a request
+    /// usually needs about as long as the kernel takes to wake a sleeper, and two processes
+    /// that keep missing each other's spin fall into a convoy of futex wake-ups (tens of
+    /// microseconds per message on a VM). So the spin doubles, up to [`MAX_ADAPTIVE_SPIN`]
+    /// (never from a configured spin of zero); a long sleep (the channel went quiet) sets it
+    /// back to the configured one.
+    pub(crate) fn adapt_spin(&mut self, spin: Duration, slept: Duration) {
+        if spin.is_zero() {
+            return; // the user asked for no spinning at all
+        }
+        if slept <= spin * 2 {
+            self.adaptive_spin = (spin * 2).min(MAX_ADAPTIVE_SPIN);
+        } else if slept >= MAX_ADAPTIVE_SPIN * 10 {
+            self.adaptive_spin = Duration::ZERO;
+        }
+    }
+
+    /// The spin the consumer adapted to (tests).
+    #[cfg(test)]
+    pub(crate) fn adaptive_spin(&self) -> Duration {
+        self.adaptive_spin
+    }
+
+    /// Hands out the record `ready` found.
+    pub(crate) fn take(&mut self, ready: Ready) -> RecordRef<'_> {
+        let Ready(record) = ready;
+        debug_assert_eq!(record.pos, self.head, "a Ready from another call");
+        RecordRef {
+            consumer: self,
+            record,
+        }
+    }
+
+    /// [`Consumer::wait`] and [`Consumer::take`] in one.
+    pub(crate) fn next(&mut self, deadline: Option<Instant>) -> Result<Option<RecordRef<'_>>> {
+        match self.wait(deadline)? {
+            Some(ready) => Ok(Some(self.take(ready))),
+            None => Ok(None),
+        }
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        self.free_pending();
+        self.release();
+        self.ring.release_receiver();
+    }
+}
+
+/// A committed message at the head of the ring, handed out by [`Consumer::take`]. Its bytes
+/// stay in place (no sender reuses them) until it is consumed: by [`RecordRef::consume`], when
+/// it is dropped (also when a decode panics, so a poisonous message is delivered at most once),
+/// or at the consumer's next call after [`RecordRef::park`].
+pub(crate) struct RecordRef<'c> {
+    consumer: &'c mut Consumer,
+    record: Record,
+}
+
+impl<'c> RecordRef<'c> {
+    /// The payload, in shared memory.
+    ///
+    /// A process with write access to the file can change these bytes while they are read;
+    /// decode from [`RecordRef::copy`] where that matters.
+    #[inline]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        // SAFETY: the record stays unconsumed while `self` lives: consuming it takes `self` by
+        // value or needs the consumer, which `self` borrows mutably.
+        unsafe { self.consumer.ring.payload(&self.record) }
+    }
+
+    /// A private copy of the payload: bytes no other process can change any more.
+    #[inline]
+    pub(crate) fn copy(&mut self) -> &[u8] {
+        let consumer = &mut *self.consumer;
+        let len = self.record.len as usize;
+        if len <= SMALL_COPY {
+            let words = len.div_ceil(8);
+            let src = consumer.ring.data_ptr(self.record.off + RECORD_HEADER) as *const u64;
+            for i in 0..words {
+                // SAFETY: the payload starts 8 bytes into the record, whose data offset is a
+                // multiple of 8 in a page-aligned region, so `src` is aligned; the record is
+                // `8 + len` rounded up to 8 bytes long, so `words` words lie inside it (and
+                // inside the data region, as `peek` checked); it is committed and not
+                // consumed while `self` lives (see `bytes`).
+                consumer.small.0[i] = unsafe { src.add(i).read() };
+            }
+            // SAFETY: `SmallCopy` is `SMALL_COPY` bytes of plain integers, and `len` of them
+            // are read as bytes; the borrow of `consumer.small` lasts as long as the slice.
+            unsafe { std::slice::from_raw_parts(consumer.small.0.as_ptr() as *const u8, len) }
+        } else {
+            // SAFETY: as in `bytes`; the copy is taken before the record is consumed.
+            let src = unsafe { consumer.ring.payload(&self.record) };
+            consumer.scratch.clear();
+            consumer.scratch.extend_from_slice(src);
+            &consumer.scratch
+        }
+    }
+
+    /// Consumes the record now.
+    #[inline]
+    pub(crate) fn consume(self) {
+        // Dropping consumes.
+    }
+
+    /// Keeps the record in place until the consumer's next call (or its drop), and returns its
+    /// payload for as long as the consumer stays borrowed: the borrow checker forbids that
+    /// next call while the bytes are in use.
+    pub(crate) fn park(self) -> &'c [u8] {
+        let this = std::mem::ManuallyDrop::new(self);
+        let record = this.record;
+        // SAFETY: `this` is never used again and never dropped, so the reference is moved out
+        // of it exactly once.
+        let consumer: &'c mut Consumer = unsafe { std::ptr::read(&this.consumer) };
+        consumer.pending = Some(record);
+        let consumer: &'c Consumer = consumer;
+        // SAFETY: the record is parked, and parked records are consumed only at the start of
+        // a call that needs `&mut Consumer`, which cannot happen while the returned borrow of
+        // lifetime `'c` lives.
+        unsafe { consumer.ring.payload(&record) }
+    }
+}
+
+impl Drop for RecordRef<'_> {
+    fn drop(&mut self) {
+        self.consumer.advance(self.record.pos, self.record.size);
+    }
+}
+
+impl Ring {
+    /// The payload of `record`.
+    ///
+    /// # Safety
+    /// `record` must be a committed record at the consumer's head found by `peek` on this ring,
+    /// not consumed yet, and the slice must not be used after it is consumed.
+    #[inline]
+    unsafe fn payload(&self, record: &Record) -> &[u8] {
+        // SAFETY: `peek` checked `off + size <= cap` with `len + 8 <= size`, so the bytes lie in
+        // the data region. The record is committed (its flag was loaded with Acquire, which
+        // synchronises with the sender's publication), and no sender writes it again before
+        // `free` passes it, which happens only after it is consumed (caller's contract).
+        unsafe {
+            std::slice::from_raw_parts(
+                self.data_ptr(record.off + RECORD_HEADER),
+                record.len as usize,
+            )
+        }
     }
 
     /// Resets every commit flag of the positions `[from, to)` (at most one lap).
@@ -248,243 +730,5 @@ impl Ring {
             self.clear_flags(start, cap);
             self.clear_flags(0, end - cap);
         }
-    }
-
-    /// Waits for the next committed message: spins for `spin`, then sleeps on the futex until
-    /// `deadline` (`None`: forever). Skips the reservations of dead senders on the way.
-    pub(crate) fn wait_record(
-        &self,
-        spin: Duration,
-        deadline: Option<Instant>,
-    ) -> Result<Option<Record>> {
-        if let Some(r) = self.peek()? {
-            return Ok(Some(r));
-        }
-        let start = Instant::now();
-        let spin = spin.max(Duration::from_nanos(
-            self.adaptive_spin.load(Ordering::Relaxed),
-        ));
-        let spin_until = deadline.map_or(start + spin, |d| d.min(start + spin));
-        while Instant::now() < spin_until {
-            for _ in 0..16 {
-                if let Some(r) = self.peek()? {
-                    return Ok(Some(r));
-                }
-                // Poll the head's flag line only every few pauses: a receiver that re-reads it
-                // in a tight loop steals it from the sender at every commit.
-                for _ in 0..POLL_PAUSES {
-                    std::hint::spin_loop();
-                }
-            }
-        }
-        let w = &self.header().data_wait.0;
-        let sleep_start = Instant::now();
-        loop {
-            if let Some(r) = self.poll()? {
-                self.adapt_spin(spin, sleep_start.elapsed());
-                return Ok(Some(r));
-            }
-            let head = self.head().load(Ordering::Relaxed);
-            let now = Instant::now();
-            let mut timeout = match deadline {
-                Some(d) if now >= d => return Ok(None),
-                Some(d) => Some(d - now),
-                None => None,
-            };
-            if self.tail().load(Ordering::Acquire) != head {
-                // A reservation at the head is not committed yet: look again soon, in case its
-                // owner died.
-                timeout = Some(timeout.map_or(STALL_POLL, |t| t.min(STALL_POLL)));
-            }
-            super::sleep_unless(w, timeout, || {
-                self.flag(self.offset(head, &self.consumer_lap))
-                    .load(Ordering::SeqCst)
-                    != FLAG_EMPTY
-            });
-        }
-    }
-
-    /// Adjusts the spin after a wait that ended in a sleep. A message that came soon after the
-    /// receiver fell asleep means the spin was just too short: a sender that answers a request
-    /// usually needs about as long as the kernel takes to wake a sleeper, and two processes
-    /// that keep missing each other's spin fall into a convoy of futex wake-ups (tens of
-    /// microseconds per message on a VM). So the spin doubles, up to [`MAX_ADAPTIVE_SPIN`] (never from a
-    /// configured spin of zero);
-    /// a long sleep (the channel went quiet) sets it back to the configured one.
-    pub(crate) fn adapt_spin(&self, spin: Duration, slept: Duration) {
-        if spin.is_zero() {
-            return; // the user asked for no spinning at all
-        }
-        let next = if slept <= spin * 2 {
-            (spin * 2).min(MAX_ADAPTIVE_SPIN)
-        } else if slept >= MAX_ADAPTIVE_SPIN * 10 {
-            Duration::ZERO
-        } else {
-            return;
-        };
-        self.adaptive_spin
-            .store(next.as_nanos() as u64, Ordering::Relaxed);
-    }
-
-    /// [`Ring::peek`], and if the head is a reservation that has stayed uncommitted for
-    /// [`STALL_TIMEOUT`] (counted across calls), a check whether its owner died.
-    #[inline]
-    pub(crate) fn poll(&self) -> Result<Option<Record>> {
-        if let Some(r) = self.peek()? {
-            return Ok(Some(r));
-        }
-        let head = self.head().load(Ordering::Relaxed);
-        if self.tail().load(Ordering::Acquire) == head {
-            self.stall_head.store(NO_STALL, Ordering::Relaxed);
-            return Ok(None);
-        }
-        let now = monotonic_nanos();
-        if self.stall_head.load(Ordering::Relaxed) != head {
-            self.stall_head.store(head, Ordering::Relaxed);
-            self.stall_since.store(now, Ordering::Relaxed);
-            return Ok(None);
-        }
-        if now.saturating_sub(self.stall_since.load(Ordering::Relaxed))
-            < STALL_TIMEOUT.as_nanos() as u64
-        {
-            return Ok(None);
-        }
-        if self.skip_dead_reservation(head)? {
-            self.peek()
-        } else {
-            // The owner lives (or nobody can tell): start the clock again.
-            self.stall_since.store(now, Ordering::Relaxed);
-            Ok(None)
-        }
-    }
-
-    /// Whether nothing is reserved beyond the head.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.tail().load(Ordering::Acquire) == self.head().load(Ordering::Relaxed)
-    }
-
-    /// Skips every reservation at the head whose owner is dead, without waiting for
-    /// [`STALL_TIMEOUT`]: for when all senders are known to be gone. Returns the first committed
-    /// message behind them, if any.
-    pub(crate) fn skip_dead_now(&self) -> Result<Option<Record>> {
-        loop {
-            if let Some(r) = self.peek()? {
-                return Ok(Some(r));
-            }
-            let head = self.head().load(Ordering::Relaxed);
-            if self.tail().load(Ordering::Acquire) == head || !self.skip_dead_reservation(head)? {
-                return Ok(None);
-            }
-        }
-    }
-
-    /// If every sender announcing the reservation at `head` is dead, turns it into padding and
-    /// frees their slots. `Ok(true)` if the reservation is gone (skipped or committed).
-    fn skip_dead_reservation(&self, head: u64) -> Result<bool> {
-        let cap = self.capacity();
-        let off = self.offset(head, &self.consumer_lap);
-        let mut dead: Vec<(u32, u64, u64)> = Vec::new();
-        for i in 0..self.max_senders() {
-            let s = self.slot(i);
-            let len = s.intent_len.load(Ordering::Acquire);
-            if len == 0 || s.intent_pos.load(Ordering::Acquire) != head {
-                continue;
-            }
-            let owner = s.owner.load(Ordering::Acquire);
-            if senders::owner_liveness(owner) == Liveness::Alive {
-                return Ok(false);
-            }
-            dead.push((i, owner, len));
-        }
-        if self.flag(off).load(Ordering::Acquire) != FLAG_EMPTY {
-            return Ok(true);
-        }
-        if dead.is_empty() {
-            return Ok(false);
-        }
-        let confirmed: Vec<u64> = dead
-            .iter()
-            .map(|d| d.2)
-            .filter(|l| l & CONFIRMED != 0)
-            .collect();
-        let size = match confirmed.as_slice() {
-            [one] => one & !CONFIRMED,
-            _ if dead
-                .iter()
-                .all(|d| d.2 & !CONFIRMED == dead[0].2 & !CONFIRMED) =>
-            {
-                dead[0].2 & !CONFIRMED
-            }
-            _ => {
-                return Err(Error::Corrupt(format!(
-                    "several dead senders announced position {head} with different sizes; \
-                     cannot tell which reservation is real"
-                )))
-            }
-        };
-        let tail = self.tail().load(Ordering::Acquire);
-        if size < RECORD_HEADER || size % 8 != 0 || size > cap - off || head + size > tail {
-            return Err(Error::Corrupt(format!(
-                "dead sender's reservation at position {head} of {size} bytes does not fit"
-            )));
-        }
-        self.length_word(off).store(size, Ordering::Relaxed);
-        self.flag(off).store(FLAG_PADDING, Ordering::Release);
-        for (i, owner, _) in dead {
-            let s = self.slot(i);
-            s.intent_len.store(0, Ordering::Release);
-            let _ = s
-                .owner
-                .compare_exchange(owner, 0, Ordering::AcqRel, Ordering::Relaxed);
-        }
-        self.header()
-            .receiver
-            .0
-            .skipped_reservations
-            .fetch_add(1, Ordering::Relaxed);
-        Ok(true)
-    }
-
-    /// Number of senders registered by live processes.
-    pub(crate) fn live_senders(&self) -> usize {
-        let mut seen: Vec<(u64, bool)> = Vec::new();
-        let mut count = 0;
-        for i in 0..self.max_senders() {
-            let owner = self.slot(i).owner.load(Ordering::Acquire);
-            if owner == 0 {
-                continue;
-            }
-            let alive = match seen.iter().find(|(o, _)| *o == owner) {
-                Some((_, alive)) => *alive,
-                None => {
-                    let alive = senders::owner_liveness(owner) == Liveness::Alive;
-                    seen.push((owner, alive));
-                    alive
-                }
-            };
-            count += usize::from(alive);
-        }
-        count
-    }
-
-    /// Whether senders existed and none is alive now.
-    pub(crate) fn senders_gone(&self) -> bool {
-        self.header()
-            .receiver
-            .0
-            .sender_registrations
-            .load(Ordering::Acquire)
-            != 0
-            && self.live_senders() == 0
-    }
-
-    /// Number of dead senders' reservations skipped over the channel's life.
-    #[cfg(test)]
-    pub(crate) fn skipped_reservations(&self) -> u64 {
-        self.header()
-            .receiver
-            .0
-            .skipped_reservations
-            .load(Ordering::Relaxed)
     }
 }

@@ -1,6 +1,8 @@
 //! The shared-memory protocol: a multi-producer, single-consumer ring of variable-sized records
-//! in a memory-mapped file, with lock-free reservation, commit flags beside the data, and
-//! futex sleeping. Nothing here knows serde or schemas.
+//! in a memory-mapped file, with lock-free reservation, commit flags beside the data, futex
+//! sleeping, and liveness decided by the kernel's file locks. Nothing here knows serde or
+//! schemas; callers see guards ([`producer::Reservation`], [`consumer::RecordRef`]), never
+//! offsets, so the layers above hold no `unsafe`.
 //!
 //! # Records
 //!
@@ -13,78 +15,85 @@
 //! mistaken for a record header.
 //!
 //! ```text
-//!                 reserve (CAS tail)          commit (flag store, Release)
+//!                 reserve (CAS tail)          commit (flag swap, SeqCst)
 //!   flag EMPTY  ----------------------> [reserved] -----------------------> MESSAGE | PADDING
-//!       ^                                    |                                     |
-//!       |                                    | owner dead (receiver, after         |
-//!       |                                    | `STALL_TIMEOUT`)                    |
-//!       |                                    v                                     |
+//!       ^                                 |     |                                  |
+//!       |           dropped or unwinding  |     | owner's lock gone (receiver,     |
+//!       |           (abandon) ------------+     | after `STALL_TIMEOUT`)           |
+//!       |                                 v     v                                  |
 //!       |                                 PADDING                                  |
 //!       +--------------------------------------------------------------------------+
 //!        release (flags of [free, head) EMPTY, then free = head, SeqCst; batched)
 //! ```
 //!
 //! * **Reserve.** A sender reads `tail`, announces `(tail, size)` in its slot of the sender
-//!   table (see [`senders`]), checks space against its cached copy of `free` (reloading `free`
+//!   table (see [`peers`]), checks space against its cached copy of `free` (reloading `free`
 //!   only when the cache says "full"), and moves `tail` forward with a compare-and-swap. The
 //!   CAS is the only write any two senders contend on; no lock is taken anywhere.
 //! * **Commit.** The sender writes the payload and the length word, then stores the flag with
-//!   a SeqCst swap (which also releases the payload to the receiver's Acquire load of the flag).
+//!   a SeqCst swap (which also releases the payload to the receiver's Acquire load of the
+//!   flag). A reservation that is dropped unfilled, or whose encoding unwinds, is committed as
+//!   padding at once, so a panicking `Serialize` delays nobody.
 //! * **Consume.** The receiver loads the flag at `head` (Acquire). `MESSAGE`: the length is
-//!   bounds-checked against the region, the payload is handed out as a slice, and when the
-//!   caller is done `head` is advanced. `PADDING`: skipped the same way.
+//!   bounds-checked against the region and against `tail`, and the payload is handed out
+//!   through a guard. `PADDING`: skipped the same way. `EMPTY`: nothing to read yet. Any other
+//!   value, a length that crosses the write position, or a reservation nobody announced is
+//!   `Error::Corrupt`; the receiver never reads outside the mapping and never waits forever
+//!   on bytes that cannot become a record.
 //! * **Release.** Consumed bytes go back to senders in batches: the receiver resets the flags
 //!   in `[free, head)` to `EMPTY` and then moves `free` up to `head` (SeqCst). It does so
-//!   after [`consumer::release_batch`] bytes, whenever a sender sleeps for space, and always
-//!   before it waits for data itself, so space is never held back while the receiver idles.
-//!   Batching keeps the flag cache line from bouncing between the two sides on every message. `EMPTY`: nothing to read yet. Any other value, or a length that does not fit, is
-//!   `Error::Corrupt`; the receiver never reads outside the mapping.
+//!   after [`consumer::release_batch`] bytes and always before it waits for data itself, and
+//!   it wakes sleeping senders as soon as `free` reaches the position the first of them needs.
 //!
-//! Senders never read the flags and the receiver never reads `tail` on the fast path, so in
-//! steady state the only shared cache lines are the data itself and the flag line.
+//! The receiver keeps `head` and `free` privately and only writes them to the file (for a
+//! receiver that takes over after a crash, and for senders); it reads them back only when it
+//! claims the channel. Senders never read the flags and the receiver reads `tail` only when its
+//! cached copy says a record would cross it, so in steady state the only shared cache lines are
+//! the data itself and the flag line.
+//!
+//! # Channel state bits
+//!
+//! The top bits of `tail` hold the channel's state, so that a reservation and the state it
+//! was made in are one atomic step and the send path checks the state for free:
+//! [`CLOSED`] (the receiver left cleanly; cleared by the next receiver that claims the
+//! channel), [`REPLACED`] (a new file took this one's path; permanent) and [`REPLACING`] (a
+//! creator is deciding whether it may replace this file; new senders wait for the outcome).
 //!
 //! # Sleeping without lost wake-ups
 //!
-//! Each side spins briefly, then sleeps on a futex word of the shared mapping
-//! ([`header::WaitWord`]). The sleeper (1) reads the word's `seq`, (2) increments `sleepers`
-//! (SeqCst), (3) re-checks its condition (SeqCst), and only then (4) calls `FUTEX_WAIT(seq)`.
-//! The waker (a) makes the condition true with a SeqCst store, (b) loads `sleepers` (SeqCst),
-//! and only if it is non-zero (c) swaps it to 0 and, if it took a non-zero value, increments
-//! `seq` and calls `FUTEX_WAKE` for all. The SeqCst operations are totally ordered, so either
-//! the waker sees the sleeper's announcement in (b), or the sleeper sees the new condition in
-//! (3). In the first case the announcement is taken by this waker's swap or by an earlier
-//! one's; either way a `seq` increment follows (1), so the kernel either finds `seq` changed
-//! and refuses to sleep, or wakes the sleeper. In the second case the sleeper does not sleep.
-//! When nobody sleeps, `sleepers` is 0 and the waker makes no syscall; and because the swap
-//! takes all announcements at once, a burst of commits while the receiver is waking up costs
-//! one `FUTEX_WAKE`, not one per message.
+//! See [`wait`]: a sleeper announces itself, re-checks its condition and only then sleeps on
+//! the futex; a waker makes the condition true and wakes only if someone announced itself.
 //!
-//! # Dead peers
+//! # Who is alive
 //!
-//! A reservation whose flag stays `EMPTY` for [`consumer::STALL_TIMEOUT`] makes the receiver look
-//! at the sender table: if every slot announcing that position belongs to a dead process (pid
-//! and start time, see [`crate::sys::process`]), the receiver turns the record into padding and
-//! carries on. Senders blocked on a full ring check the receiver's claim every
-//! [`producer::LIVENESS_INTERVAL`] and give up with `Error::Disconnected` when it is dead.
+//! See [`peers`]: the receiver and every sender hold a byte-range lock on the channel file
+//! that the kernel drops when the process ends, however it ends. A reservation whose flag stays
+//! `EMPTY` for [`consumer::STALL_TIMEOUT`] makes the receiver look at the sender table: if it
+//! can take the lock of every slot announcing that position, their owners are dead, and the
+//! record becomes padding. Senders check the receiver's lock at most every
+//! [`peers::LIVENESS_INTERVAL`] and give up with `Error::Disconnected` when it is gone.
 
 pub(crate) mod consumer;
+mod create;
 pub(crate) mod header;
+pub(crate) mod peers;
 pub(crate) mod producer;
-pub(crate) mod senders;
 #[cfg(test)]
 mod tests;
+pub(crate) mod wait;
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 
 use memmap2::MmapRaw;
 
-use crate::schema::{Schema, StoredSchema};
-use crate::sys::{file, process};
+use crate::schema::StoredSchema;
 use crate::{Error, Result};
 use header::{Geometry, Header};
-use senders::SenderSlot;
+use peers::SenderSlot;
+
+pub(crate) use create::{Creation, Replace};
 
 /// Commit flag: no record starts here (or one is reserved but not yet published).
 pub(crate) const FLAG_EMPTY: u8 = 0;
@@ -93,10 +102,24 @@ pub(crate) const FLAG_MESSAGE: u8 = 1;
 /// Commit flag: a padding record starts here; its length word is the number of bytes to skip.
 pub(crate) const FLAG_PADDING: u8 = 2;
 
-/// Largest position a cursor can honestly reach (2^62 bytes: 146 years at 1 TB/s). A cursor
-/// beyond it was written by a corrupt process; refusing it keeps all position arithmetic free of
-/// overflow.
-pub(crate) const MAX_POSITION: u64 = 1 << 62;
+/// Bits of `tail` that hold a position; the bits above are [`CLOSED`], [`REPLACED`] and
+/// [`REPLACING`].
+pub(crate) const POSITION_BITS: u32 = 61;
+/// Mask of the position in `tail`.
+pub(crate) const POSITION_MASK: u64 = (1 << POSITION_BITS) - 1;
+/// Largest position a cursor can honestly reach (2^61 bytes: 73 years at 1 TB/s). A cursor
+/// beyond it was written by a corrupt process; refusing it keeps all position arithmetic free
+/// of overflow.
+pub(crate) const MAX_POSITION: u64 = POSITION_MASK & !7;
+/// `tail` state bit: the receiver left cleanly. Every send fails with `Disconnected` until a
+/// receiver claims the channel again.
+pub(crate) const CLOSED: u64 = 1 << 63;
+/// `tail` state bit: the file was replaced at its path by a new channel; it will never have a
+/// receiver again.
+pub(crate) const REPLACED: u64 = 1 << 62;
+/// `tail` state bit: a creator holds the receiver lock and is checking whether nobody uses the
+/// file before replacing it. Registering senders retry their open until it is decided.
+pub(crate) const REPLACING: u64 = 1 << 61;
 
 /// Bytes of the length word in front of every record.
 pub(crate) const RECORD_HEADER: u64 = 8;
@@ -110,23 +133,21 @@ pub(crate) fn record_size(len: u64) -> Option<u64> {
 /// A mapped channel file. Shared by every sender and receiver of a process that use the file
 /// through the same `SharedRingBuffer`.
 pub(crate) struct Ring {
-    /// A multiple of the capacity at or below the receiver's head (see [`Ring::offset`]);
-    /// process-local, used by the one receiver.
-    pub(crate) consumer_lap: AtomicU64,
-    /// Head position of a reservation the receiver found uncommitted, or
-    /// [`consumer::NO_STALL`]; with `stall_since`, the clock that tells when to check whether
-    /// its owner died. Process-local, kept across receive calls so that short timeouts and
-    /// polling still get past a dead sender.
-    pub(crate) stall_head: AtomicU64,
-    /// When the receiver first saw `stall_head` uncommitted (monotonic nanoseconds).
-    pub(crate) stall_since: AtomicU64,
-    /// Spin the receiver has adapted to, in nanoseconds (0: the configured one); see
-    /// `consumer::adapt_spin`. Process-local.
-    pub(crate) adaptive_spin: AtomicU64,
     map: MmapRaw,
-    _file: File,
+    /// The receiver's open file description: holds the receiver lock while this mapping's
+    /// receiver role is taken, and probes and takes the locks of sender slots (which it never
+    /// holds for long, so probing through it sees every sender, including this process's).
+    receiver_file: File,
+    /// The senders' open file description: holds the locks of the slots this mapping's
+    /// senders registered, and probes the receiver lock (which it never holds).
+    sender_file: File,
     geo: Geometry,
     schema: StoredSchema,
+    /// Whether a receiver of this process holds the receiver role through this mapping (the
+    /// kernel lock cannot tell: a description never conflicts with itself).
+    receiver_taken: AtomicBool,
+    /// One bit per sender slot held through `sender_file`, for the same reason.
+    held_slots: Box<[AtomicU64]>,
     /// Removed when the last user in this process drops the ring (`create_temp`).
     remove_on_drop: Option<PathBuf>,
 }
@@ -139,222 +160,33 @@ unsafe impl Send for Ring {}
 unsafe impl Sync for Ring {}
 
 impl Ring {
-    /// Creates a channel file at `path` of `capacity` data bytes for `schema`, initialised
-    /// under a temporary name and renamed into place. `claim_receiver` also claims the receiver
-    /// role for the calling process before the file becomes visible.
-    pub(crate) fn create(
-        path: &Path,
-        capacity: u64,
-        schema: &Schema,
-        mode: u32,
-        claim_receiver: bool,
-    ) -> Result<Ring> {
-        refuse_if_live_receiver(path)?;
-        let capacity = header::round_capacity(capacity).ok_or(Error::MessageTooLarge {
-            size: capacity,
-            capacity: u64::MAX,
-        })?;
-        let name = schema.name.as_bytes();
-        let desc = schema.description();
-        let text_len = name.len() as u64 + desc.len() as u64;
-        if text_len > header::MAX_SCHEMA_TEXT {
-            return Err(Error::Encode(format!(
-                "schema description of {text_len} bytes exceeds {} bytes",
-                header::MAX_SCHEMA_TEXT
-            )));
-        }
-        let geo = Geometry::new(
-            capacity,
-            header::DEFAULT_MAX_SENDERS,
-            name.len() as u32,
-            desc.len() as u32,
-        )
-        .ok_or_else(|| {
-            Error::Io(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "capacity too large",
-            ))
-        })?;
-        let staged = file::StagedFile::create(path, geo.file_len, mode)?;
-        let map = file::map(&staged.file)?;
-        let ring = Ring {
-            consumer_lap: AtomicU64::new(0),
-            stall_head: AtomicU64::new(consumer::NO_STALL),
-            stall_since: AtomicU64::new(0),
-            adaptive_spin: AtomicU64::new(0),
+    /// Wraps a mapping whose identity and geometry have been validated (or just written).
+    fn from_parts(
+        map: MmapRaw,
+        receiver_file: File,
+        sender_file: File,
+        geo: Geometry,
+        schema: StoredSchema,
+    ) -> Ring {
+        let words = (geo.max_senders as usize).div_ceil(64);
+        Ring {
             map,
-            _file: staged.file.try_clone()?,
-            geo,
-            schema: StoredSchema {
-                name: schema.name.to_owned(),
-                version: schema.version,
-                hash: schema.hash,
-                description: desc.clone(),
-            },
-            remove_on_drop: None,
-        };
-        ring.write_identity(name, desc.as_bytes());
-        if claim_receiver {
-            ring.header()
-                .receiver
-                .0
-                .owner
-                .store(senders::pack(process::current()), Ordering::SeqCst);
-        }
-        staged.publish()?;
-        Ok(ring)
-    }
-
-    fn write_identity(&self, name: &[u8], desc: &[u8]) {
-        let geo = &self.geo;
-        // SAFETY: the file is fresh, not yet visible under its final name, and `geo.file_len`
-        // bytes long; the schema text range lies inside the header area computed by `Geometry`.
-        unsafe {
-            let base = self.map.as_mut_ptr();
-            std::ptr::copy_nonoverlapping(header::MAGIC.as_ptr(), base, 8);
-            let text = base.add(geo.schema_offset as usize);
-            std::ptr::copy_nonoverlapping(name.as_ptr(), text, name.len());
-            std::ptr::copy_nonoverlapping(desc.as_ptr(), text.add(name.len()), desc.len());
-        }
-        let id = &self.header().identity.0;
-        id.layout_version
-            .store(header::LAYOUT_VERSION, Ordering::Relaxed);
-        id.word_size
-            .store(std::mem::size_of::<usize>() as u32, Ordering::Relaxed);
-        id.endian_mark.store(header::ENDIAN_MARK, Ordering::Relaxed);
-        id.codec.store(crate::codec::CODEC_ID, Ordering::Relaxed);
-        id.max_senders.store(geo.max_senders, Ordering::Relaxed);
-        id.schema_version
-            .store(self.schema.version, Ordering::Relaxed);
-        id.capacity.store(geo.capacity, Ordering::Relaxed);
-        id.file_len.store(geo.file_len, Ordering::Relaxed);
-        id.schema_hash.store(self.schema.hash, Ordering::Relaxed);
-        id.schema_name_len
-            .store(geo.schema_name_len, Ordering::Relaxed);
-        id.schema_desc_len
-            .store(geo.schema_desc_len, Ordering::Release);
-    }
-
-    /// Maps and validates an existing channel file.
-    pub(crate) fn open(path: &Path) -> Result<Ring> {
-        let f = file::open(path)?;
-        let actual_len = f.metadata()?.len();
-        let min = std::mem::size_of::<Header>() as u64;
-        if actual_len < min {
-            return Err(Error::IncompatibleRingBuffer(format!(
-                "{} is {actual_len} bytes long, shorter than a channel header ({min} bytes)",
-                path.display()
-            )));
-        }
-        let map = file::map(&f)?;
-        if (map.len() as u64) < min {
-            return Err(Error::IncompatibleRingBuffer(
-                "file shrank while being opened".into(),
-            ));
-        }
-        // SAFETY: the mapping is at least `size_of::<Header>()` bytes and page aligned; the
-        // header's fields are atomics and plain bytes, valid for any bit pattern.
-        let hdr = unsafe { &*(map.as_ptr() as *const Header) };
-        let id = &hdr.identity.0;
-        if id.magic != header::MAGIC {
-            return Err(Error::IncompatibleRingBuffer(format!(
-                "{} does not start with the ipmpsc magic: not a channel file",
-                path.display()
-            )));
-        }
-        let check = |what: &str, theirs: u32, ours: u32| {
-            if theirs == ours {
-                Ok(())
-            } else {
-                Err(Error::IncompatibleRingBuffer(format!(
-                    "{what} differs: the file has {theirs}, this build uses {ours}"
-                )))
-            }
-        };
-        check(
-            "layout version",
-            id.layout_version.load(Ordering::Acquire),
-            header::LAYOUT_VERSION,
-        )?;
-        check(
-            "word size",
-            id.word_size.load(Ordering::Relaxed),
-            std::mem::size_of::<usize>() as u32,
-        )?;
-        check(
-            "byte order mark",
-            id.endian_mark.load(Ordering::Relaxed),
-            header::ENDIAN_MARK,
-        )?;
-        check(
-            "codec",
-            id.codec.load(Ordering::Relaxed),
-            crate::codec::CODEC_ID,
-        )?;
-
-        let capacity = id.capacity.load(Ordering::Relaxed);
-        let max_senders = id.max_senders.load(Ordering::Relaxed);
-        let name_len = id.schema_name_len.load(Ordering::Relaxed);
-        let desc_len = id.schema_desc_len.load(Ordering::Relaxed);
-        if capacity == 0 || capacity % 8 != 0 {
-            return Err(Error::Corrupt(format!(
-                "capacity {capacity} is not a positive multiple of 8"
-            )));
-        }
-        if max_senders == 0 || max_senders > header::MAX_SENDERS_LIMIT {
-            return Err(Error::Corrupt(format!(
-                "sender table of {max_senders} slots"
-            )));
-        }
-        if u64::from(name_len) + u64::from(desc_len) > header::MAX_SCHEMA_TEXT {
-            return Err(Error::Corrupt(
-                "schema text longer than the header allows".into(),
-            ));
-        }
-        let geo = Geometry::new(capacity, max_senders, name_len, desc_len)
-            .ok_or_else(|| Error::Corrupt(format!("capacity {capacity} overflows the layout")))?;
-        let recorded_len = id.file_len.load(Ordering::Relaxed);
-        if recorded_len != geo.file_len || (map.len() as u64) < geo.file_len {
-            return Err(Error::Corrupt(format!(
-                "file is {} bytes, header records {recorded_len}, layout needs {}",
-                map.len(),
-                geo.file_len
-            )));
-        }
-        // SAFETY: the schema text range lies inside the mapping (checked against
-        // `geo.file_len` just above) and is read as plain bytes.
-        let text = unsafe {
-            std::slice::from_raw_parts(
-                map.as_ptr().add(geo.schema_offset as usize),
-                name_len as usize + desc_len as usize,
-            )
-        };
-        let schema = StoredSchema {
-            name: String::from_utf8_lossy(&text[..name_len as usize]).into_owned(),
-            version: id.schema_version.load(Ordering::Relaxed),
-            hash: id.schema_hash.load(Ordering::Relaxed),
-            description: String::from_utf8_lossy(&text[name_len as usize..]).into_owned(),
-        };
-        let ring = Ring {
-            consumer_lap: AtomicU64::new(0),
-            stall_head: AtomicU64::new(consumer::NO_STALL),
-            stall_since: AtomicU64::new(0),
-            adaptive_spin: AtomicU64::new(0),
-            map,
-            _file: f,
+            receiver_file,
+            sender_file,
             geo,
             schema,
+            receiver_taken: AtomicBool::new(false),
+            held_slots: (0..words).map(|_| AtomicU64::new(0)).collect(),
             remove_on_drop: None,
-        };
-        ring.check_cursors()?;
-        Ok(ring)
+        }
     }
 
     /// `Error::Corrupt` unless `free <= head <= tail <= free + capacity`, all word aligned.
-    pub(crate) fn check_cursors(&self) -> Result<()> {
+    /// Returns `(head, free, tail)`.
+    pub(crate) fn check_cursors(&self) -> Result<(u64, u64, u64)> {
         let free = self.free().load(Ordering::Acquire);
         let head = self.head().load(Ordering::Acquire);
-        let tail = self.tail().load(Ordering::Acquire);
+        let tail = self.tail().load(Ordering::Acquire) & POSITION_MASK;
         if (free | head | tail) % 8 != 0
             || free > head
             || head > tail
@@ -366,7 +198,7 @@ impl Ring {
                 self.geo.capacity
             )));
         }
-        Ok(())
+        Ok((head, free, tail))
     }
 
     pub(crate) fn set_remove_on_drop(&mut self, path: PathBuf) {
@@ -394,23 +226,24 @@ impl Ring {
     #[inline]
     pub(crate) fn header(&self) -> &Header {
         // SAFETY: `open`/`create` checked that the mapping holds a whole header; the mapping
-        // is page aligned and lives as long as `self`.
+        // is page aligned and lives as long as `self`; the header holds only atomics and
+        // plain bytes, valid for any bit pattern.
         unsafe { &*(self.map.as_ptr() as *const Header) }
     }
 
     #[inline]
     pub(crate) fn head(&self) -> &AtomicU64 {
-        &self.header().head.0
+        &self.header().head
     }
 
     #[inline]
     pub(crate) fn free(&self) -> &AtomicU64 {
-        &self.header().free.0
+        &self.header().free
     }
 
     #[inline]
     pub(crate) fn tail(&self) -> &AtomicU64 {
-        &self.header().tail.0
+        &self.header().tail
     }
 
     /// Number of sender slots.
@@ -427,29 +260,28 @@ impl Ring {
         // bug from ever becoming an out-of-bounds access.
         let i = i.min(self.geo.max_senders - 1);
         // SAFETY: slot `i` lies inside the slot table, which `Geometry` placed inside the
-        // mapping; slots are 64-byte aligned (the table starts at 768) and hold only atomics.
+        // mapping; slots are 64-byte aligned (the table starts at 896) and hold only atomics.
         unsafe {
             &*(self
                 .map
                 .as_ptr()
-                .add(self.geo.slots_offset as usize + i as usize * senders::SLOT_SIZE as usize)
+                .add(self.geo.slots_offset as usize + i as usize * peers::SLOT_SIZE as usize)
                 as *const SenderSlot)
         }
     }
 
-    /// Offset in the data region of position `pos`, using `lap` (a multiple of the capacity at
-    /// or below recent positions, kept by the caller) to avoid a division on every call.
+    /// Offset in the data region of position `pos`. `lap` is a multiple of the capacity at or
+    /// below recent positions, kept by the caller to avoid a division on every call; it is
+    /// updated when `pos` left its lap.
     #[inline]
-    pub(crate) fn offset(&self, pos: u64, lap: &std::sync::atomic::AtomicU64) -> u64 {
+    pub(crate) fn offset(&self, pos: u64, lap: &mut u64) -> u64 {
         let cap = self.geo.capacity;
-        let base = lap.load(Ordering::Relaxed);
-        let d = pos.wrapping_sub(base);
+        let d = pos.wrapping_sub(*lap);
         if d < cap {
             d
         } else {
-            let base = pos - pos % cap;
-            lap.store(base, Ordering::Relaxed);
-            pos - base
+            *lap = pos - pos % cap;
+            pos - *lap
         }
     }
 
@@ -520,7 +352,7 @@ impl Ring {
 
     /// Pointer to data offset `off`; the caller keeps `off + len <= capacity`.
     #[inline]
-    pub(crate) fn data_ptr(&self, off: u64) -> *mut u8 {
+    fn data_ptr(&self, off: u64) -> *mut u8 {
         debug_assert!(off <= self.geo.capacity);
         // SAFETY: `off <= capacity`, so the pointer stays inside (or one past) the data region.
         unsafe {
@@ -529,47 +361,6 @@ impl Ring {
                 .add((self.geo.data_offset + off.min(self.geo.capacity)) as usize)
         }
     }
-
-    /// Wakes the receiver if it sleeps or is about to (after a commit).
-    #[inline]
-    pub(crate) fn wake_receiver(&self) {
-        wake(&self.header().data_wait.0);
-    }
-
-    /// Wakes senders that sleep waiting for space (after `free` moved).
-    #[inline]
-    pub(crate) fn wake_senders(&self) {
-        wake(&self.header().space_wait.0);
-    }
-}
-
-/// The waker's half of the sleep protocol (module docs): after making the sleepers' condition
-/// true with a SeqCst operation, wake them if any announced itself. Taking the announcements
-/// with a swap means one wake per sleep, however many wakers pass by before the sleepers run.
-#[inline]
-fn wake(w: &header::WaitWord) {
-    if w.sleepers.load(Ordering::SeqCst) != 0 && w.sleepers.swap(0, Ordering::SeqCst) != 0 {
-        w.seq.fetch_add(1, Ordering::SeqCst);
-        crate::sys::futex::wake_all(&w.seq);
-    }
-}
-
-/// The sleeper's half: announce, re-check `ready` (which must load with SeqCst), and sleep on
-/// the futex unless it is ready. Returns whether `ready` held. Never consumes a wake-up meant for
-/// anyone else: announcements are only ever cleared by a waker that then wakes everybody.
-#[inline]
-pub(crate) fn sleep_unless(
-    w: &header::WaitWord,
-    timeout: Option<std::time::Duration>,
-    ready: impl Fn() -> bool,
-) -> bool {
-    let seq = w.seq.load(Ordering::SeqCst);
-    w.sleepers.fetch_add(1, Ordering::SeqCst);
-    if ready() {
-        return true;
-    }
-    crate::sys::futex::wait(&w.seq, seq, timeout);
-    false
 }
 
 impl Drop for Ring {
@@ -578,18 +369,4 @@ impl Drop for Ring {
             let _ = std::fs::remove_file(path);
         }
     }
-}
-
-/// Refuses to replace a channel file that a live receiver holds.
-fn refuse_if_live_receiver(path: &Path) -> Result<()> {
-    let Ok(existing) = Ring::open(path) else {
-        return Ok(()); // nothing there, or not a channel we can read: replace it
-    };
-    let owner = existing.header().receiver.0.owner.load(Ordering::Acquire);
-    if owner != 0 && senders::owner_liveness(owner) == process::Liveness::Alive {
-        return Err(Error::ReceiverAlreadyExists {
-            pid: senders::unpack(owner).pid,
-        });
-    }
-    Ok(())
 }

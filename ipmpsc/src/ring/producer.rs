@@ -1,18 +1,25 @@
-//! The sending side of the ring: sender slots, reservation, commit.
+//! The sending side of the ring: a sender's hold on the ring ([`SenderHandle`]), reservation,
+//! and the [`Reservation`] guard that is committed, or abandoned when dropped.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::senders::{self, SenderSlot, CONFIRMED};
-use super::{record_size, Ring, FLAG_MESSAGE, FLAG_PADDING, RECORD_HEADER};
-use crate::sys::process::{self, Liveness};
+use super::peers::{SenderSlot, SlotState, LIVENESS_INTERVAL};
+use super::wait::{sleep_budget, sleep_for_space};
+use super::{
+    record_size, Ring, CLOSED, FLAG_MESSAGE, FLAG_PADDING, MAX_POSITION, POSITION_MASK,
+    RECORD_HEADER, REPLACED,
+};
+use crate::sys::clock;
 use crate::{Error, Result};
-
-/// How often a sender blocked on a full ring checks that the receiver still lives.
-pub(crate) const LIVENESS_INTERVAL: Duration = Duration::from_millis(50);
 
 /// How long a sender spins on a full ring before it sleeps.
 const SPIN: Duration = Duration::from_micros(20);
+
+/// How often a sender sleeping on a full ring looks for space on its own, between the
+/// receiver's wake-ups (which come only once a quarter of the ring is free, see
+/// [`Ring::wait_for_free`]).
+pub(crate) const SPACE_POLL: Duration = Duration::from_millis(2);
 
 /// Whether and how long to wait for space.
 #[derive(Debug, Clone, Copy)]
@@ -23,77 +30,231 @@ pub(crate) enum Wait {
     Until(Option<Instant>),
 }
 
-/// Bytes reserved for one message: `size` bytes at data offset `off`, the payload at `off + 8`.
+/// A sender's hold on the ring: its slot (if it has one), its cached copy of `free`, and a
+/// flag that lets one thread at a time use the slot (a second thread sending through the same
+/// handle at the same moment borrows a temporary slot instead of waiting).
 #[derive(Debug)]
-pub(crate) struct Reservation {
-    pub(crate) off: u64,
-    pub(crate) size: u64,
-    pub(crate) len: u64,
+pub(crate) struct SenderHandle {
+    /// The registered slot; `None` when the table was full at registration (each send then
+    /// borrows one).
+    slot: Option<u32>,
+    busy: AtomicBool,
+    /// This sender's copy of the release cursor, refreshed only when it says "full"; possibly
+    /// stale (lower than the real one), which only ever makes the sender look again.
+    cached_free: AtomicU64,
+    /// A multiple of the capacity at or below the tail last seen (see [`Ring::offset`]).
+    lap: AtomicU64,
+    /// When (coarse monotonic nanoseconds) the receiver was last found alive.
+    checked_at: AtomicU64,
+}
+
+impl SenderHandle {
+    /// Registers a sender: takes a slot in state `Sender`.
+    ///
+    /// # Errors
+    /// [`Error::TooManySenders`] if every slot is held by a live sender.
+    pub(crate) fn register(ring: &Ring) -> Result<SenderHandle> {
+        let slot = ring.claim_slot(SlotState::Sender)?;
+        Ok(Self::with(ring, Some(slot)))
+    }
+
+    /// A sender without a slot of its own: every send borrows one.
+    pub(crate) fn unregistered(ring: &Ring) -> SenderHandle {
+        Self::with(ring, None)
+    }
+
+    fn with(ring: &Ring, slot: Option<u32>) -> SenderHandle {
+        SenderHandle {
+            slot,
+            busy: AtomicBool::new(false),
+            cached_free: AtomicU64::new(ring.free().load(Ordering::Acquire)),
+            lap: AtomicU64::new(0),
+            // Check the receiver on the first send.
+            checked_at: AtomicU64::new(clock::coarse_nanos().wrapping_sub(u64::MAX / 2)),
+        }
+    }
+
+    /// The registered slot, if any.
+    pub(crate) fn slot(&self) -> Option<u32> {
+        self.slot
+    }
+
+    /// Gives the registered slot back (the sender is dropped).
+    pub(crate) fn unregister(&self, ring: &Ring) {
+        if let Some(i) = self.slot {
+            ring.release_slot(i);
+        }
+    }
+
+    /// Runs `f` with exclusive use of a slot: the registered one, or one borrowed for the call
+    /// (given back even if `f` unwinds).
+    #[inline]
+    pub(crate) fn with_slot<R>(
+        &self,
+        ring: &Ring,
+        f: impl FnOnce(&SenderSlot) -> Result<R>,
+    ) -> Result<R> {
+        if let Some(i) = self.slot {
+            if !self.busy.swap(true, Ordering::Acquire) {
+                struct Unbusy<'a>(&'a AtomicBool);
+                impl Drop for Unbusy<'_> {
+                    fn drop(&mut self) {
+                        self.0.store(false, Ordering::Release);
+                    }
+                }
+                let _unbusy = Unbusy(&self.busy);
+                return f(ring.slot(i));
+            }
+        }
+        let temp = ring.claim_slot(SlotState::Borrowed)?;
+        struct GiveBack<'a>(&'a Ring, u32);
+        impl Drop for GiveBack<'_> {
+            fn drop(&mut self) {
+                self.0.release_slot(self.1);
+            }
+        }
+        let _give_back = GiveBack(ring, temp);
+        f(ring.slot(temp))
+    }
+}
+
+/// Bytes reserved for one message, for its sender alone to fill. [`Reservation::commit`]
+/// publishes them; dropping the reservation without committing (an encoding error, or a
+/// panic that unwinds through the send) publishes padding instead, so the receiver skips it
+/// at once and nobody waits for a record that will never come.
+pub(crate) struct Reservation<'a> {
+    ring: &'a Ring,
+    slot: &'a SenderSlot,
+    /// Data offset of the record's length word.
+    off: u64,
+    /// Bytes of the payload; the record is `record_size(len)` bytes.
+    len: u64,
+}
+
+impl Reservation<'_> {
+    /// The payload bytes to fill. They hold whatever an earlier record left there: the
+    /// caller writes every byte before committing.
+    #[inline]
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: `[off, off + record_size(len))` lies inside the data region (`reserve`
+        // checked it against `capacity - off`). Until the flag is published, this
+        // reservation's sender is the only party that touches these bytes: senders touch only
+        // their own reservations, and the receiver stops at the unpublished flag. The slice
+        // borrows `self` mutably, so no second slice of it can exist, and it cannot outlive
+        // the publication in `commit` or `drop`.
+        unsafe {
+            std::slice::from_raw_parts_mut(
+                self.ring.data_ptr(self.off + RECORD_HEADER),
+                self.len as usize,
+            )
+        }
+    }
+
+    /// Publishes the filled reservation as a message.
+    #[inline]
+    pub(crate) fn commit(self) {
+        crate::fault::point("before-publish");
+        let this = std::mem::ManuallyDrop::new(self);
+        this.ring
+            .publish(this.slot, this.off, this.len, FLAG_MESSAGE);
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        let size = record_size(self.len).unwrap_or(RECORD_HEADER);
+        self.ring.publish(self.slot, self.off, size, FLAG_PADDING);
+    }
 }
 
 impl Ring {
-    /// Takes a free sender slot, or one whose owner died and whose intent needs nobody.
-    pub(crate) fn claim_slot(&self) -> Result<u32> {
-        let me = senders::pack(process::current());
-        let registrations = &self.header().receiver.0.sender_registrations;
-        for i in 0..self.max_senders() {
-            let s = self.slot(i);
-            if s.owner.load(Ordering::Relaxed) == 0
-                && s.owner
-                    .compare_exchange(0, me, Ordering::AcqRel, Ordering::Relaxed)
-                    .is_ok()
-            {
-                s.intent_len.store(0, Ordering::Release);
-                registrations.fetch_add(1, Ordering::AcqRel);
-                return Ok(i);
-            }
-        }
-        let head = self.head().load(Ordering::Acquire);
-        let tail = self.tail().load(Ordering::Acquire);
-        for i in 0..self.max_senders() {
-            let s = self.slot(i);
-            let owner = s.owner.load(Ordering::Acquire);
-            if owner == 0 || senders::owner_liveness(owner) == Liveness::Alive {
-                continue;
-            }
-            let len = s.intent_len.load(Ordering::Acquire);
-            let pos = s.intent_pos.load(Ordering::Acquire);
-            // An intent below the head was consumed; an unconfirmed one at or past the tail
-            // was never reserved. Anything else is a dead reservation the receiver still has
-            // to skip, and the slot stays as it is until then.
-            let stale = len == 0 || pos < head || (len & CONFIRMED == 0 && pos >= tail);
-            if stale
-                && s.owner
-                    .compare_exchange(owner, me, Ordering::AcqRel, Ordering::Relaxed)
-                    .is_ok()
-            {
-                s.intent_len.store(0, Ordering::Release);
-                registrations.fetch_add(1, Ordering::AcqRel);
-                return Ok(i);
-            }
-        }
-        Err(Error::TooManySenders {
-            max: self.max_senders() as usize,
-        })
-    }
-
-    /// Gives a slot back.
-    pub(crate) fn release_slot(&self, i: u32) {
-        let s = self.slot(i);
-        s.intent_len.store(0, Ordering::Release);
-        s.owner.store(0, Ordering::Release);
-    }
-
-    /// Reserves a record for a payload of `len` bytes. `cached_free` is the sender's private
-    /// copy of the release cursor, refreshed only when it says "full".
-    pub(crate) fn reserve(
-        &self,
-        slot: &SenderSlot,
-        cached_free: &AtomicU64,
-        lap: &AtomicU64,
+    /// Reserves a record for a payload of `len` bytes through `slot`, on behalf of `handle`.
+    /// `Ok(None)`: the ring stayed full (at once for `Wait::No`, or until the deadline).
+    ///
+    /// # Errors
+    /// [`Error::MessageTooLarge`] if it cannot fit even in an empty ring;
+    /// [`Error::Disconnected`] if the receiver is gone (checked on every call from the channel's
+    /// state bits, and with a syscall at most every [`LIVENESS_INTERVAL`]).
+    #[inline]
+    pub(crate) fn reserve<'a>(
+        &'a self,
+        slot: &'a SenderSlot,
+        handle: &SenderHandle,
         len: u64,
         wait: Wait,
-    ) -> Result<Option<Reservation>> {
+    ) -> Result<Option<Reservation<'a>>> {
+        // The fast path: the receiver was seen alive recently, the record fits before the end
+        // of the region and in the space this sender knows to be free, and the CAS succeeds at
+        // the first attempt. Anything else takes the careful path below.
+        let cap = self.capacity();
+        if let Some(size) = record_size(len) {
+            // A receiver that left cleanly shows in the state bits; one that died is found by
+            // its lock, looked at once per interval (a coarse clock read costs a few ns).
+            let now = clock::coarse_nanos();
+            let word = self.tail().load(Ordering::Relaxed);
+            if now.wrapping_sub(handle.checked_at.load(Ordering::Relaxed))
+                < LIVENESS_INTERVAL.as_nanos() as u64
+                && word & !POSITION_MASK == 0
+                && word % 8 == 0
+                && word <= MAX_POSITION - cap
+            {
+                let mut lap = handle.lap.load(Ordering::Relaxed);
+                let off = self.offset(word, &mut lap);
+                if size <= cap - off
+                    && word + size <= handle.cached_free.load(Ordering::Relaxed) + cap
+                {
+                    slot.announce(word, size);
+                    crate::fault::point("after-announce");
+                    if self
+                        .tail()
+                        .compare_exchange(word, word + size, Ordering::AcqRel, Ordering::Relaxed)
+                        .is_ok()
+                    {
+                        crate::fault::point("after-cas");
+                        slot.confirm(size);
+                        crate::fault::point("after-reserve");
+                        handle.lap.store(lap, Ordering::Relaxed);
+                        return Ok(Some(Reservation {
+                            ring: self,
+                            slot,
+                            off,
+                            len,
+                        }));
+                    }
+                }
+            }
+        }
+        self.reserve_slow(slot, handle, len, wait)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn reserve_slow<'a>(
+        &'a self,
+        slot: &'a SenderSlot,
+        handle: &SenderHandle,
+        len: u64,
+        wait: Wait,
+    ) -> Result<Option<Reservation<'a>>> {
+        let result = self.reserve_carefully(slot, handle, len, wait);
+        if let Err(Error::Disconnected) = result {
+            // Look at the receiver again on the next call: a new one may have claimed the
+            // channel, and until then every send must report this.
+            handle.checked_at.store(
+                clock::coarse_nanos().wrapping_sub(u64::MAX / 2),
+                Ordering::Relaxed,
+            );
+        }
+        result
+    }
+
+    fn reserve_carefully<'a>(
+        &'a self,
+        slot: &'a SenderSlot,
+        handle: &SenderHandle,
+        len: u64,
+        wait: Wait,
+    ) -> Result<Option<Reservation<'a>>> {
         let cap = self.capacity();
         let size = match record_size(len) {
             Some(size) if size <= cap => size,
@@ -104,32 +265,46 @@ impl Ring {
                 })
             }
         };
-        let mut tail = self.tail().load(Ordering::Relaxed);
+        let now = clock::coarse_nanos();
+        if now.wrapping_sub(handle.checked_at.load(Ordering::Relaxed))
+            >= LIVENESS_INTERVAL.as_nanos() as u64
+        {
+            if self.receiver_gone() {
+                return Err(Error::Disconnected);
+            }
+            handle.checked_at.store(now, Ordering::Relaxed);
+        }
+        let mut lap = handle.lap.load(Ordering::Relaxed);
+        let mut word = self.tail().load(Ordering::Relaxed);
         loop {
-            if tail > super::MAX_POSITION || tail % 8 != 0 {
+            if word & (CLOSED | REPLACED) != 0 {
+                return Err(Error::Disconnected);
+            }
+            let tail = word & POSITION_MASK;
+            if tail > MAX_POSITION - cap || tail % 8 != 0 {
                 return Err(Error::Corrupt(format!(
                     "tail {tail} is not a position a sender can reach"
                 )));
             }
-            let off = self.offset(tail, lap);
+            let off = self.offset(tail, &mut lap);
             let room = cap - off;
             let (need, padding) = if size <= room {
                 (size, false)
             } else {
                 (room, true)
             };
-            let mut free = cached_free.load(Ordering::Relaxed);
-            if tail.saturating_add(need) > free.saturating_add(cap) {
+            let mut free = handle.cached_free.load(Ordering::Relaxed);
+            if tail + need > free.saturating_add(cap) {
                 free = self.free().load(Ordering::Acquire);
-                cached_free.store(free, Ordering::Relaxed);
-                if tail.saturating_add(need) > free.saturating_add(cap) {
+                handle.cached_free.store(free, Ordering::Relaxed);
+                if tail + need > free.saturating_add(cap) {
                     match wait {
                         Wait::No => return Ok(None),
                         Wait::Until(deadline) => {
-                            if !self.wait_for_free(tail + need - cap, deadline)? {
+                            if !self.wait_for_free(tail + need - cap, tail, deadline)? {
                                 return Ok(None);
                             }
-                            tail = self.tail().load(Ordering::Relaxed);
+                            word = self.tail().load(Ordering::Relaxed);
                             continue;
                         }
                     }
@@ -138,170 +313,104 @@ impl Ring {
             slot.announce(tail, need);
             crate::fault::point("after-announce");
             match self.tail().compare_exchange_weak(
-                tail,
-                tail + need,
+                word,
+                word + need,
                 Ordering::AcqRel,
                 Ordering::Relaxed,
             ) {
                 Ok(_) => {
+                    crate::fault::point("after-cas");
                     slot.confirm(need);
                     crate::fault::point("after-reserve");
                     if padding {
                         self.publish(slot, off, need, FLAG_PADDING);
-                        tail += need;
+                        word += need;
                         continue;
                     }
-                    return Ok(Some(Reservation { off, size, len }));
+                    handle.lap.store(lap, Ordering::Relaxed);
+                    return Ok(Some(Reservation {
+                        ring: self,
+                        slot,
+                        off,
+                        len,
+                    }));
                 }
-                Err(current) => tail = current,
+                Err(current) => word = current,
             }
         }
     }
 
-    /// The payload bytes of a reservation, for the reserving sender to fill.
-    ///
-    /// # Safety
-    /// `r` must come from [`Ring::reserve`] on this ring and be neither committed nor
-    /// abandoned yet, and the caller must not create a second slice for it.
-    #[inline]
-    // The bytes live in the shared mapping, not in `self`; exclusivity comes from the
-    // reservation, which the caller's contract makes unique.
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn payload_mut(&self, r: &Reservation) -> &mut [u8] {
-        // SAFETY: the reservation `[off, off + size)` lies inside the data region (reserve
-        // checked `size <= cap - off`), `len + 8 <= size`, and until the flag is published
-        // this sender is the only party that touches these bytes (the caller's contract).
-        unsafe {
-            std::slice::from_raw_parts_mut(self.data_ptr(r.off + RECORD_HEADER), r.len as usize)
-        }
-    }
-
-    /// Publishes a filled reservation.
-    #[inline]
-    pub(crate) fn commit(&self, slot: &SenderSlot, r: Reservation) {
-        crate::fault::point("before-publish");
-        self.publish(slot, r.off, r.len, FLAG_MESSAGE);
-    }
-
-    /// Turns a reservation that could not be filled into padding, so the receiver skips it.
-    pub(crate) fn abandon(&self, slot: &SenderSlot, r: Reservation) {
-        self.publish(slot, r.off, r.size, FLAG_PADDING);
-    }
-
+    /// Sets the record's length word and publishes its flag, then forgets the intent and
+    /// wakes the receiver.
     #[inline]
     fn publish(&self, slot: &SenderSlot, off: u64, length: u64, flag: u8) {
         self.length_word(off).store(length, Ordering::Relaxed);
         // SeqCst: releases the payload and length to the receiver's Acquire load of the flag,
-        // and orders the flag before the `sleepers` load in `wake_receiver` (module docs).
+        // and orders the flag before the `sleepers` load in `wake_receiver` (see `wait`).
         self.flag(off).swap(flag, Ordering::SeqCst);
         slot.clear();
         self.wake_receiver();
     }
 
-    /// Waits until `free >= target`. `Ok(false)` on timeout; `Err(Disconnected)` when the
-    /// receiver is gone (dead, or dropped after having existed).
-    pub(crate) fn wait_for_free(&self, target: u64, deadline: Option<Instant>) -> Result<bool> {
+    /// Waits until `free >= target`. `Ok(false)` on timeout. `reach` is the position up to
+    /// which the ring was reserved when the wait began.
+    ///
+    /// A sleeping sender first asks to be woken once `free` passes `target` by a quarter of
+    /// the ring (or reaches `reach`, whichever comes first): while senders sleep, the receiver
+    /// hands space back a quarter of the ring at a time, so that on a machine with fewer cores
+    /// than processes the senders do not take the receiver's core for every few freed bytes.
+    /// After [`SPACE_POLL`] it asks for exactly `target`, and the receiver then hands space
+    /// back at its next batch (see `consumer::release_batch`): a blocked sender waits at most
+    /// about that long after its message fits.
+    ///
+    /// # Errors
+    /// [`Error::Disconnected`] when the receiver is gone (it left, died, or the file was
+    /// replaced): at once when it left cleanly, within [`LIVENESS_INTERVAL`] otherwise.
+    pub(crate) fn wait_for_free(
+        &self,
+        target: u64,
+        reach: u64,
+        deadline: Option<Instant>,
+    ) -> Result<bool> {
+        let space = || self.free().load(Ordering::SeqCst) >= target;
+        let gone = || self.tail().load(Ordering::SeqCst) & (CLOSED | REPLACED) != 0;
         let spin_until = Instant::now() + SPIN;
         while Instant::now() < spin_until {
             for _ in 0..64 {
-                if self.free().load(Ordering::Acquire) >= target {
+                if space() {
                     return Ok(true);
                 }
                 std::hint::spin_loop();
             }
         }
-        let w = &self.header().space_wait.0;
-        let mut last_free = self.free().load(Ordering::Acquire);
-        let mut last_progress = Instant::now();
+        let mut wake_at = target
+            .saturating_add(self.capacity() / 4)
+            .min(reach.max(target));
+        let w = &self.header().space_wait;
+        let mut next_probe = Instant::now();
+        let next_poll = Instant::now() + SPACE_POLL;
         loop {
-            let now = Instant::now();
-            let free = self.free().load(Ordering::Acquire);
-            if free >= target {
+            if space() {
                 return Ok(true);
             }
-            if free != last_free {
-                last_free = free;
-                last_progress = now;
-            } else if now.duration_since(last_progress) >= LIVENESS_INTERVAL {
-                last_progress = now;
+            if gone() {
+                return Err(Error::Disconnected);
+            }
+            let now = Instant::now();
+            if now >= next_probe {
                 if self.receiver_gone() {
                     return Err(Error::Disconnected);
                 }
+                next_probe = now + LIVENESS_INTERVAL;
             }
-            let mut timeout = LIVENESS_INTERVAL;
-            if let Some(deadline) = deadline {
-                if now >= deadline {
-                    return Ok(false);
-                }
-                timeout = timeout.min(deadline - now);
+            if now >= next_poll {
+                wake_at = target; // waited long enough: ask for exactly what fits
             }
-            if super::sleep_unless(w, Some(timeout), || {
-                self.free().load(Ordering::SeqCst) >= target
-            }) {
-                return Ok(true);
-            }
-        }
-    }
-
-    /// Whether a receiver existed and is no longer there.
-    pub(crate) fn receiver_gone(&self) -> bool {
-        let claim = &self.header().receiver.0;
-        let owner = claim.owner.load(Ordering::Acquire);
-        if owner == 0 {
-            claim.claims.load(Ordering::Acquire) != 0
-        } else {
-            senders::owner_liveness(owner) == Liveness::Dead
-        }
-    }
-}
-
-/// A sender's hold on the ring: its slot, its cached copy of `free`, and a flag that lets one thread at a
-/// time use the slot (a second thread sending through the same handle at the same moment
-/// borrows a temporary slot instead of waiting).
-pub(crate) struct SenderHandle {
-    pub(crate) slot: u32,
-    busy: AtomicBool,
-    pub(crate) cached_free: AtomicU64,
-    /// A multiple of the capacity at or below the tail last seen (see [`Ring::offset`]).
-    pub(crate) lap: AtomicU64,
-}
-
-impl SenderHandle {
-    pub(crate) fn register(ring: &Ring) -> Result<SenderHandle> {
-        Ok(SenderHandle {
-            slot: ring.claim_slot()?,
-            busy: AtomicBool::new(false),
-            cached_free: AtomicU64::new(ring.free().load(Ordering::Acquire)),
-            lap: AtomicU64::new(0),
-        })
-    }
-
-    /// Runs `f` with exclusive use of a slot.
-    #[inline]
-    pub(crate) fn with_slot<R>(
-        &self,
-        ring: &Ring,
-        f: impl FnOnce(&SenderSlot) -> Result<R>,
-    ) -> Result<R> {
-        if !self.busy.swap(true, Ordering::Acquire) {
-            struct Unbusy<'a>(&'a AtomicBool);
-            impl Drop for Unbusy<'_> {
-                fn drop(&mut self) {
-                    self.0.store(false, Ordering::Release);
-                }
-            }
-            let _unbusy = Unbusy(&self.busy);
-            f(ring.slot(self.slot))
-        } else {
-            let temp = ring.claim_slot()?;
-            struct Release<'a>(&'a Ring, u32);
-            impl Drop for Release<'_> {
-                fn drop(&mut self) {
-                    self.0.release_slot(self.1);
-                }
-            }
-            let _release = Release(ring, temp);
-            f(ring.slot(temp))
+            let until = next_probe.min(next_poll.max(now + SPACE_POLL));
+            let Some(budget) = sleep_budget(deadline, now, until - now) else {
+                return Ok(false);
+            };
+            sleep_for_space(w, wake_at, Some(budget), || space() || gone());
         }
     }
 }

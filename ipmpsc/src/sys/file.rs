@@ -1,11 +1,18 @@
-//! Creating, opening and mapping channel files.
+//! Creating, publishing, opening and mapping channel files.
+//!
+//! A channel file is built under a temporary name beside its final path and published with
+//! one rename, so nobody ever maps a half-written header. Publishing never follows a symlink
+//! planted at the path, and the caller decides whether an existing file may be replaced (see
+//! `ring::create`): [`StagedFile::publish_new`] refuses to replace anything, and
+//! [`StagedFile::replace`] replaces exactly what is there.
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use memmap2::MmapRaw;
+use rustix::fs::{RenameFlags, CWD};
 
 /// Default permissions of a channel file: the owner reads and writes, nobody else.
 pub(crate) const DEFAULT_MODE: u32 = 0o600;
@@ -18,14 +25,29 @@ pub(crate) struct StagedFile {
     published: bool,
 }
 
+/// What publishing found at the final path.
+pub(crate) enum Publish {
+    /// The file is now at the final path.
+    Done,
+    /// Something is at the final path already; nothing was changed.
+    Exists,
+}
+
 impl StagedFile {
     /// Creates `.<name>.<pid>.<n>.tmp` next to `path` with `O_EXCL` (which never follows a
-    /// symlink), mode `mode`, and length `len`.
+    /// symlink) and mode `mode`, and reserves `len` bytes of storage for it.
+    ///
+    /// Reserving (`fallocate`) matters on tmpfs: a sparse file that does not fit would be
+    /// created happily and then kill a sender with `SIGBUS` when it touches a page that the
+    /// file system cannot provide. Here it fails at once, naming the path and the size.
     pub(crate) fn create(path: &Path, len: u64, mode: u32) -> io::Result<StagedFile> {
         let name = path.file_name().ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "channel path has no file name")
         })?;
-        let dir = path.parent().unwrap_or_else(|| Path::new("."));
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
         let pid = std::process::id();
         for attempt in 0u32..1000 {
             let nanos = std::time::SystemTime::now()
@@ -55,7 +77,7 @@ impl StagedFile {
                     staged
                         .file
                         .set_permissions(std::fs::Permissions::from_mode(mode))?;
-                    staged.file.set_len(len)?;
+                    reserve(&staged.file, len, path)?;
                     return Ok(staged);
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
@@ -68,14 +90,75 @@ impl StagedFile {
         ))
     }
 
-    /// Atomically replaces whatever is at the final path (a stale file, or a symlink, which is
-    /// replaced itself and not followed) with this file.
-    pub(crate) fn publish(mut self) -> io::Result<File> {
+    /// A second, independent open file description of the staged file (see
+    /// [`super::lock`]: each role of a process locks through its own description).
+    pub(crate) fn reopen(&self) -> io::Result<File> {
+        let second = open(&self.temp_path)?;
+        if !same_file(&self.file, &second)? {
+            return Err(io::Error::other(
+                "the staged channel file was replaced under its temporary name",
+            ));
+        }
+        Ok(second)
+    }
+
+    /// Publishes the file at its final path if nothing is there (`renameat2` with
+    /// `RENAME_NOREPLACE`: two creators racing for one path cannot both succeed).
+    pub(crate) fn publish_new(&mut self) -> io::Result<Publish> {
+        match rustix::fs::renameat_with(
+            CWD,
+            &self.temp_path,
+            CWD,
+            &self.final_path,
+            RenameFlags::NOREPLACE,
+        ) {
+            Ok(()) => {
+                self.published = true;
+                Ok(Publish::Done)
+            }
+            Err(rustix::io::Errno::EXIST) => Ok(Publish::Exists),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Replaces whatever is at the final path with this file, in one rename. The caller has
+    /// made sure that what is there may go (it holds the old channel's receiver lock and found
+    /// nobody using it); a symlink there is replaced itself, never followed.
+    pub(crate) fn replace(&mut self) -> io::Result<()> {
         std::fs::rename(&self.temp_path, &self.final_path)?;
         self.published = true;
-        // Move the file out; Drop sees `published` and removes nothing.
-        let file = self.file.try_clone()?;
-        Ok(file)
+        Ok(())
+    }
+
+    /// Swaps this file with the entry at the final path (`RENAME_EXCHANGE`): afterwards this
+    /// file is at the final path and the old entry under the temporary name, where
+    /// [`StagedFile::displaced`] inspects it.
+    pub(crate) fn exchange(&mut self) -> io::Result<()> {
+        rustix::fs::renameat_with(
+            CWD,
+            &self.temp_path,
+            CWD,
+            &self.final_path,
+            RenameFlags::EXCHANGE,
+        )?;
+        self.published = !self.published;
+        Ok(())
+    }
+
+    /// Metadata of whatever is at the temporary name now (after [`StagedFile::exchange`]: the
+    /// displaced entry), without following a symlink.
+    pub(crate) fn displaced(&self) -> io::Result<std::fs::Metadata> {
+        std::fs::symlink_metadata(&self.temp_path)
+    }
+
+    /// Removes what is at the temporary name (after an exchange: the displaced entry).
+    pub(crate) fn remove_displaced(&mut self) -> io::Result<()> {
+        std::fs::remove_file(&self.temp_path)
+    }
+
+    /// The final path.
+    pub(crate) fn final_path(&self) -> &Path {
+        &self.final_path
     }
 }
 
@@ -87,9 +170,70 @@ impl Drop for StagedFile {
     }
 }
 
+/// Reserves `len` bytes of storage for `file` and sets its length to `len`.
+fn reserve(file: &File, len: u64, path: &Path) -> io::Result<()> {
+    match rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), 0, len) {
+        Ok(()) => Ok(()),
+        // File systems without fallocate: a sparse file, as before.
+        Err(rustix::io::Errno::OPNOTSUPP) => file.set_len(len),
+        Err(rustix::io::Errno::NOSPC) => Err(io::Error::new(
+            io::ErrorKind::StorageFull,
+            format!(
+                "cannot reserve {len} bytes for the channel file {}: no space left on the file \
+                 system (for /dev/shm, a container's default is often 64 MiB); create a smaller \
+                 channel or give the file system more room",
+                path.display()
+            ),
+        )),
+        Err(rustix::io::Errno::FBIG) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "a channel file of {len} bytes is larger than the file system allows ({})",
+                path.display()
+            ),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Opens an existing channel file for reading and writing.
 pub(crate) fn open(path: &Path) -> io::Result<File> {
     OpenOptions::new().read(true).write(true).open(path)
+}
+
+/// Opens an existing entry for reading and writing without following a symlink (a symlink
+/// gives `ELOOP`, reported as [`io::ErrorKind::FilesystemLoop`] or `Other`).
+pub(crate) fn open_nofollow(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+}
+
+/// Opens `path` twice: two open file descriptions of one file (each role of a process locks
+/// through its own, see [`super::lock`]). If the path was replaced between the two opens, both
+/// are opened again.
+pub(crate) fn open_twice(path: &Path) -> io::Result<(File, File)> {
+    loop {
+        let first = open(path)?;
+        let second = open(path)?;
+        if same_file(&first, &second)? {
+            return Ok((first, second));
+        }
+    }
+}
+
+/// Whether two open files are the same file.
+pub(crate) fn same_file(a: &File, b: &File) -> io::Result<bool> {
+    let (a, b) = (a.metadata()?, b.metadata()?);
+    Ok(a.dev() == b.dev() && a.ino() == b.ino())
+}
+
+/// Whether `path` (not following a symlink) is the file `file` is open on.
+pub(crate) fn path_is(path: &Path, file: &File) -> io::Result<bool> {
+    let (p, f) = (std::fs::symlink_metadata(path)?, file.metadata()?);
+    Ok(p.dev() == f.dev() && p.ino() == f.ino())
 }
 
 /// Maps all of `file`, shared and writable.

@@ -1,6 +1,7 @@
 //! The typed face that `#[ipmpsc::channel]` generates glue for: [`Channel`], [`TypedSender`],
 //! [`TypedReceiver`] and [`ViewGuard`]. Opening a channel compares the schema stored in the file
 //! with the one this process was built with, and refuses a mismatch.
+mod iter;
 mod receiver;
 mod sender;
 #[cfg(test)]
@@ -10,10 +11,9 @@ mod view;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::ring::Ring;
-use crate::schema::{Schema, SchemaMismatch};
-use crate::{Error, Result};
+use crate::schema::Schema;
 
+pub use iter::{Iter, TryIter};
 pub use receiver::TypedReceiver;
 pub use sender::TypedSender;
 pub use view::ViewGuard;
@@ -42,15 +42,4 @@ pub trait Channel: Serialize + DeserializeOwned + Send + 'static {
     type View<'a>: Serialize + Deserialize<'a>;
     /// Copies a view into an owned message.
     fn view_into_owned(view: Self::View<'_>) -> Self;
-}
-
-fn check_schema<M: Channel>(ring: &Ring) -> Result<()> {
-    let stored = ring.schema();
-    if stored.hash != M::SCHEMA.hash || M::SCHEMA.hash == 0 {
-        return Err(Error::SchemaMismatch(Box::new(SchemaMismatch::new(
-            stored.clone(),
-            &M::SCHEMA,
-        ))));
-    }
-    Ok(())
 }

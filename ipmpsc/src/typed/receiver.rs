@@ -2,18 +2,27 @@
 
 use std::marker::PhantomData;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{check_schema, Channel, ViewGuard};
+use super::{Channel, Iter, TryIter, ViewGuard};
 use crate::codec;
-use crate::raw::{Receiver, SharedRingBuffer};
-use crate::ring::consumer::Record;
-use crate::ring::Ring;
+use crate::raw::{take_owned, Receiver, SharedRingBuffer};
+use crate::ring::consumer::{Consumer, Ready, RecordRef};
+use crate::ring::wait::deadline_after;
 use crate::sys::file;
 use crate::{Error, Result};
 
 /// Receives messages of type `M`: the one consumer of a channel. `Send` (move it to another
 /// thread) but neither `Clone` nor `Sync`.
+///
+/// # End of stream
+///
+/// Once at least one sender has attached and then every sender has gone (dropped, or its
+/// process ended however it ended) and every message they sent has been received, every
+/// receive returns [`Error::Disconnected`], within about 50 ms of the last sender leaving (at
+/// once when it left cleanly). It is reported once per such moment: the next call waits for a
+/// new sender, so a service whose producers come and go keeps working, and a pipeline can end
+/// its loop: [`TypedReceiver::iter`] and `for msg in &mut rx` end there.
 ///
 /// # Examples
 ///
@@ -29,25 +38,43 @@ use crate::{Error, Result};
 /// assert!(matches!(rx.recv()?, Event::Key('q')));
 /// assert!(matches!(rx.try_recv()?, Some(Event::Quit)));
 /// assert!(rx.try_recv()?.is_none());
+/// drop(tx);
+/// assert!(matches!(rx.recv(), Err(ipmpsc::Error::Disconnected)));
 /// # std::fs::remove_file(&path)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct TypedReceiver<M: Channel> {
     pub(super) raw: Receiver,
-    /// A record whose view guard was dropped: freed at the start of the next call (see
-    /// [`ViewGuard`] for why not earlier).
-    pending: Option<Record>,
+    /// An error an iterator met and ended on, returned by the next receive.
+    deferred: Option<Error>,
     _message: PhantomData<fn() -> M>,
 }
 
 impl<M: Channel> TypedReceiver<M> {
+    fn from_parts(buffer: SharedRingBuffer, mut consumer: Consumer) -> Self {
+        consumer.watch_senders();
+        TypedReceiver {
+            raw: Receiver::from_consumer(buffer, consumer),
+            deferred: None,
+            _message: PhantomData,
+        }
+    }
+
     /// Creates the channel file at `path` with `capacity_bytes` of ring (rounded up to a
-    /// multiple of 8) for messages `M`, and becomes its receiver. The file is initialised under
-    /// a temporary name and renamed into place, with mode 0600.
+    /// multiple of 8) for messages `M`, and becomes its receiver. The file's memory is
+    /// reserved at once; the file is initialised under a temporary name, claimed by this
+    /// receiver and only then renamed into place, with mode 0600. Of several processes
+    /// creating one path at the same moment, exactly one becomes the receiver.
+    ///
+    /// A file already at `path` is replaced only if nobody uses it: no live receiver, no live
+    /// sender, nothing undelivered. To continue a channel that may hold messages (a service
+    /// restarting after a crash), use [`TypedReceiver::open_or_create`].
     ///
     /// # Errors
-    /// [`Error::ReceiverAlreadyExists`] if a live receiver holds a channel at `path` (a stale
-    /// file from a dead one is replaced); [`Error::Io`] if the file cannot be created.
+    /// [`Error::ReceiverAlreadyExists`] if a live receiver holds a channel at `path`;
+    /// [`Error::ChannelInUse`] if live senders or undelivered messages are in it (it says how
+    /// many); [`Error::Io`] if the file cannot be created or its memory reserved
+    /// (`ErrorKind::StorageFull` names the path and the size).
     ///
     /// # Examples
     ///
@@ -84,15 +111,9 @@ impl<M: Channel> TypedReceiver<M> {
         capacity_bytes: u64,
         mode: u32,
     ) -> Result<Self> {
-        let ring = Ring::create(path.as_ref(), capacity_bytes, &M::SCHEMA, mode, true)?;
-        let buffer = SharedRingBuffer {
-            ring: std::sync::Arc::new(ring),
-        };
-        Ok(TypedReceiver {
-            raw: Receiver::from_claimed(buffer),
-            pending: None,
-            _message: PhantomData,
-        })
+        let (buffer, consumer) =
+            SharedRingBuffer::create_receiver(path.as_ref(), capacity_bytes, &M::SCHEMA, mode)?;
+        Ok(Self::from_parts(buffer, consumer))
     }
 
     /// Reattaches to the existing channel at `path` as its receiver: a receiver restarted after
@@ -109,24 +130,51 @@ impl<M: Channel> TypedReceiver<M> {
     /// #[ipmpsc::channel]
     /// pub enum Job { Run(u32) }
     /// let path = format!("/dev/shm/ipmpsc-doc-treopen-{}", std::process::id());
-    /// drop(Job::create_receiver(&path, 4096)?);
+    /// let first = Job::create_receiver(&path, 4096)?;
     /// Job::open_sender(&path)?.send(&Job::Run(9))?;
+    /// drop(first); // the message stays in the file
     /// let mut rx = Job::open_receiver(&path)?;
     /// assert!(matches!(rx.recv()?, Job::Run(9)));
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let ring = Ring::open(path.as_ref())?;
-        check_schema::<M>(&ring)?;
-        let buffer = SharedRingBuffer {
-            ring: std::sync::Arc::new(ring),
-        };
-        Ok(TypedReceiver {
-            raw: Receiver::try_new(buffer)?,
-            pending: None,
-            _message: PhantomData,
-        })
+        let (buffer, consumer) = SharedRingBuffer::open_receiver(path.as_ref(), &M::SCHEMA, None)?;
+        Ok(Self::from_parts(buffer, consumer))
+    }
+
+    /// Continues the channel at `path` as its receiver if there is one (with every message
+    /// still in it), or creates it with `capacity_bytes` (mode 0600) if there is none: the
+    /// call a service makes at start, whether it starts fresh or after a crash. Of several
+    /// processes calling it at the same moment, exactly one becomes the receiver.
+    ///
+    /// # Errors
+    /// [`Error::SchemaMismatch`] if the file there is a channel for another message type or
+    /// version; [`Error::ReceiverAlreadyExists`] if a live receiver holds it; the errors of
+    /// [`TypedReceiver::create`] and [`TypedReceiver::open`] otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Job { Run(u32) }
+    /// let path = format!("/dev/shm/ipmpsc-doc-topenorcreate-{}", std::process::id());
+    /// let mut rx = Job::open_or_create_receiver(&path, 4096)?; // creates
+    /// let tx = Job::open_sender(&path)?;
+    /// tx.send(&Job::Run(1))?;
+    /// drop(rx); // a restart...
+    /// let mut rx = Job::open_or_create_receiver(&path, 4096)?; // ...continues
+    /// assert!(matches!(rx.recv()?, Job::Run(1)));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_or_create(path: impl AsRef<Path>, capacity_bytes: u64) -> Result<Self> {
+        let (buffer, consumer) = SharedRingBuffer::open_receiver(
+            path.as_ref(),
+            &M::SCHEMA,
+            Some((capacity_bytes, file::DEFAULT_MODE)),
+        )?;
+        Ok(Self::from_parts(buffer, consumer))
     }
 
     /// Sets how long a blocking receive spins before sleeping (default 50 µs); see
@@ -167,44 +215,44 @@ impl<M: Channel> TypedReceiver<M> {
         self.raw.sender_count()
     }
 
-    fn free_pending(&mut self) {
-        if let Some(record) = self.pending.take() {
-            self.raw.ring().consume(&record);
+    /// The consumer, after reporting an error an iterator ended on.
+    fn core(&mut self) -> Result<&mut Consumer> {
+        if let Some(e) = self.deferred.take() {
+            return Err(e);
         }
+        self.raw.core_mut()
     }
 
-    fn next(&mut self, deadline: Option<Instant>) -> Result<Option<Record>> {
-        self.free_pending();
-        match self.raw.wait(deadline)? {
-            Some(record) => Ok(Some(record)),
-            None if deadline.is_some() && self.raw.ring().senders_gone() => {
-                // Every sender is dead: skip their unfinished reservations at once, and report
-                // `Disconnected` only if nothing committed is left behind them.
-                match self.raw.ring().skip_dead_now()? {
-                    Some(record) => Ok(Some(record)),
-                    None if self.raw.ring().is_empty() => Err(Error::Disconnected),
-                    None => Ok(None),
-                }
+    /// Keeps an error an iterator ended on, for the next receive to return.
+    pub(super) fn defer(&mut self, e: Error) {
+        self.deferred = Some(e);
+    }
+
+    /// Waits for the next message until `deadline` (`None`: forever).
+    fn ready(core: &mut Consumer, deadline: Option<std::time::Instant>) -> Result<Option<Ready>> {
+        loop {
+            match core.wait(deadline)? {
+                None if deadline.is_none() => continue,
+                other => return Ok(other),
             }
-            None => Ok(None),
         }
     }
 
-    /// Receives the next message, waiting as long as it takes (senders may join at any time).
+    /// Receives the next message, waiting as long as it takes.
     ///
     /// # Errors
-    /// [`Error::Decode`] if the message does not decode (it is skipped); [`Error::Corrupt`] if
-    /// the ring's bytes violate the protocol.
+    /// [`Error::Disconnected`] at the end of the stream (see [`TypedReceiver`]);
+    /// [`Error::Decode`] if the message does not decode (it is consumed, so the next call
+    /// moves on; a `Deserialize` that panics consumes it too); [`Error::Corrupt`] if the
+    /// ring's bytes violate the protocol.
     ///
     /// # Examples
     ///
     /// See [`TypedReceiver`].
     pub fn recv(&mut self) -> Result<M> {
-        loop {
-            if let Some(record) = self.next(None)? {
-                return self.raw.take::<M>(record);
-            }
-        }
+        let core = self.core()?;
+        let ready = Self::ready(core, None)?.expect("waiting forever returns a message");
+        take_owned(core.take(ready))
     }
 
     /// Receives a message if one is ready.
@@ -216,22 +264,19 @@ impl<M: Channel> TypedReceiver<M> {
     ///
     /// See [`TypedReceiver`].
     pub fn try_recv(&mut self) -> Result<Option<M>> {
-        self.free_pending();
-        match self.raw.ring().poll()? {
-            Some(record) => self.raw.take::<M>(record).map(Some),
+        let core = self.core()?;
+        match core.poll()? {
+            Some(ready) => take_owned(core.take(ready)).map(Some),
             None => Ok(None),
         }
     }
 
-    /// Receives a message, waiting at most `timeout`.
-    ///
-    /// `Ok(None)` if none came while senders are (or may yet be) there.
+    /// Receives a message, waiting at most `timeout` (any `Duration`; `Duration::MAX` waits
+    /// forever). `Ok(None)` if none came.
     ///
     /// # Errors
-    /// [`Error::Disconnected`] if, when the time is up, the ring is empty, at least one sender
-    /// has registered on the channel and none is alive any more. New senders may still open
-    /// the channel later; a later call then receives their messages. Otherwise as
-    /// [`TypedReceiver::recv`].
+    /// As [`TypedReceiver::recv`]: [`Error::Disconnected`] comes as soon as every sender is
+    /// gone, not when the time is up.
     ///
     /// # Examples
     ///
@@ -245,41 +290,27 @@ impl<M: Channel> TypedReceiver<M> {
     /// let tx = Job::open_sender(&path)?;
     /// tx.send(&Job::Run(1))?;
     /// drop(tx);
-    /// assert!(matches!(rx.recv_timeout(Duration::from_millis(5))?, Some(Job::Run(1))));
-    /// assert!(matches!(rx.recv_timeout(Duration::from_millis(5)), Err(ipmpsc::Error::Disconnected)));
+    /// assert!(matches!(rx.recv_timeout(Duration::from_secs(5))?, Some(Job::Run(1))));
+    /// assert!(matches!(rx.recv_timeout(Duration::from_secs(5)), Err(ipmpsc::Error::Disconnected)));
+    /// // Reported once: the next call waits for a new sender.
+    /// assert!(rx.recv_timeout(Duration::from_millis(5))?.is_none());
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Option<M>> {
-        match self.next(Some(Instant::now() + timeout))? {
-            Some(record) => self.raw.take::<M>(record).map(Some),
+        let deadline = deadline_after(timeout);
+        let core = self.core()?;
+        match Self::ready(core, deadline)? {
+            Some(ready) => take_owned(core.take(ready)).map(Some),
             None => Ok(None),
-        }
-    }
-
-    fn guard(&mut self, record: Record) -> Result<ViewGuard<'_, M>> {
-        let ring: &Ring = self.raw.ring();
-        // SAFETY: the record stays unconsumed for as long as `self` is mutably borrowed by the
-        // guard: dropping the guard only parks the record in `pending`, and it is consumed at
-        // the start of the next call on `&mut self`, which cannot happen while the borrow
-        // (and so any reference taken from the view) lives.
-        let bytes: &[u8] = unsafe { ring.payload(&record) };
-        match codec::decode::<M::View<'_>>(bytes) {
-            Ok(view) => Ok(ViewGuard {
-                view,
-                pending: &mut self.pending,
-                record: Some(record),
-                _not_send: PhantomData,
-            }),
-            Err(e) => {
-                ring.consume(&record);
-                Err(e)
-            }
         }
     }
 
     /// Receives the next message as a view that borrows its `&str` and `&[u8]` fields straight
     /// from shared memory: no copy. Waits as long as it takes.
+    ///
+    /// Views trust the channel's writers: see the crate's safety notes, and use the owned
+    /// receives when a process with write access to the file is not trusted.
     ///
     /// # Errors
     /// As [`TypedReceiver::recv`].
@@ -300,11 +331,9 @@ impl<M: Channel> TypedReceiver<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn recv_view(&mut self) -> Result<ViewGuard<'_, M>> {
-        loop {
-            if let Some(record) = self.next(None)? {
-                return self.guard(record);
-            }
-        }
+        let core = self.core()?;
+        let ready = Self::ready(core, None)?.expect("waiting forever returns a message");
+        view(core.take(ready))
     }
 
     /// Receives a view if a message is ready.
@@ -324,9 +353,9 @@ impl<M: Channel> TypedReceiver<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn try_recv_view(&mut self) -> Result<Option<ViewGuard<'_, M>>> {
-        self.free_pending();
-        match self.raw.ring().poll()? {
-            Some(record) => self.guard(record).map(Some),
+        let core = self.core()?;
+        match core.poll()? {
+            Some(ready) => view(core.take(ready)).map(Some),
             None => Ok(None),
         }
     }
@@ -348,10 +377,77 @@ impl<M: Channel> TypedReceiver<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn recv_view_timeout(&mut self, timeout: Duration) -> Result<Option<ViewGuard<'_, M>>> {
-        match self.next(Some(Instant::now() + timeout))? {
-            Some(record) => self.guard(record).map(Some),
+        let deadline = deadline_after(timeout);
+        let core = self.core()?;
+        match Self::ready(core, deadline)? {
+            Some(ready) => view(core.take(ready)).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// A blocking iterator over owned messages, ending at the end of the stream (every sender
+    /// gone, everything received; see [`TypedReceiver`]). Any other error also ends it, and is
+    /// returned by the receiver's next receive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// #[derive(Debug, PartialEq)]
+    /// pub enum Job { Run(u32) }
+    /// let path = format!("/dev/shm/ipmpsc-doc-titer-{}", std::process::id());
+    /// let mut rx = Job::create_receiver(&path, 4096)?;
+    /// let tx = Job::open_sender(&path)?;
+    /// for i in 0..3 {
+    ///     tx.send(&Job::Run(i))?;
+    /// }
+    /// drop(tx);
+    /// let jobs: Vec<Job> = rx.iter().collect();
+    /// assert_eq!(jobs, [Job::Run(0), Job::Run(1), Job::Run(2)]);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn iter(&mut self) -> Iter<'_, M> {
+        Iter::new(self)
+    }
+
+    /// A non-blocking iterator over the owned messages ready now: it ends when none is ready
+    /// (or at the end of the stream, or at an error, which the next receive returns).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Job { Run(u32) }
+    /// let path = format!("/dev/shm/ipmpsc-doc-ttryiter-{}", std::process::id());
+    /// let mut rx = Job::create_receiver(&path, 4096)?;
+    /// let tx = Job::open_sender(&path)?;
+    /// tx.send(&Job::Run(1))?;
+    /// tx.send(&Job::Run(2))?;
+    /// assert_eq!(rx.try_iter().count(), 2);
+    /// assert_eq!(rx.try_iter().count(), 0); // the sender is still there: nothing ready
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn try_iter(&mut self) -> TryIter<'_, M> {
+        TryIter::new(self)
+    }
+}
+
+/// Decodes the view of `record` in place; the record stays in the ring until the receiver's
+/// next call (also if the decode fails or panics: that call moves on).
+fn view<M: Channel>(record: RecordRef<'_>) -> Result<ViewGuard<'_, M>> {
+    let bytes = record.park();
+    Ok(ViewGuard::new(codec::decode::<M::View<'_>>(bytes)?))
+}
+
+impl<'a, M: Channel> IntoIterator for &'a mut TypedReceiver<M> {
+    type Item = M;
+    type IntoIter = Iter<'a, M>;
+
+    /// See [`TypedReceiver::iter`].
+    fn into_iter(self) -> Iter<'a, M> {
+        self.iter()
     }
 }
 
@@ -361,11 +457,5 @@ impl<M: Channel> std::fmt::Debug for TypedReceiver<M> {
             .field("schema", &M::SCHEMA.name)
             .field("raw", &self.raw)
             .finish()
-    }
-}
-
-impl<M: Channel> Drop for TypedReceiver<M> {
-    fn drop(&mut self) {
-        self.free_pending();
     }
 }

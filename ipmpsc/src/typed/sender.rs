@@ -2,12 +2,12 @@
 
 use std::marker::PhantomData;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{check_schema, Channel};
-use crate::raw::{Sender, SharedRingBuffer};
+use super::Channel;
+use crate::raw::{check_schema, Sender, SharedRingBuffer};
 use crate::ring::producer::Wait;
-use crate::ring::Ring;
+use crate::ring::wait::deadline_after;
 use crate::Result;
 
 /// Sends messages of type `M` into a channel. Cheap to clone (each clone registers its own
@@ -76,23 +76,34 @@ impl<M: Channel> TypedSender<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let ring = Ring::open(path.as_ref())?;
-        check_schema::<M>(&ring)?;
-        let buffer = SharedRingBuffer {
-            ring: std::sync::Arc::new(ring),
-        };
-        let handle = crate::ring::producer::SenderHandle::register(&buffer.ring)?;
-        Ok(TypedSender {
-            raw: Sender::from_parts(buffer, handle),
-            _message: PhantomData,
-        })
+        let path = path.as_ref();
+        loop {
+            let buffer =
+                SharedRingBuffer::open_checked(path, |stored| check_schema(stored, &M::SCHEMA))?;
+            let raw = Sender::register(buffer)?;
+            // A creator replacing the file now either counted this sender (and keeps the file)
+            // or is seen here: then the path holds (or will hold) a newer file.
+            if raw.buffer().should_reopen_after_registering() {
+                continue;
+            }
+            return Ok(TypedSender {
+                raw,
+                _message: PhantomData,
+            });
+        }
     }
 
     /// Sends `message`, waiting for space if the ring is full.
     ///
     /// # Errors
-    /// [`Error::MessageTooLarge`](crate::Error::MessageTooLarge) if it cannot fit even in an empty ring;
-    /// [`Error::Disconnected`](crate::Error::Disconnected) if the receiver is gone while this call waits for space.
+    /// [`Error::MessageTooLarge`](crate::Error::MessageTooLarge) if it cannot fit even in an
+    /// empty ring; [`Error::Disconnected`](crate::Error::Disconnected) if the receiver is gone
+    /// (it dropped its receiver or its process ended, however it ended; or the file was
+    /// replaced): at once for a clean departure, within about 50 ms otherwise, also while this
+    /// call waits for space. Once a new receiver claims the channel, sends succeed again.
+    /// [`Error::Encode`](crate::Error::Encode) if the message's `Serialize` fails; a panic in
+    /// it unwinds out of `send` but abandons the reservation, so the channel and this sender
+    /// stay usable.
     ///
     /// # Examples
     ///
@@ -136,7 +147,7 @@ impl<M: Channel> TypedSender<M> {
     /// Sends `message` if there is room now; `Ok(false)` if the ring is full.
     ///
     /// # Errors
-    /// As [`TypedSender::send`], except `Disconnected` (it never waits).
+    /// As [`TypedSender::send`].
     ///
     /// # Examples
     ///
@@ -176,6 +187,6 @@ impl<M: Channel> TypedSender<M> {
     /// ```
     pub fn send_timeout(&self, message: &M, timeout: Duration) -> Result<bool> {
         self.raw
-            .send_with(message, Wait::Until(Some(Instant::now() + timeout)))
+            .send_with(message, Wait::Until(deadline_after(timeout)))
     }
 }

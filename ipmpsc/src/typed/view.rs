@@ -4,15 +4,14 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 
 use super::Channel;
-use crate::ring::consumer::Record;
 
 /// A message received in place: derefs to `M::View<'r>`, whose `&str` and `&[u8]` fields point
 /// into the channel's shared memory.
 ///
 /// The guard borrows the receiver mutably, so holding it across another receive does not
-/// compile. When it is dropped, the message's bytes are released; they are handed back to
-/// senders at the start of the receiver's next call (or when the receiver is dropped), which is
-/// exactly when the borrow checker guarantees that no reference copied out of the view is left.
+/// compile. The message's bytes stay in the ring until the receiver's next call (or until the
+/// receiver is dropped), which is exactly when the borrow checker guarantees that no reference
+/// copied out of the view is left; dropping the guard earlier frees nothing early.
 ///
 /// # Examples
 ///
@@ -29,32 +28,28 @@ use crate::ring::consumer::Record;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct ViewGuard<'r, M: Channel> {
-    pub(super) view: M::View<'r>,
-    pub(super) pending: &'r mut Option<Record>,
-    pub(super) record: Option<Record>,
-    pub(super) _not_send: PhantomData<*const ()>,
+    /// Always `Some` until `into_owned` takes it.
+    view: Option<M::View<'r>>,
+    _not_send: PhantomData<*const ()>,
 }
 
 impl<'r, M: Channel> ViewGuard<'r, M> {
-    /// Copies the message out of shared memory.
+    pub(super) fn new(view: M::View<'r>) -> Self {
+        ViewGuard {
+            view: Some(view),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Copies the message out of shared memory. Every string is copied first and checked to
+    /// be UTF-8 afterwards (invalid bytes, which only a hostile writer can produce, become
+    /// U+FFFD), so the owned message holds only private, valid data.
     ///
     /// # Examples
     ///
     /// See [`ViewGuard`].
-    pub fn into_owned(self) -> M {
-        let this = std::mem::ManuallyDrop::new(self);
-        // SAFETY: `this` is in a ManuallyDrop and never used again after these reads, so each
-        // field is moved out exactly once and the guard's own `Drop` does not run.
-        let (view, pending, record) = unsafe {
-            (
-                std::ptr::read(&this.view),
-                std::ptr::read(&this.pending),
-                std::ptr::read(&this.record),
-            )
-        };
-        let owned = M::view_into_owned(view);
-        *pending = record;
-        owned
+    pub fn into_owned(mut self) -> M {
+        M::view_into_owned(self.view.take().expect("a guard holds its view until now"))
     }
 }
 
@@ -62,14 +57,15 @@ impl<'r, M: Channel> Deref for ViewGuard<'r, M> {
     type Target = M::View<'r>;
 
     fn deref(&self) -> &M::View<'r> {
-        &self.view
+        self.view.as_ref().expect("a guard holds its view until `into_owned`")
     }
 }
 
 impl<M: Channel> Drop for ViewGuard<'_, M> {
-    fn drop(&mut self) {
-        *self.pending = self.record.take();
-    }
+    /// Nothing to do: the message stays in the ring until the receiver's next call, which the
+    /// borrow of the receiver keeps from happening while the guard (or anything it lent) is
+    /// alive. Dropping the guard ends that borrow.
+    fn drop(&mut self) {}
 }
 
 impl<M: Channel> std::fmt::Debug for ViewGuard<'_, M>
@@ -77,6 +73,6 @@ where
     for<'a> M::View<'a>: std::fmt::Debug,
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.view.fmt(f)
+        (**self).fmt(f)
     }
 }

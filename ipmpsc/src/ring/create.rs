@@ -1,0 +1,358 @@
+//! Creating and opening channel files.
+//!
+//! # Exactly one receiver, whatever the interleaving
+//!
+//! A creator builds the new file under a temporary name and takes its receiver lock *before*
+//! the file becomes visible. It then publishes with `renameat2(RENAME_NOREPLACE)`, which
+//! cannot succeed for two creators of one path. If a file is there already, the creator takes
+//! that file's receiver lock first (so no receiver can attach to it meanwhile, and a second
+//! creator trying the same is refused), checks that the path still names it, marks it
+//! [`REPLACING`] (new senders wait for the outcome), and replaces it only if nobody uses it:
+//! no live sender and nothing undelivered. A replaced file is marked [`REPLACED`]: any sender
+//! still holding it gets `Disconnected`, never a silent success. A symlink at the path is
+//! swapped out with `RENAME_EXCHANGE` and removed, never followed.
+
+use std::fs::File;
+use std::os::fd::AsFd;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::consumer::{Claimed, Consumer};
+use super::header::{self, Geometry, Header, RECEIVER_LOCK};
+use super::{Ring, CLOSED, POSITION_MASK, REPLACED, REPLACING};
+use crate::schema::{Schema, StoredSchema};
+use crate::sys::file::{self, Publish, StagedFile};
+use crate::sys::lock;
+use crate::{Error, Result};
+
+/// What a creator may do with a file already at the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Replace {
+    /// Nothing: report that the path is taken.
+    Never,
+    /// Replace it if nobody uses it (no receiver, no live sender, nothing undelivered), or if
+    /// it is not a channel at all; refuse otherwise.
+    IfUnused,
+}
+
+/// A channel file created and published.
+pub(crate) struct Creation {
+    pub(crate) ring: Arc<Ring>,
+    /// The receiver role, claimed before the file became visible, if it was asked for.
+    pub(crate) consumer: Option<Consumer>,
+}
+
+impl Ring {
+    /// Creates a channel file at `path` of `capacity` data bytes for `schema`. With `receiver`,
+    /// the calling process holds the receiver role of the new file from before it is visible.
+    /// `Ok(None)` only with [`Replace::Never`], when something is at the path.
+    ///
+    /// # Errors
+    /// [`Error::ReceiverAlreadyExists`] if a live receiver holds the file at the path;
+    /// [`Error::ChannelInUse`] if live senders or undelivered messages are in it;
+    /// [`Error::Io`] if the file cannot be created or its memory reserved.
+    pub(crate) fn create(
+        path: &Path,
+        capacity: u64,
+        schema: &Schema,
+        mode: u32,
+        receiver: bool,
+        replace: Replace,
+    ) -> Result<Option<Creation>> {
+        let capacity = header::round_capacity(capacity).ok_or(Error::MessageTooLarge {
+            size: capacity,
+            capacity: u64::MAX,
+        })?;
+        let stored = StoredSchema::from(schema);
+        let name = stored.name.as_bytes();
+        let desc = stored.description.as_bytes();
+        let text_len = name.len() as u64 + desc.len() as u64;
+        if text_len > header::MAX_SCHEMA_TEXT {
+            return Err(Error::Encode(format!(
+                "schema description of {text_len} bytes exceeds {} bytes",
+                header::MAX_SCHEMA_TEXT
+            )));
+        }
+        let geo = Geometry::new(
+            capacity,
+            header::DEFAULT_MAX_SENDERS,
+            name.len() as u32,
+            desc.len() as u32,
+        )
+        .ok_or_else(|| {
+            Error::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "capacity too large",
+            ))
+        })?;
+        let mut staged = StagedFile::create(path, geo.file_len, mode)?;
+        let map = file::map(&staged.file)?;
+        let ring = Ring::from_parts(
+            map,
+            staged.file.try_clone()?,
+            staged.reopen()?,
+            geo,
+            stored.clone(),
+        );
+        ring.write_identity(name, desc);
+        let ring = Arc::new(ring);
+        // Hold the receiver lock of the new file before anyone can see it: as the receiver,
+        // or only until it is published.
+        let consumer = if receiver {
+            match Consumer::claim(ring.clone())? {
+                Claimed::Consumer(c) => Some(c),
+                Claimed::Replaced => unreachable!("a fresh file is not replaced"),
+            }
+        } else {
+            if !lock::try_lock(ring.receiver_file.as_fd(), RECEIVER_LOCK)? {
+                return Err(Error::Io(std::io::Error::other(
+                    "could not lock a freshly created channel file",
+                )));
+            }
+            None
+        };
+        loop {
+            if let Publish::Done = staged.publish_new()? {
+                break;
+            }
+            if replace == Replace::Never {
+                return Ok(None);
+            }
+            if replace_existing(&mut staged)? {
+                break;
+            }
+        }
+        if !receiver {
+            lock::unlock(ring.receiver_file.as_fd(), RECEIVER_LOCK)?;
+        }
+        Ok(Some(Creation { ring, consumer }))
+    }
+
+    /// Writes identity, geometry and schema into a fresh, not yet visible file.
+    fn write_identity(&self, name: &[u8], desc: &[u8]) {
+        let geo = &self.geo;
+        // SAFETY: the file is fresh, not yet visible under its final name, and `geo.file_len`
+        // bytes long; the magic lies at offset 0 and the schema text range inside the header
+        // area computed by `Geometry`; nobody else maps the file yet.
+        unsafe {
+            let base = self.map.as_mut_ptr();
+            std::ptr::copy_nonoverlapping(header::MAGIC.as_ptr(), base, 8);
+            let text = base.add(geo.schema_offset as usize);
+            std::ptr::copy_nonoverlapping(name.as_ptr(), text, name.len());
+            std::ptr::copy_nonoverlapping(desc.as_ptr(), text.add(name.len()), desc.len());
+        }
+        let id = &self.header().identity;
+        id.layout_version
+            .store(header::LAYOUT_VERSION, Ordering::Relaxed);
+        id.word_size
+            .store(std::mem::size_of::<usize>() as u32, Ordering::Relaxed);
+        id.endian_mark.store(header::ENDIAN_MARK, Ordering::Relaxed);
+        id.codec.store(crate::codec::CODEC_ID, Ordering::Relaxed);
+        id.max_senders.store(geo.max_senders, Ordering::Relaxed);
+        id.schema_version
+            .store(self.schema.version, Ordering::Relaxed);
+        id.capacity.store(geo.capacity, Ordering::Relaxed);
+        id.file_len.store(geo.file_len, Ordering::Relaxed);
+        id.schema_hash.store(self.schema.hash, Ordering::Relaxed);
+        id.schema_name_len
+            .store(geo.schema_name_len, Ordering::Relaxed);
+        id.schema_desc_len
+            .store(geo.schema_desc_len, Ordering::Release);
+        self.header()
+            .space_wait
+            .target
+            .store(u64::MAX, Ordering::Relaxed);
+    }
+
+    /// Maps and validates the existing channel file at `path`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if it cannot be opened; [`Error::IncompatibleRingBuffer`] if it is not an
+    /// ipmpsc channel of this layout, word size and codec; [`Error::Corrupt`] if its geometry or
+    /// cursors are impossible.
+    pub(crate) fn open(path: &Path) -> Result<Ring> {
+        let (receiver_file, sender_file) = file::open_twice(path)?;
+        let ring = Ring::map_existing(receiver_file, sender_file, path)?;
+        ring.check_cursors()?;
+        Ok(ring)
+    }
+
+    /// Maps `receiver_file` and validates its header; `sender_file` is another open file
+    /// description of the same file.
+    fn map_existing(receiver_file: File, sender_file: File, path: &Path) -> Result<Ring> {
+        let actual_len = receiver_file.metadata()?.len();
+        let min = std::mem::size_of::<Header>() as u64;
+        if actual_len < min {
+            return Err(Error::IncompatibleRingBuffer(format!(
+                "{} is {actual_len} bytes long, shorter than a channel header ({min} bytes)",
+                path.display()
+            )));
+        }
+        let map = file::map(&receiver_file)?;
+        if (map.len() as u64) < min {
+            return Err(Error::IncompatibleRingBuffer(
+                "file shrank while being opened".into(),
+            ));
+        }
+        // SAFETY: the mapping is at least `size_of::<Header>()` bytes and page aligned; the
+        // header's fields are atomics and plain bytes, valid for any bit pattern.
+        let hdr = unsafe { &*(map.as_ptr() as *const Header) };
+        let id = &hdr.identity;
+        if id.magic != header::MAGIC {
+            return Err(Error::IncompatibleRingBuffer(format!(
+                "{} does not start with the ipmpsc magic: not a channel file",
+                path.display()
+            )));
+        }
+        let check = |what: &str, theirs: u32, ours: u32| {
+            if theirs == ours {
+                Ok(())
+            } else {
+                Err(Error::IncompatibleRingBuffer(format!(
+                    "{what} differs: the file has {theirs}, this build uses {ours}"
+                )))
+            }
+        };
+        check(
+            "layout version",
+            id.layout_version.load(Ordering::Acquire),
+            header::LAYOUT_VERSION,
+        )?;
+        check(
+            "word size",
+            id.word_size.load(Ordering::Relaxed),
+            std::mem::size_of::<usize>() as u32,
+        )?;
+        check(
+            "byte order mark",
+            id.endian_mark.load(Ordering::Relaxed),
+            header::ENDIAN_MARK,
+        )?;
+        check(
+            "codec",
+            id.codec.load(Ordering::Relaxed),
+            crate::codec::CODEC_ID,
+        )?;
+
+        let capacity = id.capacity.load(Ordering::Relaxed);
+        let max_senders = id.max_senders.load(Ordering::Relaxed);
+        let name_len = id.schema_name_len.load(Ordering::Relaxed);
+        let desc_len = id.schema_desc_len.load(Ordering::Relaxed);
+        if capacity == 0 || capacity % 8 != 0 {
+            return Err(Error::Corrupt(format!(
+                "capacity {capacity} is not a positive multiple of 8"
+            )));
+        }
+        if max_senders == 0 || max_senders > header::MAX_SENDERS_LIMIT {
+            return Err(Error::Corrupt(format!(
+                "sender table of {max_senders} slots"
+            )));
+        }
+        if u64::from(name_len) + u64::from(desc_len) > header::MAX_SCHEMA_TEXT {
+            return Err(Error::Corrupt(
+                "schema text longer than the header allows".into(),
+            ));
+        }
+        let geo = Geometry::new(capacity, max_senders, name_len, desc_len)
+            .ok_or_else(|| Error::Corrupt(format!("capacity {capacity} overflows the layout")))?;
+        let recorded_len = id.file_len.load(Ordering::Relaxed);
+        if recorded_len != geo.file_len || (map.len() as u64) < geo.file_len {
+            return Err(Error::Corrupt(format!(
+                "file is {} bytes, header records {recorded_len}, layout needs {}",
+                map.len(),
+                geo.file_len
+            )));
+        }
+        // SAFETY: the schema text range lies inside the mapping (checked against
+        // `geo.file_len` just above) and is copied out at once as plain bytes.
+        let text = unsafe {
+            std::slice::from_raw_parts(
+                map.as_ptr().add(geo.schema_offset as usize),
+                name_len as usize + desc_len as usize,
+            )
+        }
+        .to_vec();
+        let schema = StoredSchema {
+            name: String::from_utf8_lossy(&text[..name_len as usize]).into_owned(),
+            version: id.schema_version.load(Ordering::Relaxed),
+            hash: id.schema_hash.load(Ordering::Relaxed),
+            description: String::from_utf8_lossy(&text[name_len as usize..]).into_owned(),
+        };
+        Ok(Ring::from_parts(
+            map,
+            receiver_file,
+            sender_file,
+            geo,
+            schema,
+        ))
+    }
+}
+
+/// The path is taken: replace what is there if nobody uses it. `Ok(true)` once the staged
+/// file is published; `Ok(false)` to try publishing again (what was there went away, or
+/// changed under us).
+fn replace_existing(staged: &mut StagedFile) -> Result<bool> {
+    let path = staged.final_path().to_path_buf();
+    let old = match file::open_nofollow(&path) {
+        Ok(old) => old,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return swap_out_symlink(staged),
+        Err(e) => return Err(e.into()),
+    };
+    if !old.metadata()?.is_file() {
+        return Err(Error::Io(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("{} exists and is not a regular file", path.display()),
+        )));
+    }
+    // Whoever holds this lock is the receiver of the old file, or another creator replacing
+    // it: either way, the path is taken.
+    if !lock::try_lock(old.as_fd(), RECEIVER_LOCK)? {
+        let pid = Ring::map_existing(old.try_clone()?, old.try_clone()?, &path)
+            .map(|r| r.receiver_pid())
+            .unwrap_or(0);
+        return Err(Error::ReceiverAlreadyExists { pid });
+    }
+    if !file::path_is(&path, &old)? {
+        return Ok(false); // replaced meanwhile: look again
+    }
+    // Not a channel of this layout: nothing to protect in it.
+    let Ok(channel) = Ring::map_existing(old.try_clone()?, old.try_clone()?, &path) else {
+        staged.replace()?;
+        return Ok(true);
+    };
+    let tail = channel.tail();
+    // New senders wait for the outcome (`closed_to_new_senders`); the ones already there are
+    // counted below.
+    tail.fetch_or(REPLACING, Ordering::SeqCst);
+    let senders = channel.live_senders();
+    let position = tail.load(Ordering::SeqCst) & POSITION_MASK;
+    let undelivered = position.saturating_sub(channel.head().load(Ordering::Acquire));
+    if senders > 0 || undelivered > 0 {
+        tail.fetch_and(!REPLACING, Ordering::SeqCst);
+        return Err(Error::ChannelInUse {
+            path,
+            senders,
+            undelivered,
+        });
+    }
+    tail.fetch_or(REPLACED | CLOSED, Ordering::SeqCst);
+    tail.fetch_and(!REPLACING, Ordering::SeqCst);
+    channel.wake_all_senders();
+    staged.replace()?;
+    Ok(true)
+}
+
+/// A symlink is at the path: swap the staged file in for it and remove the symlink, never
+/// following it. If what the swap displaced is not a symlink (a creator raced us there), swap
+/// back and look again.
+fn swap_out_symlink(staged: &mut StagedFile) -> Result<bool> {
+    staged.exchange()?;
+    if staged.displaced()?.file_type().is_symlink() {
+        staged.remove_displaced()?;
+        return Ok(true);
+    }
+    staged.exchange()?;
+    Ok(false)
+}

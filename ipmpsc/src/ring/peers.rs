@@ -1,0 +1,559 @@
+//! Who is alive: the receiver's claim, the sender table, and what happens when a peer goes
+//! away, however it goes.
+//!
+//! # Locks, not pids
+//!
+//! The receiver holds a byte-range lock on [`RECEIVER_LOCK`] of the channel file, and every
+//! sender holds one on its slot's byte ([`SENDER_LOCKS`] + 64 · slot), through an open file
+//! description of its own (see [`crate::sys::lock`]). The kernel drops a lock when the
+//! process ends, whether it returned, panicked, aborted or was killed, and a lock means the
+//! same in every PID namespace that shares the file, so "is it alive?" is one `F_OFD_GETLK`
+//! and can be fooled neither by a reused pid nor by a container. Pids are recorded only to
+//! name holders in errors.
+//!
+//! A slot's lock is also the mutex over the slot's contents: a sender writes its slot while
+//! it holds the lock, and anyone else (the receiver, or a new sender taking over a dead
+//! owner's slot) first takes the lock, which succeeds only once the owner is gone.
+//!
+//! # Announcing reservations
+//!
+//! A sender writes its intent (position and size) into its slot *before* the compare-and-swap
+//! on the tail that makes the reservation, sets the [`CONFIRMED`] bit right after a successful
+//! CAS, and clears the intent after publishing the record. So every reserved, uncommitted
+//! record has at least one announcer. A reservation at the head whose announcers are all dead
+//! is turned into padding by the receiver ([`Ring::skip_dead_reservation`]); if several dead
+//! announcers disagree on its size (one died between its CAS and `confirm`, another right after
+//! a failed CAS at the same position), the real size is the smallest one at whose end the ring
+//! shows a record boundary: a record start, an announcement, or the tail. A smaller, false
+//! size would end strictly inside the real reservation, where none of those can be.
+//!
+//! # Counting senders
+//!
+//! `attached` counts slots in state [`SlotState::Sender`] and `registrations` counts arrivals,
+//! so that the receiver can tell "everyone left" without a syscall per check. A sender that
+//! leaves cleanly frees its slot and wakes the receiver; one that dies leaves its slot for the
+//! receiver's periodic [`Ring::reap_dead_senders`] (every [`LIVENESS_INTERVAL`] while it
+//! waits), which takes the dead slot's lock and does what the owner could not.
+
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::header::{RECEIVER_LOCK, SENDER_LOCKS};
+use super::{
+    Ring, CLOSED, FLAG_EMPTY, FLAG_PADDING, POSITION_MASK, RECORD_HEADER, REPLACED, REPLACING,
+};
+use crate::sys::{lock, process};
+use crate::{Error, Result};
+
+/// Bytes per slot: one cache line, written by its owner only (others write a slot only while
+/// holding its lock, after its owner died).
+pub(crate) const SLOT_SIZE: u64 = 64;
+
+/// Set in `intent_len` once the CAS that reserved `intent_pos` succeeded.
+pub(crate) const CONFIRMED: u64 = 1 << 63;
+
+/// How often a sender checks that the receiver still lives (on the send path, and while it
+/// waits for space), and how often a waiting receiver looks for senders that died.
+pub(crate) const LIVENESS_INTERVAL: Duration = Duration::from_millis(50);
+
+/// What a sender slot is used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum SlotState {
+    /// Nobody's.
+    Free = 0,
+    /// A registered sender's, counted in `attached`.
+    Sender = 1,
+    /// Borrowed for one send by a sender that has no slot of its own, or whose slot another
+    /// thread is using; not counted.
+    Borrowed = 2,
+    /// Its owner died with a reservation the receiver has not skipped yet; not counted.
+    Orphan = 3,
+}
+
+/// One sender's slot.
+#[repr(C, align(64))]
+pub(crate) struct SenderSlot {
+    /// A [`SlotState`].
+    pub(crate) state: AtomicU32,
+    /// Pid of the owner (naming only).
+    pub(crate) pid: AtomicU32,
+    /// Position the owner is reserving or has reserved but not yet committed.
+    pub(crate) intent_pos: AtomicU64,
+    /// Size in bytes of that reservation, `| CONFIRMED` once it is made; 0 when none.
+    pub(crate) intent_len: AtomicU64,
+}
+
+const _: () = assert!(std::mem::size_of::<SenderSlot>() as u64 == SLOT_SIZE);
+
+impl SenderSlot {
+    /// Announces the reservation about to be attempted.
+    #[inline]
+    pub(crate) fn announce(&self, pos: u64, len: u64) {
+        self.intent_pos.store(pos, Ordering::Relaxed);
+        // Release: the CAS that follows (AcqRel) already orders these before the reservation;
+        // the Release here keeps pos before len for a reader that loads len with Acquire.
+        self.intent_len.store(len, Ordering::Release);
+    }
+
+    /// Marks the announced reservation as made.
+    #[inline]
+    pub(crate) fn confirm(&self, len: u64) {
+        self.intent_len.store(len | CONFIRMED, Ordering::Relaxed);
+    }
+
+    /// Forgets the intent after the record was published. Release: a receiver that sees the
+    /// intent gone also sees the record's commit flag.
+    #[inline]
+    pub(crate) fn clear(&self) {
+        self.intent_len.store(0, Ordering::Release);
+    }
+}
+
+/// File offset of slot `i`'s lock byte.
+#[inline]
+fn slot_lock(i: u32) -> u64 {
+    SENDER_LOCKS + u64::from(i) * SLOT_SIZE
+}
+
+/// Whether a newly registered sender may use the file (see [`Ring::registration`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Registration {
+    /// Yes.
+    Stay,
+    /// A creator is deciding whether to replace the file: try again in a moment.
+    Retry,
+    /// The file was replaced: open the path again.
+    Reopen,
+}
+
+/// What claiming the receiver role found.
+pub(crate) enum Claim {
+    /// The role is this process's; the cursors it continues from: `(head, free, tail)`.
+    Claimed { head: u64, free: u64, tail: u64 },
+    /// The file was replaced by a new channel at its path: open the path again.
+    Replaced,
+}
+
+/// What the receiver found at a reservation that stayed uncommitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stalled {
+    /// Every announcer was dead: the reservation is padding now.
+    Skipped,
+    /// It was committed meanwhile.
+    Committed,
+    /// An announcer is alive (or its lock is held for a moment by someone else): wait.
+    Alive,
+    /// The announcers are dead but the ring does not show yet which size was reserved: wait.
+    Undecided,
+    /// Nobody announced it: no sender ever reserved it, so the bytes that led here lie.
+    Unannounced,
+}
+
+impl Ring {
+    // ---------------------------------------------------------------------------------------
+    // The receiver role.
+
+    /// Claims the receiver role for this mapping: takes the receiver lock, clears
+    /// [`CLOSED`], and returns the cursors to continue from.
+    ///
+    /// # Errors
+    /// [`Error::ReceiverAlreadyExists`] if a receiver holds it (in this process or another);
+    /// [`Error::Corrupt`] if the cursors are impossible.
+    pub(crate) fn claim_receiver(&self) -> Result<Claim> {
+        if self.receiver_taken.swap(true, Ordering::AcqRel) {
+            return Err(Error::ReceiverAlreadyExists {
+                pid: process::current_pid(),
+            });
+        }
+        let undo = |e: Error| {
+            self.receiver_taken.store(false, Ordering::Release);
+            e
+        };
+        if !lock::try_lock(self.receiver_file.as_fd(), RECEIVER_LOCK).map_err(|e| undo(e.into()))? {
+            return Err(undo(Error::ReceiverAlreadyExists {
+                pid: self.header().peers.receiver_pid.load(Ordering::Acquire),
+            }));
+        }
+        let give_back = |e: Error| {
+            let _ = lock::unlock(self.receiver_file.as_fd(), RECEIVER_LOCK);
+            undo(e)
+        };
+        if self.tail().load(Ordering::Acquire) & REPLACED != 0 {
+            let _ = lock::unlock(self.receiver_file.as_fd(), RECEIVER_LOCK);
+            self.receiver_taken.store(false, Ordering::Release);
+            return Ok(Claim::Replaced);
+        }
+        let (head, free, tail) = self.check_cursors().map_err(give_back)?;
+        let peers = &self.header().peers;
+        peers
+            .receiver_pid
+            .store(process::current_pid(), Ordering::Release);
+        peers.claims.fetch_add(1, Ordering::SeqCst);
+        // Senders may send again. (A REPLACING left by a creator that died half-way goes too:
+        // from now on, REPLACING with the lock held means a creator is deciding.)
+        self.tail()
+            .fetch_and(!(CLOSED | REPLACING), Ordering::SeqCst);
+        Ok(Claim::Claimed { head, free, tail })
+    }
+
+    /// Gives the receiver role back: every blocked and later send gets `Disconnected` until a
+    /// receiver claims the channel again. The caller released the consumed space first.
+    pub(crate) fn release_receiver(&self) {
+        // State first, then the lock: a sender that finds the lock free also finds CLOSED, or
+        // a newer receiver's claim.
+        self.tail().fetch_or(CLOSED, Ordering::SeqCst);
+        self.header().peers.receiver_pid.store(0, Ordering::Release);
+        self.wake_all_senders();
+        let _ = lock::unlock(self.receiver_file.as_fd(), RECEIVER_LOCK);
+        self.receiver_taken.store(false, Ordering::Release);
+    }
+
+    /// Whether a receiver existed and is gone: it left cleanly ([`CLOSED`]), the file was
+    /// replaced ([`REPLACED`]), or nobody holds the receiver lock any more. One syscall.
+    pub(crate) fn receiver_gone(&self) -> bool {
+        if self.tail().load(Ordering::Acquire) & (CLOSED | REPLACED) != 0 {
+            return true;
+        }
+        if self.header().peers.claims.load(Ordering::Acquire) == 0 {
+            return false; // no receiver yet: senders may fill the ring and wait for one
+        }
+        // Probed through the senders' description, which never holds the receiver lock, so a
+        // receiver of this very process is seen too. An error says nothing: assume alive.
+        !lock::is_locked(self.sender_file.as_fd(), RECEIVER_LOCK).unwrap_or(true)
+    }
+
+    /// Pid recorded by the receiver holding the channel (0 if none recorded).
+    pub(crate) fn receiver_pid(&self) -> u32 {
+        self.header().peers.receiver_pid.load(Ordering::Acquire)
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Sender slots.
+
+    /// Marks slot `i` as held by this mapping; false if it already is.
+    fn hold_locally(&self, i: u32) -> bool {
+        let bit = 1u64 << (i % 64);
+        self.held_slots[(i / 64) as usize].fetch_or(bit, Ordering::AcqRel) & bit == 0
+    }
+
+    fn unhold_locally(&self, i: u32) {
+        let bit = 1u64 << (i % 64);
+        self.held_slots[(i / 64) as usize].fetch_and(!bit, Ordering::AcqRel);
+    }
+
+    /// Whether the intent `(pos, len)` of a dead owner needs nobody: it was consumed, or never
+    /// reserved.
+    fn intent_is_stale(&self, pos: u64, len: u64) -> bool {
+        len == 0
+            || pos < self.head().load(Ordering::Acquire)
+            || (len & CONFIRMED == 0 && pos >= self.tail().load(Ordering::Acquire) & POSITION_MASK)
+    }
+
+    /// Takes a free sender slot, or one whose owner died and whose intent needs nobody, as a
+    /// `state` ([`SlotState::Sender`] or [`SlotState::Borrowed`]).
+    pub(crate) fn claim_slot(&self, state: SlotState) -> Result<u32> {
+        let peers = &self.header().peers;
+        // Free slots first (no syscall wasted on live ones), then the others, whose owners may
+        // have died.
+        for free_pass in [true, false] {
+            for i in 0..self.max_senders() {
+                let s = self.slot(i);
+                let free = s.state.load(Ordering::Relaxed) == SlotState::Free as u32;
+                if free != free_pass || !self.hold_locally(i) {
+                    continue;
+                }
+                match lock::try_lock(self.sender_file.as_fd(), slot_lock(i)) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        self.unhold_locally(i);
+                        continue;
+                    }
+                    Err(e) => {
+                        self.unhold_locally(i);
+                        return Err(e.into());
+                    }
+                }
+                // The slot is ours alone; what is in it belongs to a dead owner, or to nobody.
+                let len = s.intent_len.load(Ordering::Acquire);
+                let pos = s.intent_pos.load(Ordering::Acquire);
+                if !self.intent_is_stale(pos, len) {
+                    // A dead owner's reservation the receiver still has to skip.
+                    let _ = lock::unlock(self.sender_file.as_fd(), slot_lock(i));
+                    self.unhold_locally(i);
+                    continue;
+                }
+                s.intent_len.store(0, Ordering::Release);
+                let was_sender = s.state.load(Ordering::Acquire) == SlotState::Sender as u32;
+                match (was_sender, state == SlotState::Sender) {
+                    // A dead registration passes to us: still one attached sender.
+                    (true, true) | (false, false) => {}
+                    (true, false) => {
+                        peers.attached.fetch_sub(1, Ordering::SeqCst);
+                    }
+                    (false, true) => {
+                        peers.attached.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+                s.pid.store(process::current_pid(), Ordering::Relaxed);
+                s.state.store(state as u32, Ordering::Release);
+                if state == SlotState::Sender {
+                    // After `attached`: a receiver that sees the new registration also sees
+                    // the sender attached.
+                    peers.registrations.fetch_add(1, Ordering::SeqCst);
+                }
+                return Ok(i);
+            }
+        }
+        Err(Error::TooManySenders {
+            max: self.max_senders() as usize,
+        })
+    }
+
+    /// Gives slot `i` back (its owner's clean departure), and wakes the receiver so that it
+    /// notices when that was the last sender.
+    pub(crate) fn release_slot(&self, i: u32) {
+        let s = self.slot(i);
+        s.intent_len.store(0, Ordering::Release);
+        let was_sender = s.state.load(Ordering::Acquire) == SlotState::Sender as u32;
+        s.state.store(SlotState::Free as u32, Ordering::Release);
+        s.pid.store(0, Ordering::Relaxed);
+        if was_sender {
+            self.header().peers.attached.fetch_sub(1, Ordering::SeqCst);
+        }
+        let _ = lock::unlock(self.sender_file.as_fd(), slot_lock(i));
+        self.unhold_locally(i);
+        if was_sender {
+            self.wake_receiver();
+        }
+    }
+
+    /// Whether a sender that just registered may stay: checked after taking the slot (and
+    /// against `REPLACING`, which a creator sets before counting senders), so that either the
+    /// creator counts this sender and keeps the file, or this sender sees the file going.
+    pub(crate) fn registration(&self) -> Registration {
+        let tail = self.tail().load(Ordering::SeqCst);
+        if tail & REPLACED != 0 {
+            return Registration::Reopen;
+        }
+        if tail & REPLACING == 0 {
+            return Registration::Stay;
+        }
+        // A creator that set REPLACING holds the receiver lock until it decides; if nobody
+        // holds it, that creator died half-way: the file stays as it is.
+        if lock::is_locked(self.sender_file.as_fd(), RECEIVER_LOCK).unwrap_or(true) {
+            Registration::Retry
+        } else {
+            self.tail().fetch_and(!REPLACING, Ordering::SeqCst);
+            Registration::Stay
+        }
+    }
+
+    /// Number of registered senders alive, in any process: the slots in state `Sender` whose
+    /// lock is held. One syscall per such slot.
+    pub(crate) fn live_senders(&self) -> usize {
+        (0..self.max_senders())
+            .filter(|&i| {
+                self.slot(i).state.load(Ordering::Acquire) == SlotState::Sender as u32
+                    && lock::is_locked(self.receiver_file.as_fd(), slot_lock(i)).unwrap_or(true)
+            })
+            .count()
+    }
+
+    /// Number of registered senders according to the shared counter (no syscall; counts a
+    /// dead sender until [`Ring::reap_dead_senders`] finds it).
+    #[inline]
+    pub(crate) fn attached(&self) -> u64 {
+        self.header().peers.attached.load(Ordering::SeqCst)
+    }
+
+    /// Number of registrations so far.
+    #[inline]
+    pub(crate) fn registrations(&self) -> u64 {
+        self.header().peers.registrations.load(Ordering::SeqCst)
+    }
+
+    /// Receiver only: frees the slots of registered senders that died (their lock is free),
+    /// so that `attached` counts the living. A dead sender's slot that still announces an
+    /// unconsumed reservation becomes an `Orphan` until the reservation is skipped.
+    pub(crate) fn reap_dead_senders(&self, head: u64) {
+        let peers = &self.header().peers;
+        for i in 0..self.max_senders() {
+            let s = self.slot(i);
+            if s.state.load(Ordering::Acquire) != SlotState::Sender as u32 {
+                continue;
+            }
+            if !lock::try_lock(self.receiver_file.as_fd(), slot_lock(i)).unwrap_or(false) {
+                continue; // alive
+            }
+            // Dead, and the slot is ours until we unlock it.
+            if s.state.load(Ordering::Acquire) == SlotState::Sender as u32 {
+                peers.attached.fetch_sub(1, Ordering::SeqCst);
+                let len = s.intent_len.load(Ordering::Acquire);
+                let pos = s.intent_pos.load(Ordering::Acquire);
+                let tail = self.tail().load(Ordering::Acquire) & POSITION_MASK;
+                let pending = len != 0 && pos >= head && (len & CONFIRMED != 0 || pos < tail);
+                if pending {
+                    s.state.store(SlotState::Orphan as u32, Ordering::Release);
+                } else {
+                    s.intent_len.store(0, Ordering::Release);
+                    s.state.store(SlotState::Free as u32, Ordering::Release);
+                    s.pid.store(0, Ordering::Relaxed);
+                }
+            }
+            let _ = lock::unlock(self.receiver_file.as_fd(), slot_lock(i));
+        }
+    }
+
+    /// Receiver only: the reservation at `head` (data offset `off`, the tail at `tail`) has
+    /// stayed uncommitted. If every slot announcing it belongs to a dead owner, turns it into
+    /// padding and frees their slots.
+    pub(crate) fn skip_dead_reservation(&self, head: u64, off: u64, tail: u64) -> Result<Stalled> {
+        let cap = self.capacity();
+        // (slot, announced length) of the dead announcers, whose locks we hold.
+        let mut dead: Vec<(u32, u64)> = Vec::new();
+        let unlock_all = |dead: &[(u32, u64)]| {
+            for &(i, _) in dead {
+                let _ = lock::unlock(self.receiver_file.as_fd(), slot_lock(i));
+            }
+        };
+        let mut announced = false;
+        for i in 0..self.max_senders() {
+            let s = self.slot(i);
+            let len = s.intent_len.load(Ordering::Acquire);
+            if len == 0 || s.intent_pos.load(Ordering::Acquire) != head {
+                continue;
+            }
+            announced = true;
+            match lock::try_lock(self.receiver_file.as_fd(), slot_lock(i)) {
+                Ok(true) => {
+                    // Read again under the lock: the owner may have finished before it died.
+                    let len = s.intent_len.load(Ordering::Acquire);
+                    if len == 0 || s.intent_pos.load(Ordering::Acquire) != head {
+                        let _ = lock::unlock(self.receiver_file.as_fd(), slot_lock(i));
+                        continue;
+                    }
+                    dead.push((i, len));
+                }
+                Ok(false) => {
+                    unlock_all(&dead);
+                    return Ok(Stalled::Alive);
+                }
+                Err(e) => {
+                    unlock_all(&dead);
+                    return Err(e.into());
+                }
+            }
+        }
+        if self.flag(off).load(Ordering::Acquire) != FLAG_EMPTY {
+            unlock_all(&dead);
+            return Ok(Stalled::Committed);
+        }
+        if dead.is_empty() {
+            return Ok(if announced {
+                Stalled::Alive
+            } else {
+                Stalled::Unannounced
+            });
+        }
+        let size = match self.dead_reservation_size(head, off, tail, &dead) {
+            Ok(Some(size)) => size,
+            Ok(None) => {
+                unlock_all(&dead);
+                return Ok(Stalled::Undecided);
+            }
+            Err(e) => {
+                unlock_all(&dead);
+                return Err(e);
+            }
+        };
+        debug_assert!(size >= RECORD_HEADER && size % 8 == 0 && size <= cap - off);
+        self.length_word(off).store(size, Ordering::Relaxed);
+        self.flag(off).store(FLAG_PADDING, Ordering::Release);
+        let peers = &self.header().peers;
+        for &(i, _) in &dead {
+            let s = self.slot(i);
+            s.intent_len.store(0, Ordering::Release);
+            if s.state.load(Ordering::Acquire) == SlotState::Sender as u32 {
+                peers.attached.fetch_sub(1, Ordering::SeqCst);
+            }
+            s.state.store(SlotState::Free as u32, Ordering::Release);
+            s.pid.store(0, Ordering::Relaxed);
+            let _ = lock::unlock(self.receiver_file.as_fd(), slot_lock(i));
+        }
+        peers.skipped_reservations.fetch_add(1, Ordering::Relaxed);
+        Ok(Stalled::Skipped)
+    }
+
+    /// The size of the dead reservation at `head` from its announcers' lengths (module docs).
+    /// `None` while the ring does not yet show which of several sizes is real.
+    fn dead_reservation_size(
+        &self,
+        head: u64,
+        off: u64,
+        tail: u64,
+        dead: &[(u32, u64)],
+    ) -> Result<Option<u64>> {
+        let cap = self.capacity();
+        let fits = |size: u64| {
+            size >= RECORD_HEADER && size % 8 == 0 && size <= cap - off && head + size <= tail
+        };
+        let mut confirmed: Vec<u64> = dead
+            .iter()
+            .filter(|d| d.1 & CONFIRMED != 0)
+            .map(|d| d.1 & !CONFIRMED)
+            .collect();
+        confirmed.dedup();
+        match confirmed.as_slice() {
+            [size] if fits(*size) => return Ok(Some(*size)),
+            [] => {}
+            _ => {
+                return Err(Error::Corrupt(format!(
+                    "dead senders confirmed reservations of different sizes ({confirmed:?}) at \
+                     position {head}, or one that does not fit"
+                )))
+            }
+        }
+        let mut sizes: Vec<u64> = dead.iter().map(|d| d.1 & !CONFIRMED).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        if sizes.iter().all(|&s| !fits(s)) {
+            return Err(Error::Corrupt(format!(
+                "dead sender's reservation at position {head} of {sizes:?} bytes does not fit"
+            )));
+        }
+        if let [only] = sizes.as_slice() {
+            return Ok(Some(*only));
+        }
+        Ok(sizes
+            .into_iter()
+            .filter(|&s| fits(s))
+            .find(|&s| self.is_record_boundary(head + s, tail)))
+    }
+
+    /// Whether the ring shows a record boundary at `pos` (`<= tail`): the tail itself, a
+    /// committed record's flag, or a sender's announcement there.
+    fn is_record_boundary(&self, pos: u64, tail: u64) -> bool {
+        if pos == tail {
+            return true;
+        }
+        let off = pos % self.capacity();
+        if self.flag(off).load(Ordering::Acquire) != FLAG_EMPTY {
+            return true;
+        }
+        (0..self.max_senders()).any(|i| {
+            let s = self.slot(i);
+            s.intent_len.load(Ordering::Acquire) != 0 && s.intent_pos.load(Ordering::Acquire) == pos
+        })
+    }
+
+    /// Number of dead senders' reservations skipped over the channel's life.
+    #[cfg(test)]
+    pub(crate) fn skipped_reservations(&self) -> u64 {
+        self.header()
+            .peers
+            .skipped_reservations
+            .load(Ordering::Relaxed)
+    }
+}
