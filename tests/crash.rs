@@ -163,8 +163,55 @@ fn producer_killed_after_announce() {
 }
 
 #[test]
+fn producer_killed_between_its_cas_and_confirm() {
+    crash_at("after-cas");
+}
+
+#[test]
 fn producer_killed_after_reserve() {
     crash_at("after-reserve");
+}
+
+/// Two senders die announcing the same position with different sizes, neither confirmed: one
+/// right after its successful CAS, the other before its CAS (as if right after losing the race
+/// to it). The receiver finds the real size (the one at whose end the next record starts),
+/// skips the dead reservation and delivers everything behind it.
+#[test]
+fn two_dead_unconfirmed_announcers_of_one_position() {
+    let path = ShmPath::new("two-dead");
+    let buffer = SharedRingBuffer::create(&path, 4096).unwrap();
+    // The loser: announces (0, 120) and stops before its CAS.
+    let mut loser = ChildProc::spawn(
+        CHILD,
+        &["send-len", path.as_str(), "100"],
+        &[("IPMPSC_FAULT", "after-announce:1")],
+    );
+    loser.expect_err("IPMPSC_FAULT_STOPPED after-announce", T);
+    // The winner: announces (0, 40), moves the tail, and stops before confirming.
+    let mut winner = ChildProc::spawn(
+        CHILD,
+        &["send-len", path.as_str(), "20"],
+        &[("IPMPSC_FAULT", "after-cas:1")],
+    );
+    winner.expect_err("IPMPSC_FAULT_STOPPED after-cas", T);
+    loser.kill();
+    winner.kill();
+    let pattern = Pattern {
+        seed: 5,
+        min: 0,
+        max: 40,
+    };
+    common::spawn_producer(CHILD, &path, 1, 5, &pattern, &[], &[]).wait_success(T);
+    let rx = Receiver::try_new(buffer).unwrap();
+    let mut tracker = Tracker::default();
+    for _ in 0..5 {
+        let item: Item = rx
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("after {} messages: {e}", tracker.total))
+            .expect("the dead reservation was not skipped");
+        tracker.check(&pattern, item.id, item.seq, &item.data);
+    }
+    assert_eq!(rx.try_recv::<Item>().unwrap(), None);
 }
 
 #[test]

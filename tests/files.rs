@@ -256,3 +256,81 @@ fn create_refuses_a_dead_receivers_file_with_undelivered_messages() {
         }
     }
 }
+
+/// A consumer restarted with `create_receiver` while a producer still runs must not replace
+/// the file under it (the producer would go on "sending" into an unlinked file nobody reads):
+/// it is refused with what is there and the call to use, and `open_or_create_receiver`
+/// continues the channel with every message the producer sent.
+#[test]
+fn restart_with_create_is_refused_while_senders_live() {
+    for ending in ["killed", "returned"] {
+        let path = ShmPath::new("restart");
+        let mut first = ChildProc::spawn(CHILD, &["lc-receiver", path.as_str(), "return"], &[]);
+        first.expect_out("READY", T);
+        let mut producer =
+            ChildProc::spawn(CHILD, &["hold-sender", path.as_str(), "typed", "3"], &[]);
+        producer.expect_out("READY", T);
+        if ending == "killed" {
+            first.kill();
+        } else {
+            first.send_line("go");
+            first.wait_success(T);
+        }
+        let before = std::fs::metadata(&path.path).unwrap().ino();
+        match Msg::create_receiver(&path, 4096) {
+            Err(Error::ChannelInUse {
+                senders,
+                undelivered,
+                ..
+            }) => {
+                assert_eq!(senders, 1, "{ending}");
+                assert!(undelivered > 0, "{ending}");
+            }
+            other => panic!(
+                "{ending}: create_receiver over a live sender: {:?}",
+                other.map(drop)
+            ),
+        }
+        assert_eq!(std::fs::metadata(&path.path).unwrap().ino(), before);
+        let mut rx = Msg::open_or_create_receiver(&path, 4096).unwrap();
+        for seq in 0..3 {
+            assert_eq!(
+                rx.recv_timeout(T).unwrap(),
+                Some(Msg::Item {
+                    id: 0,
+                    seq,
+                    data: Vec::new()
+                }),
+                "{ending}"
+            );
+        }
+        producer.close_stdin();
+        producer.wait_success(T);
+        assert!(matches!(rx.recv_timeout(T), Err(Error::Disconnected)));
+    }
+}
+
+/// A sender whose receiver left, and whose file was then removed and created anew by another
+/// receiver, never reports success into the old file: it gets `Disconnected` every time,
+/// while a sender that opens the path now reaches the new receiver.
+#[test]
+fn a_sender_of_a_replaced_file_never_reports_success() {
+    let path = ShmPath::new("unlinked");
+    let mut first = ChildProc::spawn(CHILD, &["lc-receiver", path.as_str(), "return"], &[]);
+    first.expect_out("READY", T);
+    let old = Msg::open_sender(&path).unwrap();
+    old.send(&Msg::Stop).unwrap();
+    first.send_line("go");
+    first.wait_success(T);
+    std::fs::remove_file(&path.path).unwrap();
+    let mut rx = Msg::create_receiver(&path, 4096).unwrap();
+    for _ in 0..3 {
+        assert!(matches!(old.send(&Msg::Stop), Err(Error::Disconnected)));
+        assert!(matches!(old.try_send(&Msg::Stop), Err(Error::Disconnected)));
+    }
+    Msg::open_sender(&path)
+        .unwrap()
+        .send(&Msg::Text("new".into()))
+        .unwrap();
+    assert_eq!(rx.recv_timeout(T).unwrap(), Some(Msg::Text("new".into())));
+}

@@ -7,6 +7,10 @@
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
+#[path = "child/edges.rs"]
+mod edges;
+#[path = "child/lifecycle.rs"]
+mod lifecycle;
 
 use std::io::BufRead;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,7 +20,7 @@ use common::{Item, Msg, MsgView, Pattern};
 use ipmpsc::{Error, Receiver, Sender, SharedRingBuffer};
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
-fn usage() -> ! {
+pub(crate) fn usage() -> ! {
     eprintln!(
         "usage: ipmpsc-test-child <command> ...\n\
          produce <path> <id> <count> <seed> <min> <max> [mid-encode <n>] [pause-after <k>] [report-every <k>]\n\
@@ -32,7 +36,10 @@ fn usage() -> ! {
          hold-senders <path> <n>\n\
          recv-once <path> string|typed\n\
          create-receiver <path> raw|typed <capacity>\n\
-         consume <path> hold:<n>|step|run <seed> <min> <max>"
+         consume <path> hold:<n>|step|run <seed> <min> <max>\n\
+         lc-receiver <path> <how> | lc-sender <path> <how> | lc-blocked-sender <path>\n\
+         race <path> create|open|open-or-create <capacity> | scribble <path> <offset>\n\
+         small-fs <dir> <too-big> <fits> | panic-send <path> raw|typed"
     );
     std::process::exit(64)
 }
@@ -56,7 +63,7 @@ fn wait_for_stdin_end() -> ! {
 }
 
 /// Prints the error in a form the tests parse, and exits with status 3.
-fn fail(e: Error) -> ! {
+pub(crate) fn fail(e: Error) -> ! {
     match &e {
         Error::MessageTooLarge { size, capacity } => {
             println!("ERR MessageTooLarge {size} {capacity}")
@@ -501,6 +508,13 @@ fn main() {
                 n += 1;
             }
         }
+        ["lc-receiver", path, how] => lifecycle::receiver(path, how),
+        ["lc-sender", path, how] => lifecycle::sender(path, how),
+        ["lc-blocked-sender", path] => lifecycle::blocked_sender(path),
+        ["race", path, how, capacity] => edges::race(path, how, num(capacity)),
+        ["scribble", path, offset] => edges::scribble(path, num(offset)),
+        ["small-fs", dir, too_big, fits] => edges::small_fs(dir, num(too_big), num(fits)),
+        ["panic-send", path, kind] => edges::panic_send(path, kind),
         _ => usage(),
     }
 }

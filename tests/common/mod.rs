@@ -38,6 +38,40 @@ pub enum Msg {
     Stop,
 }
 
+/// Counts `Serialize` calls of armed [`Fuse`]s (and of the child's panicking values).
+pub static FUSE_CALLS: AtomicU64 = AtomicU64::new(0);
+/// While set, a [`Fuse`] panics in the encoding pass of a send.
+pub static FUSE_ARMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A string whose `Serialize` panics in the encoding pass (every second call: the first call
+/// of a send is its sizing pass) while [`FUSE_ARMED`] is set.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Fuse(pub String);
+
+impl Serialize for Fuse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if FUSE_ARMED.load(Ordering::Relaxed) && FUSE_CALLS.fetch_add(1, Ordering::Relaxed) % 2 == 1
+        {
+            panic!("Serialize panics half-way through encoding");
+        }
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl ipmpsc::SchemaType for Fuse {
+    const HASH: u64 = 0x4675_7365_0000_0001;
+    fn describe(out: &mut String) {
+        out.push_str("Fuse");
+    }
+}
+
+/// A channel of fuses.
+#[ipmpsc::channel]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fused {
+    Text(Fuse),
+}
+
 /// Encoded size of an [`Item`] with `len` payload bytes (bincode legacy: u32, u64, u64 length,
 /// bytes).
 pub const fn item_encoded_len(len: u64) -> u64 {
@@ -152,6 +186,18 @@ impl Tracker {
     pub fn received(&self, id: u32) -> u64 {
         self.next.get(&id).copied().unwrap_or(0)
     }
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds: one clock for every process of a test, so that a child
+/// can say when something happened and the test can subtract.
+pub fn mono_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 // ------------------------------------------------------------------------------------------
@@ -465,6 +511,27 @@ impl ChildProc {
     /// Closes the child's stdin (children waiting "forever" then exit).
     pub fn close_stdin(&mut self) {
         self.stdin = None;
+    }
+
+    /// Sends `signal` to the child (it may not be gone when this returns).
+    pub fn signal(&mut self, signal: i32) {
+        // SAFETY: kill(2) with a pid this handle owns and has not reaped.
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+    }
+
+    /// Waits for the child to exit and reaps it; its exit status.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                self.status = Some(status);
+                return status;
+            }
+            if Instant::now() >= deadline {
+                self.fail(&format!("still running after {timeout:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// SIGKILLs the child and reaps it. When this returns, the process is gone.

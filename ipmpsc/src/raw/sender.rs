@@ -70,7 +70,7 @@ impl Sender {
     /// [`Error::MessageTooLarge`](crate::Error::MessageTooLarge) if the encoded message cannot fit even in an empty ring;
     /// [`Error::Disconnected`](crate::Error::Disconnected) if the channel had a receiver and it
     /// is gone (it dropped its receiver, its process ended however it ended, or the file was
-    /// replaced): at once for a clean departure, within about 50 ms otherwise, also while
+    /// replaced): at once for a clean departure, within about 25 ms otherwise, also while
     /// this call waits for space; [`Error::Encode`](crate::Error::Encode) if `value`'s
     /// `Serialize` implementation fails (nothing is sent, and the sender stays usable).
     ///

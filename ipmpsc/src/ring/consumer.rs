@@ -33,8 +33,8 @@ const STALL_POLL: Duration = Duration::from_millis(10);
 /// Bytes the receiver consumes before it hands them back to senders (and always when it is
 /// about to wait for data): a quarter of the ring at most, so that senders always find most
 /// of it available, and at most 4 KiB. While senders sleep on a full ring, space goes back a
-/// quarter of the ring at a time, or at the first batch after a sleeping sender asked for
-/// exactly what it needs.
+/// quarter of the ring at a time, or as soon as a sleeping sender that asked for exactly what
+/// it needs can have it.
 #[inline]
 pub(crate) fn release_batch(capacity: u64) -> u64 {
     (capacity / 4).clamp(8, 4096)
@@ -179,10 +179,13 @@ impl Consumer {
     /// Reports `Error::Disconnected` once each time every sender has left and the ring is
     /// drained (see [`Consumer::wait`]).
     pub(crate) fn watch_senders(&mut self) {
+        let seen_registrations = self.ring.registrations();
+        let seen_attached = self.ring.attached();
         self.senders = Some(SendersWatch {
-            seen_registrations: self.ring.registrations(),
-            seen_attached: self.ring.attached(),
-            armed: false,
+            seen_registrations,
+            seen_attached,
+            // Senders already there count as having come.
+            armed: seen_attached > 0,
             next_reap: Instant::now(),
         });
     }
@@ -288,16 +291,16 @@ impl Consumer {
         self.ring.head().store(head, Ordering::Release);
         let pending = head - self.free;
         let cap = self.ring.capacity();
-        if pending >= release_batch(cap) {
+        // The sleepers word is written only when a sender goes to sleep: reading it on every
+        // message hits this core's cache.
+        let w = &self.ring.header().space_wait;
+        let sleepers = w.sleepers.load(Ordering::Relaxed);
+        if pending >= release_batch(cap) || sleepers != 0 {
             // While senders sleep on a full ring, hand space back a quarter of the ring at a
             // time, or as soon as one of them asks for exactly what it needs (it does after
             // a short while, see `Ring::wait_for_free`): waking them for every batch would
             // have them fill a few slots each and sleep again.
-            let w = &self.ring.header().space_wait;
-            if w.sleepers.load(Ordering::Relaxed) == 0
-                || pending >= cap / 4
-                || w.target.load(Ordering::Relaxed) <= head
-            {
+            if sleepers == 0 || pending >= cap / 4 || w.target.load(Ordering::Relaxed) <= head {
                 self.release();
             }
         }

@@ -55,7 +55,7 @@ pub(crate) const CONFIRMED: u64 = 1 << 63;
 
 /// How often a sender checks that the receiver still lives (on the send path, and while it
 /// waits for space), and how often a waiting receiver looks for senders that died.
-pub(crate) const LIVENESS_INTERVAL: Duration = Duration::from_millis(50);
+pub(crate) const LIVENESS_INTERVAL: Duration = Duration::from_millis(25);
 
 /// What a sender slot is used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -359,9 +359,9 @@ impl Ring {
     /// the ring (or reaches `reach`, whichever comes first): while senders sleep, the receiver
     /// hands space back a quarter of the ring at a time, so that on a machine with fewer cores
     /// than processes the senders do not take the receiver's core for every few freed bytes.
-    /// After [`SPACE_POLL`] it asks for exactly `target`, and the receiver then hands space
-    /// back at its next batch (see `consumer::release_batch`): a blocked sender waits at most
-    /// about that long after its message fits.
+    /// After [`SPACE_POLL`] it asks for exactly `target`, and the receiver hands space back
+    /// as soon as that much is consumed: a blocked sender waits at most about [`SPACE_POLL`]
+    /// after its message fits.
     ///
     /// # Errors
     /// [`Error::Disconnected`] when the receiver is gone (it left, died, or the file was

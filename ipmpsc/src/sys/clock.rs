@@ -2,7 +2,7 @@
 
 /// Nanoseconds on the coarse monotonic clock (`CLOCK_MONOTONIC_COARSE`: read from the vDSO
 /// without touching the TSC, a few nanoseconds, with the resolution of a kernel tick). Good
-/// enough to decide "has it been 50 ms?" on every send.
+/// enough to decide "has it been 25 ms?" on every send.
 ///
 /// Through libc rather than rustix: rustix finds the vDSO by parsing the auxiliary vector
 /// itself, which crashes under valgrind (valgrind provides no vDSO), and the crash tests are

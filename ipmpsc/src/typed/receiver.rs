@@ -19,7 +19,7 @@ use crate::{Error, Result};
 ///
 /// Once at least one sender has attached and then every sender has gone (dropped, or its
 /// process ended however it ended) and every message they sent has been received, every
-/// receive returns [`Error::Disconnected`], within about 50 ms of the last sender leaving (at
+/// receive returns [`Error::Disconnected`], within about 25 ms of the last sender leaving (at
 /// once when it left cleanly). It is reported once per such moment: the next call waits for a
 /// new sender, so a service whose producers come and go keeps working, and a pipeline can end
 /// its loop: [`TypedReceiver::iter`] and `for msg in &mut rx` end there.

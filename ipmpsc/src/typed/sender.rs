@@ -99,7 +99,7 @@ impl<M: Channel> TypedSender<M> {
     /// [`Error::MessageTooLarge`](crate::Error::MessageTooLarge) if it cannot fit even in an
     /// empty ring; [`Error::Disconnected`](crate::Error::Disconnected) if the receiver is gone
     /// (it dropped its receiver or its process ended, however it ended; or the file was
-    /// replaced): at once for a clean departure, within about 50 ms otherwise, also while this
+    /// replaced): at once for a clean departure, within about 25 ms otherwise, also while this
     /// call waits for space. Once a new receiver claims the channel, sends succeed again.
     /// [`Error::Encode`](crate::Error::Encode) if the message's `Serialize` fails; a panic in
     /// it unwinds out of `send` but abandons the reservation, so the channel and this sender

@@ -57,7 +57,9 @@ impl<'r, M: Channel> Deref for ViewGuard<'r, M> {
     type Target = M::View<'r>;
 
     fn deref(&self) -> &M::View<'r> {
-        self.view.as_ref().expect("a guard holds its view until `into_owned`")
+        self.view
+            .as_ref()
+            .expect("a guard holds its view until `into_owned`")
     }
 }
 

@@ -1,0 +1,252 @@
+//! Every way a process ends, the other side knows: a receiver that returns from `main`,
+//! panics (unwinding, or aborting), calls `exit`, is killed with `SIGKILL` or `SIGTERM`, or is
+//! dropped while a thread of its own process is blocked sending; and a sender that ends in the
+//! same ways. Each cell runs real processes and asserts the outcome and its latency, measured
+//! on `CLOCK_MONOTONIC` from the moment the peer ended to the moment the other side returned.
+
+mod common;
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::{mono_ns, ChildProc, Msg, ShmPath};
+use ipmpsc::Error;
+
+const CHILD: &str = env!("CARGO_BIN_EXE_ipmpsc-test-child");
+const T: Duration = Duration::from_secs(30);
+/// The guarantee: the other side knows within this.
+const BOUND: Duration = Duration::from_millis(100);
+
+const WAYS: [&str; 7] = [
+    "return",
+    "panic",
+    "abort",
+    "exit",
+    "SIGKILL",
+    "SIGTERM",
+    "drop-while-blocked",
+];
+
+fn spawn(args: &[&str]) -> ChildProc {
+    ChildProc::spawn(CHILD, args, &[])
+}
+
+/// The number after `prefix` in `line` (`"ENDING 123"` → 123).
+fn ns_after(line: &str, field: usize) -> u64 {
+    line.split_whitespace()
+        .nth(field)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no number in field {field} of {line:?}"))
+}
+
+/// Ends `peer` as `how` says; returns when it ended (monotonic ns).
+fn end_peer(peer: &mut ChildProc, how: &str) -> u64 {
+    match how {
+        "SIGKILL" | "SIGTERM" => {
+            let at = mono_ns();
+            peer.signal(if how == "SIGKILL" {
+                libc::SIGKILL
+            } else {
+                libc::SIGTERM
+            });
+            at
+        }
+        _ => {
+            peer.send_line("go");
+            ns_after(&peer.expect_out("ENDING", T), 1)
+        }
+    }
+}
+
+/// How the peer process is told to behave: killed ones just wait.
+fn role(how: &str) -> &str {
+    match how {
+        "SIGKILL" | "SIGTERM" => "wait",
+        other => other,
+    }
+}
+
+/// The exit status a way of ending leaves.
+fn check_status(peer: &mut ChildProc, how: &str) {
+    use std::os::unix::process::ExitStatusExt;
+    let status = peer.wait_exit(T);
+    let ok = match how {
+        "return" | "exit" | "drop-while-blocked" => status.code() == Some(0),
+        "panic" => status.code() == Some(101),
+        "abort" => status.signal() == Some(libc::SIGABRT),
+        "SIGKILL" => status.signal() == Some(libc::SIGKILL),
+        "SIGTERM" => status.signal() == Some(libc::SIGTERM),
+        _ => false,
+    };
+    assert!(ok, "{how}: the peer ended with {status}");
+}
+
+fn millis(ns: u64) -> Duration {
+    Duration::from_nanos(ns)
+}
+
+/// The receiver ends as `how` says, under a sender process blocked on the full ring. Returns
+/// how long the blocked sender took to get `Disconnected`.
+fn receiver_ends(how: &str) -> Duration {
+    let path = ShmPath::new("lc-rx");
+    let mut receiver = spawn(&["lc-receiver", path.as_str(), role(how)]);
+    receiver.expect_out("READY", T);
+    let latency = if how == "drop-while-blocked" {
+        let ended = end_peer(&mut receiver, how);
+        let line = receiver.expect_out("INPROC", T);
+        assert!(
+            line.starts_with("INPROC Disconnected"),
+            "{how}: the blocked thread got {line:?}"
+        );
+        millis(ns_after(&line, 2).saturating_sub(ended))
+    } else {
+        let mut sender = spawn(&["lc-blocked-sender", path.as_str()]);
+        sender.expect_out("FULL", T);
+        let ended = end_peer(&mut receiver, how);
+        let line = sender.expect_out("RESULT", T);
+        assert!(
+            line.starts_with("RESULT Disconnected"),
+            "{how}: the blocked sender got {line:?}"
+        );
+        let latency = millis(ns_after(&line, 2).saturating_sub(ended));
+        let later = sender.expect_out("LATER", T);
+        assert_eq!(
+            later, "LATER Disconnected Disconnected",
+            "{how}: the sends after it"
+        );
+        sender.wait_success(T);
+        latency
+    };
+    check_status(&mut receiver, how);
+    // A sender that comes afterwards learns it too, at its first send.
+    let tx = Msg::open_sender(&path).expect("the file stays");
+    assert!(
+        matches!(tx.send(&Msg::Stop), Err(Error::Disconnected)),
+        "{how}: a new sender's send"
+    );
+    assert!(
+        matches!(tx.try_send(&Msg::Stop), Err(Error::Disconnected)),
+        "{how}: a new sender's try_send"
+    );
+    latency
+}
+
+/// The only sender ends as `how` says while the receiver is blocked in `recv`. Returns how
+/// long the receiver took to get `Disconnected`.
+fn sender_ends(how: &str) -> Duration {
+    let path = ShmPath::new("lc-tx");
+    if how == "drop-while-blocked" {
+        let mut peer = spawn(&["lc-sender", path.as_str(), how]);
+        peer.expect_out("READY", T);
+        let ended = end_peer(&mut peer, how);
+        let line = peer.expect_out("INPROC", T);
+        assert!(
+            line.starts_with("INPROC Disconnected"),
+            "{how}: the blocked receiver thread got {line:?}"
+        );
+        check_status(&mut peer, how);
+        return millis(ns_after(&line, 2).saturating_sub(ended));
+    }
+    let mut rx = Msg::create_receiver(&path, 4096).unwrap();
+    let mut peer = spawn(&["lc-sender", path.as_str(), role(how)]);
+    peer.expect_out("READY", T);
+    // The sender's one message, then a receive that blocks until the sender is gone.
+    assert!(matches!(rx.recv_timeout(T), Ok(Some(Msg::Text(_)))));
+    let (report, result) = mpsc::channel();
+    let watcher = std::thread::spawn(move || {
+        let r = rx.recv();
+        report
+            .send((
+                matches!(r, Err(Error::Disconnected)),
+                format!("{r:?}"),
+                mono_ns(),
+            ))
+            .unwrap();
+        rx
+    });
+    let ended = end_peer(&mut peer, how);
+    let (disconnected, what, at) = result.recv_timeout(T).expect("the receiver returned");
+    assert!(disconnected, "{how}: the blocked receiver got {what}");
+    check_status(&mut peer, how);
+    let mut rx = watcher.join().unwrap();
+    // Reported once: the next receive waits for a new sender.
+    assert!(
+        rx.recv_timeout(Duration::from_millis(30))
+            .unwrap()
+            .is_none(),
+        "{how}: Disconnected twice"
+    );
+    millis(at.saturating_sub(ended))
+}
+
+fn run(side: &str, cell: fn(&str) -> Duration) {
+    let mut table = format!("{side} ends | the other side gets `Disconnected` after\n");
+    let mut slow = Vec::new();
+    for how in WAYS {
+        let latency = cell(how);
+        table.push_str(&format!("{how} | {:.1} ms\n", latency.as_secs_f64() * 1e3));
+        if latency > BOUND {
+            slow.push(format!("{how}: {latency:?}"));
+        }
+    }
+    eprintln!("{table}");
+    assert!(slow.is_empty(), "slower than {BOUND:?}: {slow:?}\n{table}");
+}
+
+#[test]
+fn receiver_ends_in_every_way_and_every_sender_knows() {
+    run("receiver", receiver_ends);
+}
+
+#[test]
+fn sender_ends_in_every_way_and_the_receiver_knows() {
+    run("sender", sender_ends);
+}
+
+/// The raw receiver keeps ipmpsc 0.5's behaviour: it never reports that its senders left.
+#[test]
+fn raw_receiver_keeps_waiting_when_every_sender_left() {
+    let path = ShmPath::new("lc-raw");
+    let rx = ipmpsc::Receiver::new(ipmpsc::SharedRingBuffer::create(&path, 4096).unwrap());
+    let mut peer = spawn(&["hold-sender", path.as_str(), "raw", "2"]);
+    peer.expect_out("READY", T);
+    peer.kill();
+    for _ in 0..2 {
+        assert!(rx.recv_timeout::<common::Item>(T).unwrap().is_some());
+    }
+    assert_eq!(
+        rx.recv_timeout::<common::Item>(Duration::from_millis(100))
+            .unwrap(),
+        None
+    );
+    assert_eq!(rx.try_recv::<common::Item>().unwrap(), None);
+}
+
+/// A typed receiver whose senders come and go reports each "everyone left" once, and keeps
+/// receiving from the next sender: the two-terminal walk-through with typed channels.
+#[test]
+fn typed_receiver_outlives_senders_that_come_and_go() {
+    let path = ShmPath::new("lc-comego");
+    let mut rx = Msg::create_receiver(&path, 4096).unwrap();
+    for round in 0..3 {
+        let mut peer = spawn(&["lc-sender", path.as_str(), "return"]);
+        peer.expect_out("READY", T);
+        peer.send_line("go");
+        peer.expect_out("ENDING", T);
+        assert!(
+            matches!(rx.recv_timeout(T), Ok(Some(Msg::Text(_)))),
+            "round {round}"
+        );
+        assert!(
+            matches!(rx.recv_timeout(T), Err(Error::Disconnected)),
+            "round {round}"
+        );
+        peer.wait_success(T);
+    }
+    // `iter` ends at the end of a stream, and picks up the next one.
+    let mut peer = spawn(&["hold-sender", path.as_str(), "typed", "5"]);
+    peer.expect_out("READY", T);
+    peer.close_stdin();
+    let got: Vec<Msg> = rx.iter().collect();
+    assert_eq!(got.len(), 5);
+}
