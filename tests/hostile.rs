@@ -1,5 +1,5 @@
 //! Hostile bytes: random values written over the header, the commit flags and the records of
-//! a channel file (before it is opened, or while a receiver reads it, as a corrupt producer
+//! a channel file (including plausible records forged inside the ring's bounds) (before it is opened, or while a receiver reads it, as a corrupt producer
 //! would), and truncated files. Opening and receiving must return `Ok` or a typed error:
 //! never panic, never hang past a timeout, never hand out a slice outside the mapping.
 //!
@@ -43,6 +43,9 @@ enum Target {
     DataWord(u64),
     /// Anywhere in the file.
     Anywhere(u64),
+    /// A forged record inside the ring's bounds at the given word of the data region:
+    /// `bytes` is the flag byte followed by the 8-byte length word.
+    Record(u64),
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +81,13 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         3 => (any::<u64>(), flag).prop_map(|(i, bytes)| Mutation { target: Target::Flag(i), bytes }),
         3 => (any::<u64>(), word()).prop_map(|(i, bytes)| Mutation { target: Target::DataWord(i), bytes }),
         1 => (any::<u64>(), bytes).prop_map(|(o, bytes)| Mutation { target: Target::Anywhere(o), bytes }),
+        // Plausible records: a message or padding flag with a length that fits the ring.
+        3 => (any::<u64>(), prop_oneof![Just(1u8), Just(2u8)], prop_oneof![0u64..64, (1u64..1024).prop_map(|w| w * 8)])
+            .prop_map(|(i, flag, len)| {
+                let mut bytes = vec![flag];
+                bytes.extend_from_slice(&len.to_le_bytes());
+                Mutation { target: Target::Record(i), bytes }
+            }),
     ]
 }
 
@@ -123,14 +133,23 @@ fn apply(path: &Path, capacity: u64, m: &Mutation) {
     let len = std::fs::metadata(path).unwrap().len();
     let data_offset = len - capacity;
     let flags_offset = data_offset - (capacity / 8).div_ceil(PAGE) * PAGE;
+    let mut f = OpenOptions::new().write(true).open(path).unwrap();
+    if let Target::Record(i) = m.target {
+        let word = i % (capacity / 8);
+        f.seek(SeekFrom::Start(data_offset + word * 8)).unwrap();
+        f.write_all(&m.bytes[1..9]).unwrap();
+        f.seek(SeekFrom::Start(flags_offset + word)).unwrap();
+        f.write_all(&m.bytes[..1]).unwrap();
+        return;
+    }
     let offset = match m.target {
         Target::Header(o) | Target::HeaderWord(o) => o,
         Target::Flag(i) => flags_offset + i % (capacity / 8),
         Target::DataWord(i) => data_offset + (i % (capacity / 8)) * 8,
         Target::Anywhere(o) => o % len,
+        Target::Record(_) => unreachable!(),
     };
     let n = m.bytes.len().min((len - offset) as usize);
-    let mut f = OpenOptions::new().write(true).open(path).unwrap();
     f.seek(SeekFrom::Start(offset)).unwrap();
     f.write_all(&m.bytes[..n]).unwrap();
 }

@@ -7,7 +7,8 @@ use serde::de::DeserializeOwned;
 
 use super::{SharedRingBuffer, ZeroCopyContext};
 use crate::codec;
-use crate::ring::consumer::{Claimed, Consumer, RecordRef};
+use crate::ring::consumer::{Claimed, Consumer};
+use crate::ring::record::RecordRef;
 use crate::ring::wait::deadline_after;
 use crate::{Error, Result};
 

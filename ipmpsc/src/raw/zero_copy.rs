@@ -5,7 +5,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::codec;
-use crate::ring::consumer::{Consumer, RecordRef};
+use crate::ring::consumer::Consumer;
+use crate::ring::record::RecordRef;
 use crate::ring::wait::deadline_after;
 use crate::{Error, Result};
 

@@ -1,7 +1,7 @@
 //! The shared-memory protocol: a multi-producer, single-consumer ring of variable-sized records
 //! in a memory-mapped file, with lock-free reservation, commit flags beside the data, futex
 //! sleeping, and liveness decided by the kernel's file locks. Nothing here knows serde or
-//! schemas; callers see guards ([`producer::Reservation`], [`consumer::RecordRef`]), never
+//! schemas; callers see guards ([`producer::Reservation`], [`record::RecordRef`]), never
 //! offsets, so the layers above hold no `unsafe`.
 //!
 //! # Records
@@ -78,6 +78,7 @@ mod create;
 pub(crate) mod header;
 pub(crate) mod peers;
 pub(crate) mod producer;
+pub(crate) mod record;
 #[cfg(test)]
 mod tests;
 pub(crate) mod wait;
