@@ -14,7 +14,8 @@ use ipmpsc::{Receiver, SharedRingBuffer};
 #[derive(Parser)]
 #[command(about = "Print lines sent by ipmpsc-send processes")]
 struct Args {
-    /// Channel file to create (replaced if it is a stale one).
+    /// Channel file to create, or to continue if it exists (a restarted receiver delivers what
+    /// was sent while it was gone).
     map_file: String,
     /// Borrow each message from shared memory instead of copying it out.
     #[arg(long)]
@@ -29,7 +30,14 @@ struct Args {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let mut rx = Receiver::try_new(SharedRingBuffer::create(&args.map_file, args.capacity)?)?;
+    let buffer = match SharedRingBuffer::open(&args.map_file) {
+        Ok(buffer) => buffer,
+        Err(ipmpsc::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            SharedRingBuffer::create(&args.map_file, args.capacity)?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut rx = Receiver::try_new(buffer)?;
     println!(
         "Ready!  Now run `cargo run --example ipmpsc-send -- {}` in another terminal.",
         args.map_file

@@ -5,8 +5,9 @@
 //! cargo run --example ipmpsc-send -- /tmp/ipmpsc                  # terminals 2, 3, ...
 //! ```
 //!
-//! Each line typed here is printed by the receiver. `--count N` sends N numbered lines and
-//! exits, for scripts.
+//! Each line typed here is printed by the receiver. While no receiver runs (it was stopped,
+//! and not started again yet), a line is not sent and this says so. `--count N` sends N
+//! numbered lines and exits, for scripts.
 
 use std::io::BufRead;
 
@@ -37,7 +38,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         args.map_file
     );
     for line in std::io::stdin().lock().lines() {
-        tx.send(&line?)?;
+        match tx.send(&line?) {
+            Ok(()) => {}
+            Err(ipmpsc::Error::Disconnected) => {
+                println!("not sent: the receiver is gone; start ipmpsc-receive again")
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(())
 }

@@ -5,7 +5,8 @@
 //! cargo run --example typed-send -- /dev/shm/cameras --camera 1  # terminals 2, 3, ...
 //! ```
 //!
-//! Exits after `--cameras N` producers (default 1) have sent `Stop`.
+//! Exits after `--cameras N` producers (default 1) have sent `Stop`. Restarted, it continues the
+//! channel where it stopped (`open_or_create_receiver`), with every frame still queued.
 
 use clap::Parser;
 
@@ -16,7 +17,7 @@ use camera::{test_pattern, Msg, MsgView};
 #[derive(Parser)]
 #[command(about = "Receive typed camera messages in place")]
 struct Args {
-    /// Channel file to create.
+    /// Channel file to create, or to continue if it exists.
     path: String,
     /// Exit after this many cameras said Stop.
     #[arg(long, default_value_t = 1)]
@@ -28,14 +29,23 @@ struct Args {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let mut rx = Msg::create_receiver(&args.path, args.capacity)?;
+    let mut rx = Msg::open_or_create_receiver(&args.path, args.capacity)?;
     println!(
         "Ready: run `cargo run --example typed-send -- {}` in another terminal.",
         args.path
     );
     let mut stopped = 0;
     while stopped < args.cameras {
-        let msg = rx.recv_view()?;
+        let msg = match rx.recv_view() {
+            Ok(msg) => msg,
+            // Every camera that came has gone (one may have crashed before its Stop): said
+            // once, then the next receive waits for a camera to come.
+            Err(ipmpsc::Error::Disconnected) => {
+                println!("every camera so far has left; waiting for more");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         match &*msg {
             MsgView::Frame {
                 camera,

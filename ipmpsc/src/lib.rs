@@ -66,11 +66,18 @@
 //! # Guarantees
 //!
 //! Producers reserve space lock-free and encode straight into shared memory; the receiver reads
-//! in place. Order is FIFO per producer, and nothing is lost or duplicated. A producer killed
-//! mid-send delays the receiver by at most about 100 ms; a receiver killed mid-read loses
-//! nothing committed (the next receiver delivers the message it was reading again). Bytes in
-//! the file are untrusted: a corrupt or hostile file gives [`Error::Corrupt`] or
-//! [`Error::IncompatibleRingBuffer`], never a panic or an out-of-bounds read. Linux only for now.
+//! in place. Order is FIFO per producer, and nothing is lost or duplicated. Who is alive is
+//! decided by the kernel (a byte-range lock on the file per receiver and per sender), so
+//! however a process ends, the other side knows: senders get [`Error::Disconnected`] once the
+//! receiver is gone, and a typed receiver gets it once every sender is gone and everything was
+//! received. A producer killed mid-send delays the receiver by at most about 100 ms; a receiver
+//! killed mid-read loses nothing committed (the next receiver delivers the message it was
+//! reading again). Of processes racing to create one channel, exactly one becomes its
+//! receiver, and a channel still in use is never replaced. Bytes in the file are untrusted: a
+//! corrupt or hostile file gives [`Error::Corrupt`] or [`Error::IncompatibleRingBuffer`],
+//! never a panic or an out-of-bounds read; owned receives decode a private copy, while views
+//! trust the file's writers. Linux only for now; the README's guarantees and safety notes
+//! have the details and the measured numbers.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
