@@ -197,7 +197,7 @@ impl SharedRingBuffer {
         path: &Path,
         check: impl Fn(&StoredSchema) -> Result<()>,
     ) -> Result<SharedRingBuffer> {
-        loop {
+        for _ in 0..file::OPEN_ATTEMPTS {
             let ring = Ring::open(path)?;
             check(ring.schema())?;
             if ring.registration() != Registration::Reopen {
@@ -206,6 +206,7 @@ impl SharedRingBuffer {
                 });
             }
         }
+        Err(keeps_changing(path))
     }
 
     /// Opens the channel at `path` (checked by `check`) and claims its receiver role, or, if no
@@ -216,7 +217,7 @@ impl SharedRingBuffer {
         schema: &Schema,
         create: Option<(u64, u32)>,
     ) -> Result<(SharedRingBuffer, Consumer)> {
-        loop {
+        for _ in 0..file::OPEN_ATTEMPTS {
             match Ring::open(path) {
                 Ok(ring) => {
                     check_schema(ring.schema(), schema)?;
@@ -232,6 +233,17 @@ impl SharedRingBuffer {
                     let Some((capacity, mode)) = create else {
                         return Err(Error::Io(e));
                     };
+                    if std::fs::symlink_metadata(path).is_ok() {
+                        // Something is there that opening cannot follow to a file.
+                        return Err(Error::Io(std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            format!(
+                                "{} is a symlink to nothing: remove it, or point it at a \
+                                 channel",
+                                path.display()
+                            ),
+                        )));
+                    }
                     if let Some(c) =
                         Ring::create(path, capacity, schema, mode, true, Replace::Never)?
                     {
@@ -243,6 +255,7 @@ impl SharedRingBuffer {
                 Err(e) => return Err(e),
             }
         }
+        Err(keeps_changing(path))
     }
 
     /// Creates a channel for `schema` at `path` and claims its receiver role before the file
@@ -271,6 +284,15 @@ impl SharedRingBuffer {
             }
         }
     }
+}
+
+/// The file at `path` was replaced again and again while this process tried to open it.
+fn keeps_changing(path: &Path) -> Error {
+    Error::Io(std::io::Error::other(format!(
+        "the channel at {} was replaced {} times while this process tried to open it",
+        path.display(),
+        file::OPEN_ATTEMPTS
+    )))
 }
 
 /// `Error::SchemaMismatch` unless the file's schema is `ours` (a typed schema never matches

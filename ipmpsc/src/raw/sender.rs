@@ -59,9 +59,30 @@ impl Sender {
         Ok(Sender { buffer, handle })
     }
 
-    /// The buffer this sender sends into.
-    pub(crate) fn buffer(&self) -> &SharedRingBuffer {
-        &self.buffer
+    /// Opens the channel at `path` (its schema checked by `check`) and registers a sender with
+    /// a slot of its own. A file that a creator is replacing at this moment is left for the
+    /// new one: either the creator counted this sender and keeps the file, or the sender sees
+    /// the file going and opens the path again.
+    ///
+    /// # Errors
+    /// The errors of [`SharedRingBuffer::open`]; `check`'s; [`Error::TooManySenders`].
+    ///
+    /// [`Error::TooManySenders`]: crate::Error::TooManySenders
+    pub(crate) fn open_registered(
+        path: &std::path::Path,
+        check: impl Fn(&crate::schema::StoredSchema) -> Result<()>,
+    ) -> Result<Sender> {
+        for _ in 0..crate::sys::file::OPEN_ATTEMPTS {
+            let sender = Sender::register(SharedRingBuffer::open_checked(path, &check)?)?;
+            if !sender.buffer.should_reopen_after_registering() {
+                return Ok(sender);
+            }
+        }
+        Err(crate::Error::Io(std::io::Error::other(format!(
+            "the channel at {} was being replaced {} times while a sender registered",
+            path.display(),
+            crate::sys::file::OPEN_ATTEMPTS
+        ))))
     }
 
     /// Sends `value`, waiting for space if the ring is full.

@@ -33,9 +33,9 @@ const STALL_POLL: Duration = Duration::from_millis(10);
 
 /// Bytes the receiver consumes before it hands them back to senders (and always when it is
 /// about to wait for data): a quarter of the ring at most, so that senders always find most
-/// of it available, and at most 4 KiB. While senders sleep on a full ring, space goes back a
-/// quarter of the ring at a time, or as soon as a sleeping sender that asked for exactly what
-/// it needs can have it.
+/// of it available, and at most 4 KiB; and as soon as a sleeping sender's target is reached.
+/// Senders that sleep on a full ring are woken only once the space they asked for is back (see
+/// `Ring::wait_for_free`); a sender that spins sees it come back a batch at a time.
 #[inline]
 pub(crate) fn release_batch(capacity: u64) -> u64 {
     (capacity / 4).clamp(8, 4096)
@@ -271,20 +271,12 @@ impl Consumer {
         // Release: a receiver that takes over after a crash sees the records before `head` as
         // consumed; nobody reads `head` on a hot path.
         self.ring.head().store(head, Ordering::Release);
-        let pending = head - self.free;
-        let cap = self.ring.capacity();
-        // The sleepers word is written only when a sender goes to sleep: reading it on every
-        // message hits this core's cache.
-        let w = &self.ring.header().space_wait;
-        let sleepers = w.sleepers.load(Ordering::Relaxed);
-        if pending >= release_batch(cap) || sleepers != 0 {
-            // While senders sleep on a full ring, hand space back a quarter of the ring at a
-            // time, or as soon as one of them asks for exactly what it needs (it does after
-            // a short while, see `Ring::wait_for_free`): waking them for every batch would
-            // have them fill a few slots each and sleep again.
-            if sleepers == 0 || pending >= cap / 4 || w.target.load(Ordering::Relaxed) <= head {
-                self.release();
-            }
+        // A sleeping sender's target is written only when a sender goes to sleep or is woken:
+        // reading it on every message hits this core's cache.
+        if head - self.free >= release_batch(self.ring.capacity())
+            || head >= self.ring.header().space_wait.target.load(Ordering::Relaxed)
+        {
+            self.release();
         }
     }
 

@@ -323,7 +323,7 @@ fn replace_existing(staged: &mut StagedFile) -> Result<bool> {
         return Ok(true);
     };
     let tail = channel.tail();
-    // New senders wait for the outcome (`closed_to_new_senders`); the ones already there are
+    // New senders wait for the outcome (`Ring::registration`); the ones already there are
     // counted below.
     tail.fetch_or(REPLACING, Ordering::SeqCst);
     let senders = channel.live_senders();
@@ -337,10 +337,17 @@ fn replace_existing(staged: &mut StagedFile) -> Result<bool> {
             undelivered,
         });
     }
+    if let Err(e) = staged.replace() {
+        tail.fetch_and(!REPLACING, Ordering::SeqCst);
+        return Err(e.into());
+    }
+    // Marked only once it is off the path, so that whoever opens the path never finds a
+    // replaced file there, even if this process dies right here (then REPLACING stays, with
+    // nobody holding the lock, which registering senders read as "the creator died": they
+    // stay, and find no receiver).
     tail.fetch_or(REPLACED | CLOSED, Ordering::SeqCst);
     tail.fetch_and(!REPLACING, Ordering::SeqCst);
     channel.wake_all_senders();
-    staged.replace()?;
     Ok(true)
 }
 

@@ -356,12 +356,11 @@ impl Ring {
     /// which the ring was reserved when the wait began.
     ///
     /// A sleeping sender first asks to be woken once `free` passes `target` by a quarter of
-    /// the ring (or reaches `reach`, whichever comes first): while senders sleep, the receiver
-    /// hands space back a quarter of the ring at a time, so that on a machine with fewer cores
-    /// than processes the senders do not take the receiver's core for every few freed bytes.
-    /// After [`SPACE_POLL`] it asks for exactly `target`, and the receiver hands space back
-    /// as soon as that much is consumed: a blocked sender waits at most about [`SPACE_POLL`]
-    /// after its message fits.
+    /// the ring (or reaches `reach`, whichever comes first), so that on a machine with fewer
+    /// cores than processes the senders do not take the receiver's core for every few freed
+    /// bytes. It also looks on its own every [`SPACE_POLL`], and from then on asks for exactly
+    /// `target`: a blocked sender waits at most about [`SPACE_POLL`] after its message fits
+    /// (the receiver hands space back as soon as a sleeper's target is reached).
     ///
     /// # Errors
     /// [`Error::Disconnected`] when the receiver is gone (it left, died, or the file was
@@ -383,34 +382,47 @@ impl Ring {
                 std::hint::spin_loop();
             }
         }
+        let w = &self.header().space_wait;
         let mut wake_at = target
             .saturating_add(self.capacity() / 4)
             .min(reach.max(target));
-        let w = &self.header().space_wait;
-        let mut next_probe = Instant::now();
-        let next_poll = Instant::now() + SPACE_POLL;
-        loop {
-            if space() {
-                return Ok(true);
-            }
-            if gone() {
-                return Err(Error::Disconnected);
-            }
-            let now = Instant::now();
-            if now >= next_probe {
-                if self.receiver_gone() {
+        let mut announced = None;
+        let result = (|| {
+            let mut next_probe = Instant::now();
+            let next_poll = Instant::now() + SPACE_POLL;
+            loop {
+                if space() {
+                    return Ok(true);
+                }
+                if gone() {
                     return Err(Error::Disconnected);
                 }
-                next_probe = now + LIVENESS_INTERVAL;
+                let now = Instant::now();
+                if now >= next_probe {
+                    if self.receiver_gone() {
+                        return Err(Error::Disconnected);
+                    }
+                    next_probe = now + LIVENESS_INTERVAL;
+                }
+                if now >= next_poll {
+                    wake_at = target; // waited long enough: ask for exactly what fits
+                }
+                let until = next_probe.min(next_poll.max(now + SPACE_POLL));
+                let Some(budget) = sleep_budget(deadline, now, until - now) else {
+                    return Ok(false);
+                };
+                announced = Some(wake_at);
+                sleep_for_space(w, wake_at, Some(budget), || space() || gone());
             }
-            if now >= next_poll {
-                wake_at = target; // waited long enough: ask for exactly what fits
-            }
-            let until = next_probe.min(next_poll.max(now + SPACE_POLL));
-            let Some(budget) = sleep_budget(deadline, now, until - now) else {
-                return Ok(false);
-            };
-            sleep_for_space(w, wake_at, Some(budget), || space() || gone());
+        })();
+        // Take back a target nobody woke us for (we stopped waiting on our own), so that the
+        // receiver does not hand space back early for a sender that no longer waits. Another
+        // sleeper's lower target stays; one equal to ours is woken by its own poll.
+        if let Some(t) = announced {
+            let _ = w
+                .target
+                .compare_exchange(t, u64::MAX, Ordering::SeqCst, Ordering::Relaxed);
         }
+        result
     }
 }

@@ -215,14 +215,21 @@ pub(crate) fn open_nofollow(path: &Path) -> io::Result<File> {
 /// through its own, see [`super::lock`]). If the path was replaced between the two opens, both
 /// are opened again.
 pub(crate) fn open_twice(path: &Path) -> io::Result<(File, File)> {
-    loop {
+    for _ in 0..OPEN_ATTEMPTS {
         let first = open(path)?;
         let second = open(path)?;
         if same_file(&first, &second)? {
             return Ok((first, second));
         }
     }
+    Err(io::Error::other(format!(
+        "{} was replaced {OPEN_ATTEMPTS} times while being opened",
+        path.display()
+    )))
 }
+
+/// How often an open is tried again when the file at the path keeps changing under it.
+pub(crate) const OPEN_ATTEMPTS: u32 = 1000;
 
 /// Whether two open files are the same file.
 pub(crate) fn same_file(a: &File, b: &File) -> io::Result<bool> {

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::Channel;
-use crate::raw::{check_schema, Sender, SharedRingBuffer};
+use crate::raw::{check_schema, Sender};
 use crate::ring::producer::Wait;
 use crate::ring::wait::deadline_after;
 use crate::Result;
@@ -76,21 +76,13 @@ impl<M: Channel> TypedSender<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        loop {
-            let buffer =
-                SharedRingBuffer::open_checked(path, |stored| check_schema(stored, &M::SCHEMA))?;
-            let raw = Sender::register(buffer)?;
-            // A creator replacing the file now either counted this sender (and keeps the file)
-            // or is seen here: then the path holds (or will hold) a newer file.
-            if raw.buffer().should_reopen_after_registering() {
-                continue;
-            }
-            return Ok(TypedSender {
-                raw,
-                _message: PhantomData,
-            });
-        }
+        let raw = Sender::open_registered(path.as_ref(), |stored| {
+            check_schema(stored, &M::SCHEMA)
+        })?;
+        Ok(TypedSender {
+            raw,
+            _message: PhantomData,
+        })
     }
 
     /// Sends `message`, waiting for space if the ring is full.
