@@ -577,6 +577,12 @@ fn foreign_and_short_files_are_refused() {
             Err(Error::IncompatibleRingBuffer(_) | Error::Corrupt(_))
         ));
     }
+    // None of them is replaced by `create` either: it is somebody's file.
+    assert!(matches!(
+        SharedRingBuffer::create(&shm.path, 4096),
+        Err(Error::IncompatibleRingBuffer(_))
+    ));
+    std::fs::remove_file(&shm.path).unwrap();
     // A real channel cut short by any amount.
     let full = {
         drop(SharedRingBuffer::create(&shm.path, 4096).unwrap());

@@ -250,3 +250,145 @@ fn typed_receiver_outlives_senders_that_come_and_go() {
     let got: Vec<Msg> = rx.iter().collect();
     assert_eq!(got.len(), 5);
 }
+
+/// A sender that registers and dies before sending anything (the receiver is asleep in `recv`
+/// with nobody attached when it comes) is seen coming and seen going.
+#[test]
+fn a_sender_that_dies_before_sending_is_missed_all_the_same() {
+    let path = ShmPath::new("lc-silent");
+    let mut rx = Msg::create_receiver(&path, 4096).unwrap();
+    let (report, result) = mpsc::channel();
+    let watcher = std::thread::spawn(move || {
+        let r = rx.recv();
+        report
+            .send((
+                matches!(r, Err(Error::Disconnected)),
+                format!("{r:?}"),
+                mono_ns(),
+            ))
+            .unwrap();
+    });
+    std::thread::sleep(Duration::from_millis(100)); // asleep, with nobody attached
+    let mut peer = spawn(&["open-sender-only", path.as_str()]);
+    peer.expect_out("READY", T);
+    let ended = end_peer(&mut peer, "SIGKILL");
+    let (disconnected, what, at) = result.recv_timeout(T).expect("the receiver returned");
+    assert!(disconnected, "{what}");
+    let latency = millis(at.saturating_sub(ended));
+    assert!(latency < BOUND, "{latency:?}");
+    watcher.join().unwrap();
+}
+
+/// A receiver that forks a helper (without `exec`) and is then killed is known to be gone:
+/// the helper does not keep its lock. And a forked child that drops its copy of the receiver
+/// (returning, or unwinding) takes nothing from the parent, which goes on receiving alone.
+#[test]
+fn forked_children_neither_keep_nor_take_the_receiver_role() {
+    let path = ShmPath::new("lc-fork");
+    let mut receiver = spawn(&["fork-receiver", path.as_str()]);
+    receiver.expect_out("READY", T);
+    let tx = Msg::open_sender(&path).unwrap();
+    tx.send(&Msg::Stop).unwrap();
+    receiver.signal(libc::SIGKILL);
+    let killed = std::time::Instant::now();
+    loop {
+        match tx.send(&Msg::Stop) {
+            Err(Error::Disconnected) => break,
+            Ok(()) => assert!(
+                killed.elapsed() < Duration::from_secs(2),
+                "the forked helper keeps the dead receiver alive"
+            ),
+            Err(e) => panic!("{e}"),
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    drop((tx, receiver)); // (ends the helper too: its stdin closes)
+
+    let path = ShmPath::new("lc-fork-drop");
+    let mut receiver = spawn(&["fork-drop-receiver", path.as_str()]);
+    receiver.expect_out("READY", T);
+    let tx = Msg::open_sender(&path).unwrap();
+    tx.send(&Msg::Text("one".into())).unwrap();
+    assert_eq!(receiver.expect_out("GOT", T), "GOT Text(\"one\")");
+    assert!(
+        matches!(
+            Msg::open_receiver(&path),
+            Err(Error::ReceiverAlreadyExists { .. })
+        ),
+        "a second receiver while the parent receives"
+    );
+    tx.send(&Msg::Text("two".into())).unwrap();
+    assert_eq!(receiver.expect_out("GOT", T), "GOT Text(\"two\")");
+}
+
+/// Senders beyond the slot table still count: a clone made when every slot is taken shares
+/// its original's slot (so the receiver sees no end of stream while it lives), and a sender
+/// shared by threads waits for its slot instead of failing.
+#[test]
+fn a_full_sender_table_never_hides_a_sender_or_fails_a_send() {
+    let path = ShmPath::new("lc-full-table");
+    let mut rx = Msg::create_receiver(&path, 1 << 20).unwrap();
+    let senders: Vec<_> = (0..128).map(|_| Msg::open_sender(&path).unwrap()).collect();
+    assert!(matches!(
+        Msg::open_sender(&path),
+        Err(Error::TooManySenders { .. })
+    ));
+    // Two threads share one registered sender: no spare slot to borrow.
+    let shared = senders[0].clone(); // shares senders[0]'s slot
+    let threads: Vec<_> = (0..2)
+        .map(|t| {
+            let tx = shared.clone();
+            std::thread::spawn(move || {
+                for seq in 0..2000 {
+                    tx.send(&Msg::Item {
+                        id: t,
+                        seq,
+                        data: Vec::new(),
+                    })
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut got = 0;
+    while got < 4000 {
+        assert!(rx.recv_timeout(T).unwrap().is_some());
+        got += 1;
+    }
+    for t in threads {
+        t.join().unwrap();
+    }
+    drop(senders);
+    // `shared` lives: no end of stream.
+    assert!(rx
+        .recv_timeout(Duration::from_millis(100))
+        .unwrap()
+        .is_none());
+    shared.send(&Msg::Stop).unwrap();
+    assert_eq!(rx.recv_timeout(T).unwrap(), Some(Msg::Stop));
+    drop(shared);
+    assert!(matches!(rx.recv_timeout(T), Err(Error::Disconnected)));
+}
+
+/// A slot state forged to "registered sender" by a process with write access does not fake an
+/// end of stream while a real sender lives, nor hide the real one when it leaves.
+#[test]
+fn a_forged_slot_state_fakes_no_end_of_stream() {
+    use std::os::unix::fs::FileExt;
+    let path = ShmPath::new("lc-forged-slot");
+    let mut rx = Msg::create_receiver(&path, 4096).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path.path)
+        .unwrap();
+    f.write_all_at(&1u32.to_le_bytes(), 896 + 64 * 100).unwrap(); // slot 100: "a sender"
+    let tx = Msg::open_sender(&path).unwrap();
+    assert!(rx
+        .recv_timeout(Duration::from_millis(200))
+        .unwrap()
+        .is_none());
+    tx.send(&Msg::Stop).unwrap();
+    assert_eq!(rx.recv_timeout(T).unwrap(), Some(Msg::Stop));
+    drop(tx);
+    assert!(matches!(rx.recv_timeout(T), Err(Error::Disconnected)));
+}

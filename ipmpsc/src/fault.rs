@@ -6,7 +6,9 @@
 //! `IPMPSC_FAULT_STOPPED <point>` on standard error and stops itself with `SIGSTOP`, so that a
 //! test can `SIGKILL` it at exactly that step. Points: `after-announce` (intent written, tail not
 //! yet moved), `after-cas` (tail moved, intent not yet confirmed), `after-reserve` (tail moved
-//! and confirmed, nothing written), `before-publish` (payload written, flag not yet set).
+//! and confirmed, nothing written), `before-publish` (payload written, flag not yet set); and of
+//! a creator replacing a file: `before-replace` (the old file marked `REPLACING`, found unused,
+//! not yet renamed over).
 
 #[cfg(feature = "fault-injection")]
 mod imp {

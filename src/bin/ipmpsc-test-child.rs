@@ -39,7 +39,8 @@ pub(crate) fn usage() -> ! {
          consume <path> hold:<n>|step|run <seed> <min> <max>\n\
          lc-receiver <path> <how> | lc-sender <path> <how> | lc-blocked-sender <path>\n\
          race <path> create|open|open-or-create <capacity> | scribble <path> <offset>\n\
-         small-fs <dir> <too-big> <fits> | panic-send <path> raw|typed"
+         small-fs <dir> <too-big> <fits> | panic-send <path> raw|typed\n\
+         fork-receiver <path> | fork-drop-receiver <path> | open-sender-only <path> | raw-create <path>"
     );
     std::process::exit(64)
 }
@@ -515,6 +516,10 @@ fn main() {
         ["scribble", path, offset] => edges::scribble(path, num(offset)),
         ["small-fs", dir, too_big, fits] => edges::small_fs(dir, num(too_big), num(fits)),
         ["panic-send", path, kind] => edges::panic_send(path, kind),
+        ["fork-receiver", path] => edges::fork_receiver(path),
+        ["fork-drop-receiver", path] => edges::fork_drop_receiver(path),
+        ["open-sender-only", path] => edges::open_sender_only(path),
+        ["raw-create", path] => edges::raw_create(path),
         _ => usage(),
     }
 }

@@ -39,12 +39,14 @@ impl SharedRingBuffer {
     ///
     /// The file's memory is reserved at once, and the file is initialised under a temporary
     /// name in the same directory and renamed into place, so nobody ever maps a half-written
-    /// header. A file already at `path` is replaced only if nobody uses it (no receiver, no
-    /// live sender, nothing undelivered); a symlink there is replaced, not written through.
+    /// header. A channel already at `path` is replaced only if nobody uses it (no receiver, no
+    /// live sender, nothing undelivered); a symlink there is replaced, not written through; a
+    /// file that is not a channel is left alone.
     ///
     /// # Errors
     /// [`Error::ReceiverAlreadyExists`] if a live receiver holds a channel at `path`;
     /// [`Error::ChannelInUse`] if live senders or undelivered messages are in it;
+    /// [`Error::IncompatibleRingBuffer`] if a file that is not a channel is there;
     /// [`Error::Io`] if the file cannot be created, or its memory cannot be reserved
     /// (`ErrorKind::StorageFull`, naming the path and the size).
     ///
@@ -205,6 +207,9 @@ impl SharedRingBuffer {
                     ring: Arc::new(ring),
                 });
             }
+            if ring.is_at(path) {
+                return Err(marked_replaced(path));
+            }
         }
         Err(keeps_changing(path))
     }
@@ -226,6 +231,7 @@ impl SharedRingBuffer {
                         Claimed::Consumer(consumer) => {
                             return Ok((SharedRingBuffer { ring }, consumer))
                         }
+                        Claimed::Replaced if ring.is_at(path) => return Err(marked_replaced(path)),
                         Claimed::Replaced => continue,
                     }
                 }
@@ -284,6 +290,16 @@ impl SharedRingBuffer {
             }
         }
     }
+}
+
+/// The file at `path` says it was replaced, but it is still there: written so by a process
+/// with write access to it (the library marks a file only once it is off its path).
+fn marked_replaced(path: &Path) -> Error {
+    Error::Corrupt(format!(
+        "the channel at {} is marked as replaced although it is still at its path; create it \
+         again",
+        path.display()
+    ))
 }
 
 /// The file at `path` was replaced again and again while this process tried to open it.

@@ -4,10 +4,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use std::sync::Arc;
+
 use super::SharedRingBuffer;
 use crate::codec;
 use crate::ring::producer::{SenderHandle, Wait};
 use crate::ring::wait::deadline_after;
+use crate::ring::Ring;
 use crate::Result;
 
 /// The sending end of a channel. Clones register separate sender slots, so each thread can
@@ -27,7 +30,34 @@ use crate::Result;
 /// ```
 pub struct Sender {
     buffer: SharedRingBuffer,
+    /// The sender's slot, shared with clones made when no slot was free.
+    registration: Arc<Registration>,
+}
+
+/// A sender's hold on the ring, given back when the last sender sharing it is dropped, by
+/// the process that registered it (not by a child that inherited a copy through `fork`).
+struct Registration {
+    ring: Arc<Ring>,
     handle: SenderHandle,
+    pid: u32,
+}
+
+impl Registration {
+    fn new(ring: &Arc<Ring>, handle: SenderHandle) -> Arc<Registration> {
+        Arc::new(Registration {
+            ring: ring.clone(),
+            handle,
+            pid: crate::sys::process::current_pid(),
+        })
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if crate::sys::process::current_pid() == self.pid {
+            self.handle.unregister(&self.ring);
+        }
+    }
 }
 
 impl Sender {
@@ -46,7 +76,11 @@ impl Sender {
     pub fn new(buffer: SharedRingBuffer) -> Sender {
         let handle = SenderHandle::register(&buffer.ring)
             .unwrap_or_else(|_| SenderHandle::unregistered(&buffer.ring));
-        Sender { buffer, handle }
+        let registration = Registration::new(&buffer.ring, handle);
+        Sender {
+            buffer,
+            registration,
+        }
     }
 
     /// A sender with a slot of its own.
@@ -56,7 +90,11 @@ impl Sender {
     /// sender.
     pub(crate) fn register(buffer: SharedRingBuffer) -> Result<Sender> {
         let handle = SenderHandle::register(&buffer.ring)?;
-        Ok(Sender { buffer, handle })
+        let registration = Registration::new(&buffer.ring, handle);
+        Ok(Sender {
+            buffer,
+            registration,
+        })
     }
 
     /// Opens the channel at `path` (its schema checked by `check`) and registers a sender with
@@ -188,8 +226,9 @@ impl Sender {
     pub(crate) fn send_with(&self, value: &(impl Serialize + ?Sized), wait: Wait) -> Result<bool> {
         let ring = &*self.buffer.ring;
         let len = codec::encoded_size(value)?;
-        self.handle.with_slot(ring, |slot| {
-            let Some(mut reservation) = ring.reserve(slot, &self.handle, len, wait)? else {
+        let handle = &self.registration.handle;
+        handle.with_slot(ring, |slot| {
+            let Some(mut reservation) = ring.reserve(slot, handle, len, wait)? else {
                 return Ok(false);
             };
             codec::encode_into(value, reservation.bytes_mut())?;
@@ -203,19 +242,23 @@ impl std::fmt::Debug for Sender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sender")
             .field("buffer", &self.buffer)
-            .field("slot", &self.handle.slot())
+            .field("slot", &self.registration.handle.slot())
             .finish()
     }
 }
 
 impl Clone for Sender {
+    /// A sender with a slot of its own; when every slot is taken, one that shares this
+    /// sender's slot (so that it still counts as a sender, and the slot stays registered until
+    /// the last of them is dropped).
     fn clone(&self) -> Sender {
-        Sender::new(self.buffer.clone())
-    }
-}
-
-impl Drop for Sender {
-    fn drop(&mut self) {
-        self.handle.unregister(&self.buffer.ring);
+        let registration = match SenderHandle::register(&self.buffer.ring) {
+            Ok(handle) => Registration::new(&self.buffer.ring, handle),
+            Err(_) => self.registration.clone(),
+        };
+        Sender {
+            buffer: self.buffer.clone(),
+            registration,
+        }
     }
 }

@@ -94,6 +94,9 @@ pub(crate) struct Consumer {
     senders: Option<SendersWatch>,
     /// The first `Corrupt` diagnosis; the channel is unusable from then on.
     broken: Option<String>,
+    /// The process that claimed the receiver role: a child that inherited a copy of the
+    /// consumer through `fork` must not give the role back when it drops it.
+    pid: u32,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -142,6 +145,7 @@ impl Consumer {
             scratch: Vec::new(),
             senders: None,
             broken: None,
+            pid: crate::sys::process::current_pid(),
         };
         consumer.release();
         Ok(Claimed::Consumer(consumer))
@@ -439,6 +443,11 @@ impl Consumer {
         if self.load_tail()? != self.head {
             return Ok(None); // a dead reservation whose size is not known yet
         }
+        // The counter says nobody; the locks have the last word (a process with write access
+        // could have written the counter).
+        if !self.ring.confirm_senders_gone() {
+            return Ok(None);
+        }
         if let Some(w) = &mut self.senders {
             w.armed = false;
         }
@@ -588,6 +597,9 @@ impl Consumer {
 
 impl Drop for Consumer {
     fn drop(&mut self) {
+        if crate::sys::process::current_pid() != self.pid {
+            return; // a forked child's copy: the role is the parent's
+        }
         self.free_pending();
         self.release();
         self.ring.release_receiver();

@@ -19,7 +19,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::consumer::{Claimed, Consumer};
-use super::header::{self, Geometry, Header, RECEIVER_LOCK};
+use super::header::{self, Geometry, Header, RECEIVER_LOCK, REPLACE_LOCK};
 use super::{Ring, CLOSED, POSITION_MASK, REPLACED, REPLACING};
 use crate::schema::{Schema, StoredSchema};
 use crate::sys::file::{self, Publish, StagedFile};
@@ -86,8 +86,10 @@ impl Ring {
                 "capacity too large",
             ))
         })?;
-        let mut staged = StagedFile::create(path, geo.file_len, mode)?;
-        let map = file::map(&staged.file)?;
+        let mut staged = StagedFile::create(path, geo.file_len, mode, RECEIVER_LOCK)?;
+        // Mapped through a description of its own, which never holds a lock: a mapping keeps
+        // its description open, and one inherited by a forked child would keep the locks.
+        let map = file::map(&staged.reopen()?)?;
         let ring = Ring::from_parts(
             map,
             staged.file.try_clone()?,
@@ -97,8 +99,8 @@ impl Ring {
         );
         ring.write_identity(name, desc);
         let ring = Arc::new(ring);
-        // Hold the receiver lock of the new file before anyone can see it: as the receiver,
-        // or only until it is published.
+        // The staged file's receiver lock is held from its creation: keep it as the receiver,
+        // or only until the file is published.
         let consumer = if receiver {
             match Consumer::claim(ring.clone())? {
                 Claimed::Consumer(c) => Some(c),
@@ -112,6 +114,7 @@ impl Ring {
             }
             None
         };
+        let mut attempts = 0;
         loop {
             if let Publish::Done = staged.publish_new()? {
                 break;
@@ -121,6 +124,13 @@ impl Ring {
             }
             if replace_existing(&mut staged)? {
                 break;
+            }
+            attempts += 1;
+            if attempts >= file::OPEN_ATTEMPTS {
+                return Err(Error::Io(std::io::Error::other(format!(
+                    "{} kept changing while this process tried to create a channel there",
+                    path.display()
+                ))));
             }
         }
         if !receiver {
@@ -172,16 +182,23 @@ impl Ring {
     /// ipmpsc channel of this layout, word size and codec; [`Error::Corrupt`] if its geometry or
     /// cursors are impossible.
     pub(crate) fn open(path: &Path) -> Result<Ring> {
-        let (receiver_file, sender_file) = file::open_twice(path)?;
-        let ring = Ring::map_existing(receiver_file, sender_file, path)?;
+        let [map_file, receiver_file, sender_file] = file::open_separately(path)?;
+        let ring = Ring::map_existing(&map_file, receiver_file, sender_file, path)?;
         ring.check_cursors()?;
         Ok(ring)
     }
 
-    /// Maps `receiver_file` and validates its header; `sender_file` is another open file
-    /// description of the same file.
-    fn map_existing(receiver_file: File, sender_file: File, path: &Path) -> Result<Ring> {
-        let actual_len = receiver_file.metadata()?.len();
+    /// Maps `map_file` and validates its header; `receiver_file` and `sender_file` are the
+    /// open file descriptions of the same file that the two roles lock through (the mapped
+    /// one should hold no lock: a mapping keeps its description open, and one inherited by a
+    /// forked child would keep the locks).
+    fn map_existing(
+        map_file: &File,
+        receiver_file: File,
+        sender_file: File,
+        path: &Path,
+    ) -> Result<Ring> {
+        let actual_len = map_file.metadata()?.len();
         let min = std::mem::size_of::<Header>() as u64;
         if actual_len < min {
             return Err(Error::IncompatibleRingBuffer(format!(
@@ -189,7 +206,7 @@ impl Ring {
                 path.display()
             )));
         }
-        let map = file::map(&receiver_file)?;
+        let map = file::map(map_file)?;
         if (map.len() as u64) < min {
             return Err(Error::IncompatibleRingBuffer(
                 "file shrank while being opened".into(),
@@ -290,8 +307,8 @@ impl Ring {
 }
 
 /// The path is taken: replace what is there if nobody uses it. `Ok(true)` once the staged
-/// file is published; `Ok(false)` to try publishing again (what was there went away, or
-/// changed under us).
+/// file is published; `Ok(false)` to try publishing again (what was there went away, changed
+/// under us, or another creator is deciding about it).
 fn replace_existing(staged: &mut StagedFile) -> Result<bool> {
     let path = staged.final_path().to_path_buf();
     let old = match file::open_nofollow(&path) {
@@ -300,16 +317,22 @@ fn replace_existing(staged: &mut StagedFile) -> Result<bool> {
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return swap_out_symlink(staged),
         Err(e) => return Err(e.into()),
     };
-    if !old.metadata()?.is_file() {
+    let meta = old.metadata()?;
+    if !meta.is_file() {
         return Err(Error::Io(std::io::Error::new(
             std::io::ErrorKind::AlreadyExists,
             format!("{} exists and is not a regular file", path.display()),
         )));
     }
-    // Whoever holds this lock is the receiver of the old file, or another creator replacing
-    // it: either way, the path is taken.
+    // The replace lock first, then the receiver lock: whoever finds the receiver lock held
+    // and the replace lock free knows a receiver holds it, not a creator.
+    if !lock::try_lock(old.as_fd(), REPLACE_LOCK)? {
+        // Another creator is deciding about this file: look again in a moment.
+        std::thread::sleep(std::time::Duration::from_micros(100));
+        return Ok(false);
+    }
     if !lock::try_lock(old.as_fd(), RECEIVER_LOCK)? {
-        let pid = Ring::map_existing(old.try_clone()?, old.try_clone()?, &path)
+        let pid = Ring::map_existing(&old, old.try_clone()?, old.try_clone()?, &path)
             .map(|r| r.receiver_pid())
             .unwrap_or(0);
         return Err(Error::ReceiverAlreadyExists { pid });
@@ -317,44 +340,83 @@ fn replace_existing(staged: &mut StagedFile) -> Result<bool> {
     if !file::path_is(&path, &old)? {
         return Ok(false); // replaced meanwhile: look again
     }
-    // Not a channel of this layout: nothing to protect in it.
-    let Ok(channel) = Ring::map_existing(old.try_clone()?, old.try_clone()?, &path) else {
-        staged.replace()?;
-        return Ok(true);
+    let channel = match Ring::map_existing(&old, old.try_clone()?, old.try_clone()?, &path) {
+        Ok(channel) => channel,
+        // An empty file, or a channel of another layout (an older ipmpsc): nothing to keep.
+        Err(_) if meta.len() == 0 || starts_with_magic(&old) => {
+            staged.replace()?;
+            return Ok(true);
+        }
+        // Somebody's data: never clobbered.
+        Err(_) => {
+            return Err(Error::IncompatibleRingBuffer(format!(
+                "{} exists and is not an ipmpsc channel; remove it or choose another path",
+                path.display()
+            )))
+        }
     };
     let tail = channel.tail();
     // New senders wait for the outcome (`Ring::registration`); the ones already there are
     // counted below.
     tail.fetch_or(REPLACING, Ordering::SeqCst);
-    let senders = channel.live_senders();
-    let position = tail.load(Ordering::SeqCst) & POSITION_MASK;
-    let undelivered = position.saturating_sub(channel.head().load(Ordering::Acquire));
-    if senders > 0 || undelivered > 0 {
+    if let Err(e) = refuse_if_in_use(&channel, &path) {
         tail.fetch_and(!REPLACING, Ordering::SeqCst);
-        return Err(Error::ChannelInUse {
-            path,
-            senders,
-            undelivered,
-        });
+        return Err(e);
     }
+    crate::fault::point("before-replace");
     if let Err(e) = staged.replace() {
         tail.fetch_and(!REPLACING, Ordering::SeqCst);
         return Err(e.into());
     }
     // Marked only once it is off the path, so that whoever opens the path never finds a
     // replaced file there, even if this process dies right here (then REPLACING stays, with
-    // nobody holding the lock, which registering senders read as "the creator died": they
-    // stay, and find no receiver).
+    // no creator holding the replace lock: registering senders clear it and stay, and find
+    // no receiver).
     tail.fetch_or(REPLACED | CLOSED, Ordering::SeqCst);
     tail.fetch_and(!REPLACING, Ordering::SeqCst);
     channel.wake_all_senders();
     Ok(true)
 }
 
+/// `Error::ChannelInUse` if `channel` has live senders or undelivered bytes.
+fn refuse_if_in_use(channel: &Ring, path: &Path) -> Result<()> {
+    let senders = channel.live_senders();
+    let position = channel.tail().load(Ordering::SeqCst) & POSITION_MASK;
+    let undelivered = position.saturating_sub(channel.head().load(Ordering::Acquire));
+    if senders > 0 || undelivered > 0 {
+        return Err(Error::ChannelInUse {
+            path: path.to_path_buf(),
+            senders,
+            undelivered,
+        });
+    }
+    Ok(())
+}
+
+/// Whether `file` starts with the ipmpsc magic.
+fn starts_with_magic(file: &File) -> bool {
+    let mut magic = [0u8; 8];
+    std::os::unix::fs::FileExt::read_exact_at(file, &mut magic, 0).is_ok() && magic == header::MAGIC
+}
+
 /// A symlink is at the path: swap the staged file in for it and remove the symlink, never
-/// following it. If what the swap displaced is not a symlink (a creator raced us there), swap
-/// back and look again.
+/// following it (nor writing through it). If it leads to a channel in use, the path is in use:
+/// refused. If what the swap displaced is not a symlink (a creator raced us there), swap back
+/// and look again.
 fn swap_out_symlink(staged: &mut StagedFile) -> Result<bool> {
+    let path = staged.final_path().to_path_buf();
+    if let Ok(target) = file::open(&path) {
+        if let Ok(channel) =
+            Ring::map_existing(&target, target.try_clone()?, file::open(&path)?, &path)
+        {
+            if channel.receiver_held() {
+                return Err(Error::ReceiverAlreadyExists {
+                    pid: channel.receiver_pid(),
+                });
+            }
+            refuse_if_in_use(&channel, &path)?;
+        }
+    }
     staged.exchange()?;
     if staged.displaced()?.file_type().is_symlink() {
         staged.remove_displaced()?;

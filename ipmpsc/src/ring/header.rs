@@ -4,7 +4,7 @@
 //! ```text
 //! offset  size  what
 //!      0   128  identity and geometry (written once by the creator, read once by openers)
-//!    128   128  peers: receiver pid, claim and sender counters      (receiver lock: byte 128)
+//!    128   128  peers: receiver pid, claim and sender counters  (locks: receiver 128, creator 129)
 //!    256   128  head: the read cursor (written by the receiver only)
 //!    384   128  free: the release cursor (written by the receiver only)
 //!    512   128  tail: the reservation cursor and the channel state bits (CAS by senders)
@@ -37,6 +37,10 @@ pub(crate) const DEFAULT_MAX_SENDERS: u32 = 128;
 
 /// File offset of the receiver's lock byte.
 pub(crate) const RECEIVER_LOCK: u64 = 128;
+/// File offset of the byte a creator locks (before the receiver lock) while it decides
+/// whether it may replace the file: whoever finds the receiver lock held can tell a creator
+/// deciding (wait a moment) from a live receiver.
+pub(crate) const REPLACE_LOCK: u64 = 129;
 /// File offset of sender slot 0's lock byte; slot `i` locks `SENDER_LOCKS + 64 * i`.
 pub(crate) const SENDER_LOCKS: u64 = 896;
 

@@ -84,6 +84,7 @@ mod tests;
 pub(crate) mod wait;
 
 use std::fs::File;
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 
@@ -170,6 +171,8 @@ impl Ring {
         schema: StoredSchema,
     ) -> Ring {
         let words = (geo.max_senders as usize).div_ceil(64);
+        crate::sys::fork::register(receiver_file.as_raw_fd());
+        crate::sys::fork::register(sender_file.as_raw_fd());
         Ring {
             map,
             receiver_file,
@@ -200,6 +203,17 @@ impl Ring {
             )));
         }
         Ok((head, free, tail))
+    }
+
+    /// Whether `path` (following symlinks, as opening it does) names this mapping's file.
+    pub(crate) fn is_at(&self, path: &std::path::Path) -> bool {
+        std::fs::metadata(path)
+            .ok()
+            .zip(self.receiver_file.metadata().ok())
+            .is_some_and(|(p, f)| {
+                use std::os::unix::fs::MetadataExt;
+                p.dev() == f.dev() && p.ino() == f.ino()
+            })
     }
 
     pub(crate) fn set_remove_on_drop(&mut self, path: PathBuf) {
@@ -369,5 +383,7 @@ impl Drop for Ring {
         if let Some(path) = self.remove_on_drop.take() {
             let _ = std::fs::remove_file(path);
         }
+        crate::sys::fork::unregister(self.receiver_file.as_raw_fd());
+        crate::sys::fork::unregister(self.sender_file.as_raw_fd());
     }
 }

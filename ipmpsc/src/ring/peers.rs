@@ -39,7 +39,7 @@ use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::header::{RECEIVER_LOCK, SENDER_LOCKS};
+use super::header::{RECEIVER_LOCK, REPLACE_LOCK, SENDER_LOCKS};
 use super::{
     Ring, CLOSED, FLAG_EMPTY, FLAG_PADDING, POSITION_MASK, RECORD_HEADER, REPLACED, REPLACING,
 };
@@ -56,6 +56,10 @@ pub(crate) const CONFIRMED: u64 = 1 << 63;
 /// How often a sender checks that the receiver still lives (on the send path, and while it
 /// waits for space), and how often a waiting receiver looks for senders that died.
 pub(crate) const LIVENESS_INTERVAL: Duration = Duration::from_millis(25);
+
+/// How long a claim waits for a creator that holds the file's replace lock to decide (it
+/// takes microseconds; this bounds a creator stopped half-way, as by a debugger).
+const CREATOR_PATIENCE: Duration = Duration::from_secs(1);
 
 /// What a sender slot is used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +113,12 @@ impl SenderSlot {
     pub(crate) fn clear(&self) {
         self.intent_len.store(0, Ordering::Release);
     }
+}
+
+/// One registered sender fewer in `attached`, never below zero (a slot state forged to
+/// `Sender` that nobody counted would otherwise wrap it, and end-of-stream would never come).
+fn leave(attached: &AtomicU64) {
+    let _ = attached.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
 }
 
 /// File offset of slot `i`'s lock byte.
@@ -171,10 +181,21 @@ impl Ring {
             self.receiver_taken.store(false, Ordering::Release);
             e
         };
-        if !lock::try_lock(self.receiver_file.as_fd(), RECEIVER_LOCK).map_err(|e| undo(e.into()))? {
-            return Err(undo(Error::ReceiverAlreadyExists {
-                pid: self.header().peers.receiver_pid.load(Ordering::Acquire),
-            }));
+        let deadline = std::time::Instant::now() + CREATOR_PATIENCE;
+        loop {
+            if lock::try_lock(self.receiver_file.as_fd(), RECEIVER_LOCK)
+                .map_err(|e| undo(e.into()))?
+            {
+                break;
+            }
+            // A creator deciding whether to replace the file holds the receiver lock too, for
+            // a moment: wait for its decision rather than report a receiver that is not there.
+            if !self.creator_deciding() || std::time::Instant::now() >= deadline {
+                return Err(undo(Error::ReceiverAlreadyExists {
+                    pid: self.header().peers.receiver_pid.load(Ordering::Acquire),
+                }));
+            }
+            std::thread::sleep(Duration::from_micros(100));
         }
         let give_back = |e: Error| {
             let _ = lock::unlock(self.receiver_file.as_fd(), RECEIVER_LOCK);
@@ -222,6 +243,11 @@ impl Ring {
         // Probed through the senders' description, which never holds the receiver lock, so a
         // receiver of this very process is seen too. An error says nothing: assume alive.
         !lock::is_locked(self.sender_file.as_fd(), RECEIVER_LOCK).unwrap_or(true)
+    }
+
+    /// Whether some process holds the receiver lock (a receiver, or a creator deciding).
+    pub(crate) fn receiver_held(&self) -> bool {
+        lock::is_locked(self.sender_file.as_fd(), RECEIVER_LOCK).unwrap_or(true)
     }
 
     /// Pid recorded by the receiver holding the channel (0 if none recorded).
@@ -290,7 +316,7 @@ impl Ring {
                     // A dead registration passes to us: still one attached sender.
                     (true, true) | (false, false) => {}
                     (true, false) => {
-                        peers.attached.fetch_sub(1, Ordering::SeqCst);
+                        leave(&peers.attached);
                     }
                     (false, true) => {
                         peers.attached.fetch_add(1, Ordering::SeqCst);
@@ -302,6 +328,10 @@ impl Ring {
                     // After `attached`: a receiver that sees the new registration also sees
                     // the sender attached.
                     peers.registrations.fetch_add(1, Ordering::SeqCst);
+                    // A receiver asleep with nobody attached sleeps without a timeout: wake it
+                    // so that it starts watching this sender's lock (should it die without a
+                    // word).
+                    self.wake_receiver();
                 }
                 return Ok(i);
             }
@@ -320,7 +350,7 @@ impl Ring {
         s.state.store(SlotState::Free as u32, Ordering::Release);
         s.pid.store(0, Ordering::Relaxed);
         if was_sender {
-            self.header().peers.attached.fetch_sub(1, Ordering::SeqCst);
+            leave(&self.header().peers.attached);
         }
         let _ = lock::unlock(self.sender_file.as_fd(), slot_lock(i));
         self.unhold_locally(i);
@@ -340,14 +370,24 @@ impl Ring {
         if tail & REPLACING == 0 {
             return Registration::Stay;
         }
-        // A creator that set REPLACING holds the receiver lock until it decides; if nobody
-        // holds it, that creator died half-way: the file stays as it is.
-        if lock::is_locked(self.sender_file.as_fd(), RECEIVER_LOCK).unwrap_or(true) {
+        if self.creator_deciding() {
             Registration::Retry
         } else {
-            self.tail().fetch_and(!REPLACING, Ordering::SeqCst);
+            self.clear_stale_replacing();
             Registration::Stay
         }
+    }
+
+    /// Whether a creator holds the file's replace lock: it is deciding whether to replace the
+    /// file (a matter of microseconds).
+    pub(crate) fn creator_deciding(&self) -> bool {
+        lock::is_locked(self.sender_file.as_fd(), REPLACE_LOCK).unwrap_or(false)
+    }
+
+    /// Clears a [`REPLACING`] that no creator stands behind (it died half-way, or the bit was
+    /// forged): the file stays as it is.
+    pub(crate) fn clear_stale_replacing(&self) {
+        self.tail().fetch_and(!REPLACING, Ordering::SeqCst);
     }
 
     /// Number of registered senders alive, in any process: the slots in state `Sender` whose
@@ -379,17 +419,21 @@ impl Ring {
     /// unconsumed reservation becomes an `Orphan` until the reservation is skipped.
     pub(crate) fn reap_dead_senders(&self, head: u64) {
         let peers = &self.header().peers;
+        let counted = peers.attached.load(Ordering::SeqCst);
+        let (mut alive, mut reaped) = (0u64, 0u64);
         for i in 0..self.max_senders() {
             let s = self.slot(i);
             if s.state.load(Ordering::Acquire) != SlotState::Sender as u32 {
                 continue;
             }
             if !lock::try_lock(self.receiver_file.as_fd(), slot_lock(i)).unwrap_or(false) {
-                continue; // alive
+                alive += 1;
+                continue;
             }
             // Dead, and the slot is ours until we unlock it.
             if s.state.load(Ordering::Acquire) == SlotState::Sender as u32 {
-                peers.attached.fetch_sub(1, Ordering::SeqCst);
+                leave(&peers.attached);
+                reaped += 1;
                 let len = s.intent_len.load(Ordering::Acquire);
                 let pos = s.intent_pos.load(Ordering::Acquire);
                 let tail = self.tail().load(Ordering::Acquire) & POSITION_MASK;
@@ -404,6 +448,32 @@ impl Ring {
             }
             let _ = lock::unlock(self.receiver_file.as_fd(), slot_lock(i));
         }
+        if alive == 0 {
+            // Nobody alive, yet counted: the counter disagrees with the slots (written by a
+            // process with write access). Set it right, unless a sender came or went meanwhile.
+            let _ = peers.attached.compare_exchange(
+                counted.saturating_sub(reaped),
+                0,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
+        }
+    }
+
+    /// Receiver only: whether a registered sender is alive, asked of the slots' locks rather
+    /// than of the counter (before reporting that everyone left). Repairs a counter that says
+    /// nobody while somebody is there.
+    pub(crate) fn confirm_senders_gone(&self) -> bool {
+        let live = self.live_senders() as u64;
+        if live > 0 {
+            let _ = self.header().peers.attached.compare_exchange(
+                0,
+                live,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
+        }
+        live == 0
     }
 
     /// Receiver only: the reservation at `head` (data offset `off`, the tail at `tail`) has
@@ -476,7 +546,7 @@ impl Ring {
             let s = self.slot(i);
             s.intent_len.store(0, Ordering::Release);
             if s.state.load(Ordering::Acquire) == SlotState::Sender as u32 {
-                peers.attached.fetch_sub(1, Ordering::SeqCst);
+                leave(&peers.attached);
             }
             s.state.store(SlotState::Free as u32, Ordering::Release);
             s.pid.store(0, Ordering::Relaxed);

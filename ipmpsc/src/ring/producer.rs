@@ -8,7 +8,7 @@ use super::peers::{SenderSlot, SlotState, LIVENESS_INTERVAL};
 use super::wait::{sleep_budget, sleep_for_space};
 use super::{
     record_size, Ring, CLOSED, FLAG_MESSAGE, FLAG_PADDING, MAX_POSITION, POSITION_MASK,
-    RECORD_HEADER, REPLACED,
+    RECORD_HEADER, REPLACED, REPLACING,
 };
 use crate::sys::clock;
 use crate::{Error, Result};
@@ -86,8 +86,9 @@ impl SenderHandle {
         }
     }
 
-    /// Runs `f` with exclusive use of a slot: the registered one, or one borrowed for the call
-    /// (given back even if `f` unwinds).
+    /// Runs `f` with exclusive use of a slot: the registered one, or, while another thread
+    /// uses that, one borrowed for the call (given back even if `f` unwinds); when no slot is
+    /// free to borrow, it waits for the registered one.
     #[inline]
     pub(crate) fn with_slot<R>(
         &self,
@@ -106,7 +107,25 @@ impl SenderHandle {
                 return f(ring.slot(i));
             }
         }
-        let temp = ring.claim_slot(SlotState::Borrowed)?;
+        let temp = match (ring.claim_slot(SlotState::Borrowed), self.slot) {
+            (Ok(temp), _) => temp,
+            // Every slot is taken: wait for our own (another thread of this process is
+            // sending through it), as a sender of a full table can do no better.
+            (Err(Error::TooManySenders { .. }), Some(i)) => {
+                while self.busy.swap(true, Ordering::Acquire) {
+                    std::thread::yield_now();
+                }
+                struct Unbusy<'a>(&'a AtomicBool);
+                impl Drop for Unbusy<'_> {
+                    fn drop(&mut self) {
+                        self.0.store(false, Ordering::Release);
+                    }
+                }
+                let _unbusy = Unbusy(&self.busy);
+                return f(ring.slot(i));
+            }
+            (Err(e), _) => return Err(e),
+        };
         struct GiveBack<'a>(&'a Ring, u32);
         impl Drop for GiveBack<'_> {
             fn drop(&mut self) {
@@ -279,6 +298,25 @@ impl Ring {
         loop {
             if word & (CLOSED | REPLACED) != 0 {
                 return Err(Error::Disconnected);
+            }
+            if word & REPLACING != 0 {
+                // A creator is deciding whether to replace the file. It counted the senders
+                // and bytes already there; anything reserved now could be lost with the file,
+                // so wait for the outcome (microseconds), for as long as its lock says it
+                // lives, like for space; without a creator behind it (it died half-way, or
+                // the bit was forged), the bit is cleared.
+                if !self.creator_deciding() {
+                    self.clear_stale_replacing();
+                } else {
+                    match wait {
+                        Wait::Until(deadline) if deadline.is_none_or(|d| Instant::now() < d) => {
+                            std::thread::sleep(Duration::from_micros(50));
+                        }
+                        _ => return Ok(None),
+                    }
+                }
+                word = self.tail().load(Ordering::Acquire);
+                continue;
             }
             let tail = word & POSITION_MASK;
             if tail > MAX_POSITION - cap || tail % 8 != 0 {

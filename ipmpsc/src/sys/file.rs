@@ -8,6 +8,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
+use std::os::fd::AsFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -35,12 +36,15 @@ pub(crate) enum Publish {
 
 impl StagedFile {
     /// Creates `.<name>.<pid>.<n>.tmp` next to `path` with `O_EXCL` (which never follows a
-    /// symlink) and mode `mode`, and reserves `len` bytes of storage for it.
+    /// symlink) and mode `mode`, locks its byte `held` (so that it is seen as in use for as
+    /// long as its creator lives), and reserves `len` bytes of storage for it. Staged files of
+    /// the same name that a creator left behind when it died (unlocked, and not brand new) are
+    /// removed on the way: reserved storage on tmpfs is memory.
     ///
     /// Reserving (`fallocate`) matters on tmpfs: a sparse file that does not fit would be
     /// created happily and then kill a sender with `SIGBUS` when it touches a page that the
     /// file system cannot provide. Here it fails at once, naming the path and the size.
-    pub(crate) fn create(path: &Path, len: u64, mode: u32) -> io::Result<StagedFile> {
+    pub(crate) fn create(path: &Path, len: u64, mode: u32, held: u64) -> io::Result<StagedFile> {
         let name = path.file_name().ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "channel path has no file name")
         })?;
@@ -73,6 +77,8 @@ impl StagedFile {
                         final_path: path.to_path_buf(),
                         published: false,
                     };
+                    super::lock::try_lock(staged.file.as_fd(), held)?;
+                    remove_abandoned(dir, name, held);
                     // The caller's mode exactly, whatever the umask.
                     staged
                         .file
@@ -170,6 +176,39 @@ impl Drop for StagedFile {
     }
 }
 
+/// Removes the staged files `.<name>.*.tmp` in `dir` whose creator died: nobody holds their
+/// byte `held`, and they are more than a few seconds old (a creator locks its file right
+/// after creating it).
+fn remove_abandoned(dir: &Path, name: &std::ffi::OsStr, held: u64) {
+    use std::os::unix::ffi::OsStrExt;
+    let mut prefix = b".".to_vec();
+    prefix.extend_from_slice(name.as_bytes());
+    prefix.push(b'.');
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let entry_name = entry.file_name();
+        let bytes = entry_name.as_bytes();
+        if !bytes.starts_with(&prefix) || !bytes.ends_with(b".tmp") {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(file) = open_nofollow(&path) else {
+            continue;
+        };
+        let old = file
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(5));
+        if old && !super::lock::is_locked(file.as_fd(), held).unwrap_or(true) {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
 /// Reserves `len` bytes of storage for `file` and sets its length to `len`.
 fn reserve(file: &File, len: u64, path: &Path) -> io::Result<()> {
     match rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), 0, len) {
@@ -211,15 +250,14 @@ pub(crate) fn open_nofollow(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
-/// Opens `path` twice: two open file descriptions of one file (each role of a process locks
-/// through its own, see [`super::lock`]). If the path was replaced between the two opens, both
-/// are opened again.
-pub(crate) fn open_twice(path: &Path) -> io::Result<(File, File)> {
+/// Opens `path` three times: three open file descriptions of one file (one to map, one for
+/// each role to lock through, see [`super::lock`]). If the path was replaced between the
+/// opens, they are all opened again.
+pub(crate) fn open_separately(path: &Path) -> io::Result<[File; 3]> {
     for _ in 0..OPEN_ATTEMPTS {
-        let first = open(path)?;
-        let second = open(path)?;
-        if same_file(&first, &second)? {
-            return Ok((first, second));
+        let files = [open(path)?, open(path)?, open(path)?];
+        if same_file(&files[0], &files[1])? && same_file(&files[0], &files[2])? {
+            return Ok(files);
         }
     }
     Err(io::Error::other(format!(

@@ -1,11 +1,12 @@
 //! Every operating-system call ipmpsc makes: futex wait and wake on a word of the shared
-//! mapping, byte-range locks that tell whether a peer lives, the coarse clock, the pid, and
-//! creating, publishing and mapping channel files.
+//! mapping, byte-range locks that tell whether a peer lives, the coarse clock, the pid,
+//! creating, publishing and mapping channel files, and letting go of them in forked children.
 //!
 //! Linux is the first platform; a port to another OS touches this folder only.
 
 pub(crate) mod clock;
 pub(crate) mod file;
+pub(crate) mod fork;
 pub(crate) mod futex;
 pub(crate) mod lock;
 pub(crate) mod process;

@@ -74,7 +74,8 @@ impl<M: Channel> TypedReceiver<M> {
     /// # Errors
     /// [`Error::ReceiverAlreadyExists`] if a live receiver holds a channel at `path`;
     /// [`Error::ChannelInUse`] if live senders or undelivered messages are in it (it says how
-    /// many); [`Error::Io`] if the file cannot be created or its memory reserved
+    /// many); [`Error::IncompatibleRingBuffer`] if a file that is not a channel is there (it
+    /// is never clobbered); [`Error::Io`] if the file cannot be created or its memory reserved
     /// (`ErrorKind::StorageFull` names the path and the size).
     ///
     /// # Examples

@@ -76,9 +76,8 @@ impl<M: Channel> TypedSender<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let raw = Sender::open_registered(path.as_ref(), |stored| {
-            check_schema(stored, &M::SCHEMA)
-        })?;
+        let raw =
+            Sender::open_registered(path.as_ref(), |stored| check_schema(stored, &M::SCHEMA))?;
         Ok(TypedSender {
             raw,
             _message: PhantomData,

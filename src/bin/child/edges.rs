@@ -153,3 +153,61 @@ pub fn panic_send(path: &str, kind: &str) {
     println!("SENT");
     while read_line().is_some() {}
 }
+
+/// `fork-receiver <path>`: creates the channel as its receiver, forks a helper that lives on
+/// (without `exec`) until its stdin ends, prints `READY <helper pid>`, and waits.
+pub fn fork_receiver(path: &str) {
+    let _rx = Msg::create_receiver(path, 4096).unwrap_or_else(|e| crate::fail(e));
+    // SAFETY: the child only reads stdin and exits.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        while read_line().is_some() {}
+        // SAFETY: ends the forked child without running the parent's destructors.
+        unsafe { libc::_exit(0) };
+    }
+    println!("READY {pid}");
+    while read_line().is_some() {}
+}
+
+/// `fork-drop-receiver <path>`: creates the channel as its receiver and forks a child that
+/// drops its copy of the receiver (as a child that returns or unwinds would) and exits; then
+/// prints `READY` and `GOT <message>` for every message it receives.
+pub fn fork_drop_receiver(path: &str) {
+    let mut rx = Msg::create_receiver(path, 4096).unwrap_or_else(|e| crate::fail(e));
+    // SAFETY: the child drops a value and exits.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        drop(rx);
+        // SAFETY: ends the forked child.
+        unsafe { libc::_exit(0) };
+    }
+    // SAFETY: reaps the child forked above.
+    unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+    println!("READY");
+    loop {
+        match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+            Ok(Some(m)) => println!("GOT {m:?}"),
+            Ok(None) => return,
+            Err(e) => {
+                println!("ERR {e:?}");
+                return;
+            }
+        }
+    }
+}
+
+/// `open-sender-only <path>`: opens a typed sender, prints `READY`, and waits to be killed
+/// without ever sending.
+pub fn open_sender_only(path: &str) {
+    let _tx = Msg::open_sender(path).unwrap_or_else(|e| crate::fail(e));
+    println!("READY {}", std::process::id());
+    while read_line().is_some() {}
+}
+
+/// `raw-create <path>`: `SharedRingBuffer::create`, then prints `RESULT <outcome>`.
+pub fn raw_create(path: &str) {
+    match ipmpsc::SharedRingBuffer::create(path, 4096) {
+        Ok(_) => println!("RESULT Ok"),
+        Err(e) => println!("RESULT {e:?}"),
+    }
+}
