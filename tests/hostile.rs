@@ -596,6 +596,7 @@ fn foreign_and_short_files_are_refused() {
         }
     }
     // Raw and typed channels refuse each other.
+    std::fs::remove_file(&shm.path).unwrap();
     drop(SharedRingBuffer::create(&shm.path, 4096).unwrap());
     assert!(matches!(
         Msg::open_receiver(&shm.path),
