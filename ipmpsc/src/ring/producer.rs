@@ -398,7 +398,8 @@ impl Ring {
     /// cores than processes the senders do not take the receiver's core for every few freed
     /// bytes. It also looks on its own every [`SPACE_POLL`], and from then on asks for exactly
     /// `target`: a blocked sender waits at most about [`SPACE_POLL`] after its message fits
-    /// (the receiver hands space back as soon as a sleeper's target is reached).
+    /// and the receiver handed the space back (it does so every `consumer::release_batch`
+    /// bytes, at most 4 KiB, and whenever it catches up).
     ///
     /// # Errors
     /// [`Error::Disconnected`] when the receiver is gone (it left, died, or the file was
