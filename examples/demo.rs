@@ -82,7 +82,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut stopped = 0;
     while stopped < PRODUCERS {
-        let msg = rx.recv_view()?;
+        let msg = match rx.recv_view() {
+            Ok(msg) => msg,
+            // Every camera that came so far has gone, and its frames were all shown: the
+            // others have not started yet. Said once; the next receive waits for them.
+            Err(ipmpsc::Error::Disconnected) => {
+                println!("  (every camera so far has left; waiting for the others)");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         match &*msg {
             MsgView::Frame {
                 camera,
