@@ -292,9 +292,9 @@ fn forked_children_neither_keep_nor_take_the_receiver_role() {
     receiver.signal(libc::SIGKILL);
     let killed = std::time::Instant::now();
     loop {
-        match tx.send(&Msg::Stop) {
+        match tx.try_send(&Msg::Stop) {
             Err(Error::Disconnected) => break,
-            Ok(()) => assert!(
+            Ok(_) => assert!(
                 killed.elapsed() < Duration::from_secs(2),
                 "the forked helper keeps the dead receiver alive"
             ),
@@ -391,4 +391,180 @@ fn a_forged_slot_state_fakes_no_end_of_stream() {
     assert_eq!(rx.recv_timeout(T).unwrap(), Some(Msg::Stop));
     drop(tx);
     assert!(matches!(rx.recv_timeout(T), Err(Error::Disconnected)));
+}
+
+/// The fork protection has no gaps: a child forked while another thread creates channels
+/// never holds a channel file's descriptor, however the fork falls.
+#[test]
+fn a_fork_during_channel_creation_leaks_no_descriptor() {
+    let path = ShmPath::new("lc-forkrace");
+    let mut racer = spawn(&["fork-racer", path.as_str(), "400"]);
+    let line = racer.next_out(T).expect("a report");
+    assert!(line.starts_with("CLEAN"), "{line}");
+    racer.wait_success(T);
+    for e in std::fs::read_dir("/dev/shm").unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.contains(path.path.file_name().unwrap().to_str().unwrap()) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// With hundreds of channels open, a forked helper keeps none of their receivers alive.
+#[test]
+fn a_forked_helper_of_a_process_with_300_channels_keeps_none_alive() {
+    const N: usize = 300;
+    let path = ShmPath::new("lc-many");
+    let remove = || {
+        for i in 0..N {
+            let _ = std::fs::remove_file(format!("{}-{i}", path.as_str()));
+        }
+    };
+    let mut receiver = spawn(&["many-rings-fork", path.as_str(), &N.to_string()]);
+    receiver.expect_out("READY", T);
+    let txs: Vec<_> = [0, N / 2, N - 1]
+        .iter()
+        .map(|i| Msg::open_sender(format!("{}-{i}", path.as_str())).unwrap())
+        .collect();
+    receiver.signal(libc::SIGKILL);
+    receiver.wait_exit(T);
+    let started = std::time::Instant::now();
+    for tx in &txs {
+        loop {
+            match tx.try_send(&Msg::Stop) {
+                Err(Error::Disconnected) => break,
+                Ok(_) => assert!(
+                    started.elapsed() < Duration::from_secs(2),
+                    "a forked helper keeps a receiver alive"
+                ),
+                Err(e) => panic!("{e}"),
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    drop(receiver);
+    remove();
+}
+
+/// A child forked into a new PID namespace has its parent's pid (1 in each): dropping its
+/// copy of the parent's receiver or sender still gives nothing back. Needs `unshare`.
+#[test]
+fn a_forked_child_with_its_parents_pid_takes_nothing() {
+    for what in ["receiver", "sender"] {
+        let path = ShmPath::new("lc-nested");
+        let mut rx = (what == "sender").then(|| Msg::create_receiver(&path, 4096).unwrap());
+        let mut peer = ChildProc::spawn(
+            "unshare",
+            &[
+                "--pid",
+                "--fork",
+                "--kill-child",
+                CHILD,
+                "nested-ns-drop",
+                path.as_str(),
+                what,
+            ],
+            &[],
+        );
+        match peer.poll_out(T) {
+            Some(Some(line)) if line == "READY 1" => {}
+            other => {
+                eprintln!(
+                    "skipped: no nested PID namespace here ({other:?}): {}",
+                    peer.report()
+                );
+                return;
+            }
+        }
+        if let Some(rx) = &mut rx {
+            assert!(
+                rx.recv_timeout(Duration::from_millis(200))
+                    .unwrap()
+                    .is_none(),
+                "the parent's sender was given back by its child"
+            );
+            assert_eq!(rx.sender_count(), 1);
+        } else {
+            let tx = Msg::open_sender(&path).unwrap();
+            tx.send(&Msg::Stop)
+                .expect("the parent's receiver was given back by its child");
+        }
+    }
+}
+
+/// A process that can only read the file cannot make a dead receiver look alive by taking
+/// read locks on its bytes.
+#[test]
+fn a_reader_cannot_keep_a_dead_receiver_alive() {
+    let path = ShmPath::new("lc-reader");
+    let mut receiver = spawn(&["lc-receiver", path.as_str(), "wait"]);
+    receiver.expect_out("READY", T);
+    let mut reader = spawn(&["read-locker", path.as_str(), "128"]);
+    let tx = Msg::open_sender(&path).unwrap();
+    let ended = end_peer(&mut receiver, "SIGKILL");
+    reader.expect_out("READY 0", T);
+    loop {
+        match tx.try_send(&Msg::Stop) {
+            Err(Error::Disconnected) => break,
+            Ok(_) => assert!(
+                mono_ns() - ended < 2_000_000_000,
+                "a reader's lock keeps the dead receiver alive"
+            ),
+            Err(e) => panic!("{e}"),
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // It can keep a new receiver out (its read lock conflicts with the receiver's write
+    // lock), but the error says so instead of naming a receiver that is not there.
+    match Msg::open_receiver(&path) {
+        Err(Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::ResourceBusy, "{e}"),
+        other => panic!("expected the read-lock error, got {:?}", other.map(drop)),
+    }
+    drop(reader);
+    assert!(
+        Msg::open_receiver(&path).is_ok(),
+        "free once the reader is gone"
+    );
+}
+
+/// A sender counter written as 0 before a typed receiver opens does not hide the senders
+/// that are there: their leaving is reported.
+#[test]
+fn a_forged_zero_sender_count_hides_no_sender() {
+    use std::os::unix::fs::FileExt;
+    let path = ShmPath::new("lc-forged-count");
+    drop(Msg::create_receiver(&path, 4096).unwrap());
+    let tx = Msg::open_sender(&path).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path.path)
+        .unwrap();
+    f.write_all_at(&0u64.to_le_bytes(), 152).unwrap(); // peers.attached
+    let mut rx = Msg::open_receiver(&path).unwrap();
+    tx.send(&Msg::Stop).unwrap();
+    drop(tx);
+    assert_eq!(rx.recv_timeout(T).unwrap(), Some(Msg::Stop));
+    assert!(matches!(rx.recv_timeout(T), Err(Error::Disconnected)));
+}
+
+/// A forked child cannot use the channel ends it inherited (they would act in the parent's
+/// name, through descriptors that point at `/dev/null`): each use is a clear error, never a
+/// message in the parent's slot. The channel it opens itself works, and the parent's ends
+/// are untouched.
+#[test]
+fn a_forked_child_is_refused_its_parents_ends_and_opens_its_own() {
+    let path = ShmPath::new("lc-fork-use");
+    let mut p = spawn(&["fork-use", path.as_str()]);
+    for what in ["send", "clone-send", "recv"] {
+        let line = p.expect_out(&format!("CHILD {what} "), T);
+        assert!(
+            line.contains("err") && line.contains("inherited through fork"),
+            "{line}"
+        );
+    }
+    assert_eq!(p.expect_out("CHILD own-send", T), "CHILD own-send ok");
+    assert_eq!(p.expect_out("PARENT", T), r#"PARENT Text("child")"#);
+    assert_eq!(p.expect_out("PARENT", T), r#"PARENT Text("parent")"#);
+    assert_eq!(p.expect_out("PARENT", T), "PARENT Disconnected");
+    p.wait_success(T);
 }

@@ -301,3 +301,104 @@ fn racing_creators_leave_no_staging_files() {
         start.elapsed()
     );
 }
+
+/// A forked child that drops its copy of a `create_temp` buffer removes nothing.
+#[test]
+fn a_forked_child_removes_no_temporary_channel() {
+    let (path, buffer) = SharedRingBuffer::create_temp(4096).unwrap();
+    // SAFETY: the child drops a value and exits at once.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        drop(buffer);
+        // SAFETY: ends the forked child without running this test's harness.
+        unsafe { libc::_exit(0) };
+    }
+    // SAFETY: reaps the child forked above.
+    unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+    assert!(std::path::Path::new(&path).exists());
+    drop(buffer);
+    assert!(!std::path::Path::new(&path).exists());
+}
+
+/// A channel in use that the creator cannot map (no address space left) is not taken for a
+/// file of another format and replaced: the creator reports an error and the channel, with its
+/// queued message, stays.
+#[test]
+fn a_channel_the_creator_cannot_map_is_not_replaced() {
+    let path = ShmPath::new("unmappable");
+    let rx = Msg::create_receiver(&path, 64 << 20).unwrap();
+    let tx = Msg::open_sender(&path).unwrap();
+    tx.send(&Msg::Stop).unwrap();
+    drop(rx); // restarting: a message waits, the sender stays
+    let mut creator = ChildProc::spawn(
+        CHILD,
+        &["limited-create", path.as_str(), &(16u64 << 20).to_string()],
+        &[],
+    );
+    let result = creator.expect_out("RESULT", T);
+    assert!(!result.starts_with("RESULT Ok"), "{result}");
+    let mut rx = Msg::open_receiver(&path).unwrap();
+    assert_eq!(rx.recv_timeout(T).unwrap(), Some(Msg::Stop));
+}
+
+/// Only the creators' own staging files are cleaned up: a file of the same name pattern that is
+/// somebody's stays.
+#[test]
+fn cleanup_removes_only_staging_files() {
+    let path = ShmPath::new("dotfile");
+    let name = path
+        .path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let theirs = format!("/dev/shm/.{name}.my-notes.tmp");
+    let shaped = format!("/dev/shm/.{name}.123.abc.tmp"); // the right shape, not ours
+    for p in [&theirs, &shaped] {
+        std::fs::write(p, b"somebody's data").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - Duration::from_secs(60))
+            .unwrap();
+    }
+    drop(Msg::create_receiver(&path, 4096).unwrap());
+    let kept = [&theirs, &shaped].map(|p| std::path::Path::new(p).exists());
+    for p in [&theirs, &shaped] {
+        let _ = std::fs::remove_file(p);
+    }
+    assert_eq!(kept, [true, true]);
+}
+
+/// A creator stopped while it decides (as by a debugger) makes new senders and receivers wait
+/// for it, and they go on when it does: no error for a creator that is merely slow.
+#[test]
+fn a_stopped_creator_is_waited_for() {
+    let path = ShmPath::new("stopped-creator");
+    drop(Msg::create_receiver(&path, 4096).unwrap()); // stale and unused: will be replaced
+    let mut creator = ChildProc::spawn(
+        CHILD,
+        &["create-receiver", path.as_str(), "typed", "4096"],
+        &[("IPMPSC_FAULT", "before-replace:1")],
+    );
+    // Stopped holding the replace lock, the old file marked REPLACING.
+    creator.expect_err("IPMPSC_FAULT_STOPPED before-replace", T);
+    let p = path.path.clone();
+    let opening = std::thread::spawn(move || Msg::open_sender(&p));
+    // An opener that does not wait returns at once (an error, or a sender of the old file).
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!opening.is_finished(), "did not wait for the creator");
+    creator.signal(libc::SIGCONT);
+    creator.expect_out("READY", T);
+    let tx = opening
+        .join()
+        .unwrap()
+        .expect("opened once the creator decided");
+    // Attached to the new channel, whose receiver lives: a sender of the replaced file would
+    // be told Disconnected.
+    tx.send(&Msg::Stop)
+        .expect("the sender reached the new receiver");
+    creator.close_stdin();
+    creator.wait_success(T);
+}

@@ -75,7 +75,10 @@ pub enum Error {
     Encode(String),
     /// Decoding a message failed: the bytes are not a message of the expected type.
     Decode(String),
-    /// An operating-system call failed.
+    /// An operating-system call failed; or the channel cannot be used from here for a reason
+    /// the message gives: a creator that stopped while deciding about the file (kind
+    /// `WouldBlock`), a read lock of a process without write access keeping receivers out
+    /// (`ResourceBusy`), a channel end inherited through `fork` (`Other`).
     Io(io::Error),
 }
 

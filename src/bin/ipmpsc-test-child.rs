@@ -40,7 +40,9 @@ pub(crate) fn usage() -> ! {
          lc-receiver <path> <how> | lc-sender <path> <how> | lc-blocked-sender <path>\n\
          race <path> create|open|open-or-create <capacity> | scribble <path> <offset>\n\
          small-fs <dir> <too-big> <fits> | panic-send <path> raw|typed\n\
-         fork-receiver <path> | fork-drop-receiver <path> | open-sender-only <path> | raw-create <path>"
+         fork-receiver <path> | fork-drop-receiver <path> | open-sender-only <path> | raw-create <path>\n\
+         fork-racer <path> <forks> | many-rings-fork <path> <n> | nested-ns-drop <path> receiver|sender\n\
+         read-locker <path> <offset> | limited-create <path> <headroom> | fork-use <path>"
     );
     std::process::exit(64)
 }
@@ -520,6 +522,12 @@ fn main() {
         ["fork-drop-receiver", path] => edges::fork_drop_receiver(path),
         ["open-sender-only", path] => edges::open_sender_only(path),
         ["raw-create", path] => edges::raw_create(path),
+        ["fork-racer", path, forks] => edges::fork_racer(path, num(forks)),
+        ["many-rings-fork", path, n] => edges::many_rings_fork(path, num(n)),
+        ["nested-ns-drop", path, what] => edges::nested_ns_drop(path, what),
+        ["read-locker", path, offset] => edges::read_locker(path, num(offset)),
+        ["fork-use", path] => edges::fork_use(path),
+        ["limited-create", path, headroom] => edges::limited_create(path, num(headroom)),
         _ => usage(),
     }
 }

@@ -2,7 +2,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::ring::consumer::{Claimed, Consumer};
 use crate::ring::peers::Registration;
@@ -279,15 +278,12 @@ impl SharedRingBuffer {
     }
 
     /// Whether a sender that registered on this buffer should open the path again (the file
-    /// is being replaced, or was), waiting a moment first if the outcome is not known yet.
-    pub(crate) fn should_reopen_after_registering(&self) -> bool {
+    /// was replaced), after waiting for a creator that is deciding about it.
+    pub(crate) fn should_reopen_after_registering(&self) -> Result<bool> {
         match self.ring.registration() {
-            Registration::Stay => false,
-            Registration::Reopen => true,
-            Registration::Retry => {
-                std::thread::sleep(Duration::from_micros(200));
-                true
-            }
+            Registration::Stay => Ok(false),
+            Registration::Reopen => Ok(true),
+            Registration::Retry => Err(crate::ring::peers::creator_not_done()),
         }
     }
 }

@@ -172,7 +172,11 @@ impl Receiver {
 
     fn core(&self) -> Result<RefMut<'_, Consumer>> {
         match &self.core {
-            Ok(core) => Ok(core.borrow_mut()),
+            Ok(core) => {
+                let core = core.borrow_mut();
+                core.check_not_inherited()?;
+                Ok(core)
+            }
             Err(refusal) => Err(refusal.error()),
         }
     }
@@ -186,7 +190,11 @@ impl Receiver {
     /// The consumer, for the typed receiver and the zero-copy context.
     pub(crate) fn core_mut(&mut self) -> Result<&mut Consumer> {
         match &mut self.core {
-            Ok(core) => Ok(core.get_mut()),
+            Ok(core) => {
+                let core = core.get_mut();
+                core.check_not_inherited()?;
+                Ok(core)
+            }
             Err(refusal) => Err(refusal.error()),
         }
     }

@@ -39,7 +39,7 @@ pub struct Sender {
 struct Registration {
     ring: Arc<Ring>,
     handle: SenderHandle,
-    pid: u32,
+    generation: u64,
 }
 
 impl Registration {
@@ -47,14 +47,14 @@ impl Registration {
         Arc::new(Registration {
             ring: ring.clone(),
             handle,
-            pid: crate::sys::process::current_pid(),
+            generation: crate::ring::fork_generation(),
         })
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        if crate::sys::process::current_pid() == self.pid {
+        if crate::ring::fork_generation() == self.generation {
             self.handle.unregister(&self.ring);
         }
     }
@@ -112,7 +112,7 @@ impl Sender {
     ) -> Result<Sender> {
         for _ in 0..crate::sys::file::OPEN_ATTEMPTS {
             let sender = Sender::register(SharedRingBuffer::open_checked(path, &check)?)?;
-            if !sender.buffer.should_reopen_after_registering() {
+            if !sender.buffer.should_reopen_after_registering()? {
                 return Ok(sender);
             }
         }
@@ -205,6 +205,7 @@ impl Sender {
     /// ```
     pub fn send_when_empty(&self, value: &(impl Serialize + ?Sized)) -> Result<()> {
         use std::sync::atomic::Ordering;
+        self.buffer.ring.check_not_inherited("sender")?;
         let ring = &self.buffer.ring;
         loop {
             let tail = ring.tail().load(Ordering::Acquire) & crate::ring::POSITION_MASK;
@@ -224,6 +225,7 @@ impl Sender {
     /// `value`'s `Serialize` abandons the reservation (the receiver skips it at once) and
     /// leaves the sender usable.
     pub(crate) fn send_with(&self, value: &(impl Serialize + ?Sized), wait: Wait) -> Result<bool> {
+        self.buffer.ring.check_not_inherited("sender")?;
         let ring = &*self.buffer.ring;
         let len = codec::encoded_size(value)?;
         let handle = &self.registration.handle;
@@ -252,9 +254,15 @@ impl Clone for Sender {
     /// sender's slot (so that it still counts as a sender, and the slot stays registered until
     /// the last of them is dropped).
     fn clone(&self) -> Sender {
-        let registration = match SenderHandle::register(&self.buffer.ring) {
-            Ok(handle) => Registration::new(&self.buffer.ring, handle),
-            Err(_) => self.registration.clone(),
+        // A copy inherited through fork stays one (its sends refuse), and so do its clones.
+        let inherited = crate::ring::fork_generation() != self.registration.generation;
+        let registration = if inherited {
+            self.registration.clone()
+        } else {
+            match SenderHandle::register(&self.buffer.ring) {
+                Ok(handle) => Registration::new(&self.buffer.ring, handle),
+                Err(_) => self.registration.clone(),
+            }
         };
         Sender {
             buffer: self.buffer.clone(),

@@ -94,9 +94,9 @@ pub(crate) struct Consumer {
     senders: Option<SendersWatch>,
     /// The first `Corrupt` diagnosis; the channel is unusable from then on.
     broken: Option<String>,
-    /// The process that claimed the receiver role: a child that inherited a copy of the
-    /// consumer through `fork` must not give the role back when it drops it.
-    pid: u32,
+    /// The fork generation that claimed the receiver role: a child that inherited a copy of
+    /// the consumer through `fork` must not give the role back when it drops it.
+    generation: u64,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -120,6 +120,13 @@ pub(crate) enum Claimed {
 }
 
 impl Consumer {
+    /// An error if this consumer is a copy a forked child inherited (see
+    /// `Ring::check_not_inherited`).
+    #[inline]
+    pub(crate) fn check_not_inherited(&self) -> Result<()> {
+        self.ring.check_not_inherited("receiver")
+    }
+
     /// Claims the receiver role of `ring`. A previous receiver that died between consuming and
     /// releasing has its consumed space released now.
     ///
@@ -145,7 +152,7 @@ impl Consumer {
             scratch: Vec::new(),
             senders: None,
             broken: None,
-            pid: crate::sys::process::current_pid(),
+            generation: crate::sys::fork::generation(),
         };
         consumer.release();
         Ok(Claimed::Consumer(consumer))
@@ -167,11 +174,13 @@ impl Consumer {
     pub(crate) fn watch_senders(&mut self) {
         let seen_registrations = self.ring.registrations();
         let seen_attached = self.ring.attached();
+        // Senders already there count as having come; asked of the counter and, should it
+        // have been written wrong, of the slots' locks.
+        let armed = seen_attached > 0 || self.ring.live_senders() > 0;
         self.senders = Some(SendersWatch {
             seen_registrations,
             seen_attached,
-            // Senders already there count as having come.
-            armed: seen_attached > 0,
+            armed,
             next_reap: Instant::now(),
         });
     }
@@ -596,7 +605,7 @@ impl Consumer {
 
 impl Drop for Consumer {
     fn drop(&mut self) {
-        if crate::sys::process::current_pid() != self.pid {
+        if crate::sys::fork::generation() != self.generation {
             return; // a forked child's copy: the role is the parent's
         }
         self.free_pending();

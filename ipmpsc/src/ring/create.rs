@@ -23,6 +23,7 @@ use super::header::{self, Geometry, Header, RECEIVER_LOCK, REPLACE_LOCK};
 use super::{Ring, CLOSED, POSITION_MASK, REPLACED, REPLACING};
 use crate::schema::{Schema, StoredSchema};
 use crate::sys::file::{self, Publish, StagedFile};
+use crate::sys::fork::ChannelFile;
 use crate::sys::lock;
 use crate::{Error, Result};
 
@@ -86,10 +87,11 @@ impl Ring {
                 "capacity too large",
             ))
         })?;
-        let mut staged = StagedFile::create(path, geo.file_len, mode, RECEIVER_LOCK)?;
+        let mut staged =
+            StagedFile::create(path, geo.file_len, mode, RECEIVER_LOCK, &header::MAGIC)?;
         // Mapped through a description of its own, which never holds a lock: a mapping keeps
         // its description open, and one inherited by a forked child would keep the locks.
-        let map = file::map(&staged.reopen()?)?;
+        let map = file::map(&*staged.reopen()?)?;
         let ring = Ring::from_parts(
             map,
             staged.file.try_clone()?,
@@ -194,8 +196,8 @@ impl Ring {
     /// forked child would keep the locks).
     fn map_existing(
         map_file: &File,
-        receiver_file: File,
-        sender_file: File,
+        receiver_file: ChannelFile,
+        sender_file: ChannelFile,
         path: &Path,
     ) -> Result<Ring> {
         let actual_len = map_file.metadata()?.len();
@@ -327,23 +329,48 @@ fn replace_existing(staged: &mut StagedFile) -> Result<bool> {
     // The replace lock first, then the receiver lock: whoever finds the receiver lock held
     // and the replace lock free knows a receiver holds it, not a creator.
     if !lock::try_lock(old.as_fd(), REPLACE_LOCK)? {
-        // Another creator is deciding about this file: look again in a moment.
-        std::thread::sleep(std::time::Duration::from_micros(100));
+        // Another creator is deciding about this file: wait for its decision, then look again.
+        let deadline = std::time::Instant::now() + super::peers::CREATOR_PATIENCE;
+        while lock::is_locked(old.as_fd(), REPLACE_LOCK)? {
+            if std::time::Instant::now() >= deadline {
+                return Err(super::peers::creator_not_done());
+            }
+            std::thread::sleep(std::time::Duration::from_micros(50));
+        }
         return Ok(false);
     }
     if !lock::try_lock(old.as_fd(), RECEIVER_LOCK)? {
-        let pid = Ring::map_existing(&old, old.try_clone()?, old.try_clone()?, &path)
-            .map(|r| r.receiver_pid())
-            .unwrap_or(0);
+        let pid = inspect(&old, &path).map(|r| r.receiver_pid()).unwrap_or(0);
         return Err(Error::ReceiverAlreadyExists { pid });
     }
     if !file::path_is(&path, &old)? {
         return Ok(false); // replaced meanwhile: look again
     }
-    let channel = match Ring::map_existing(&old, old.try_clone()?, old.try_clone()?, &path) {
+    let channel = match inspect(&old, &path) {
         Ok(channel) => channel,
-        // An empty file, or a channel of another layout (an older ipmpsc): nothing to keep.
-        Err(_) if meta.len() == 0 || starts_with_magic(&old) => {
+        // The file could not be mapped (out of memory or address space): nothing is known
+        // about who uses it, so it stays.
+        Err(Error::Io(e)) => return Err(Error::Io(e)),
+        Err(_) if meta.len() == 0 => {
+            staged.replace()?;
+            return Ok(true);
+        }
+        // A channel of another layout (an older ipmpsc), or one whose header is broken: its
+        // sender table cannot be read, but its locks can.
+        Err(_) if starts_with_magic(&old) => {
+            let senders = (0..header::MAX_SENDERS_LIMIT)
+                .filter(|&i| {
+                    lock::is_locked(old.as_fd(), header::SENDER_LOCKS + 64 * u64::from(i))
+                        .unwrap_or(true)
+                })
+                .count();
+            if senders > 0 {
+                return Err(Error::ChannelInUse {
+                    path,
+                    senders,
+                    undelivered: 0,
+                });
+            }
             staged.replace()?;
             return Ok(true);
         }
@@ -378,6 +405,20 @@ fn replace_existing(staged: &mut StagedFile) -> Result<bool> {
     Ok(true)
 }
 
+/// The channel in `old` (a description that holds the replace and receiver locks), mapped
+/// through a description of its own that holds none: a mapping keeps its description open,
+/// and a forked child inheriting it must not keep the locks.
+fn inspect(old: &ChannelFile, path: &Path) -> Result<Ring> {
+    let map_file = file::open_nofollow(path)?;
+    if !file::same_file(&map_file, old)? {
+        return Err(Error::Io(std::io::Error::other(format!(
+            "{} changed while it was inspected",
+            path.display()
+        ))));
+    }
+    Ring::map_existing(&map_file, old.try_clone()?, old.try_clone()?, path)
+}
+
 /// `Error::ChannelInUse` if `channel` has live senders or undelivered bytes.
 fn refuse_if_in_use(channel: &Ring, path: &Path) -> Result<()> {
     let senders = channel.live_senders();
@@ -407,7 +448,7 @@ fn swap_out_symlink(staged: &mut StagedFile) -> Result<bool> {
     let path = staged.final_path().to_path_buf();
     if let Ok(target) = file::open(&path) {
         if let Ok(channel) =
-            Ring::map_existing(&target, target.try_clone()?, file::open(&path)?, &path)
+            Ring::map_existing(&target, file::open(&path)?, file::open(&path)?, &path)
         {
             if channel.receiver_held() {
                 return Err(Error::ReceiverAlreadyExists {

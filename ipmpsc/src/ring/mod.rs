@@ -83,14 +83,13 @@ pub(crate) mod record;
 mod tests;
 pub(crate) mod wait;
 
-use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 
 use memmap2::MmapRaw;
 
 use crate::schema::StoredSchema;
+use crate::sys::fork::ChannelFile;
 use crate::{Error, Result};
 use header::{Geometry, Header};
 use peers::SenderSlot;
@@ -123,6 +122,20 @@ pub(crate) const REPLACED: u64 = 1 << 62;
 /// file before replacing it. Registering senders retry their open until it is decided.
 pub(crate) const REPLACING: u64 = 1 << 61;
 
+/// The fork generation of this process (see `sys::fork`): channel ends remember the one they
+/// were made in, and a forked child's copies give nothing back on the parent's behalf.
+pub(crate) fn fork_generation() -> u64 {
+    crate::sys::fork::generation()
+}
+
+#[cold]
+fn inherited(end: &str) -> Error {
+    Error::Io(std::io::Error::other(format!(
+        "this {end} was inherited through fork: a forked child cannot use its parent's channel \
+         ends; open the channel again in the child"
+    )))
+}
+
 /// Bytes of the length word in front of every record.
 pub(crate) const RECORD_HEADER: u64 = 8;
 
@@ -139,10 +152,10 @@ pub(crate) struct Ring {
     /// The receiver's open file description: holds the receiver lock while this mapping's
     /// receiver role is taken, and probes and takes the locks of sender slots (which it never
     /// holds for long, so probing through it sees every sender, including this process's).
-    receiver_file: File,
+    receiver_file: ChannelFile,
     /// The senders' open file description: holds the locks of the slots this mapping's
     /// senders registered, and probes the receiver lock (which it never holds).
-    sender_file: File,
+    sender_file: ChannelFile,
     geo: Geometry,
     schema: StoredSchema,
     /// Whether a receiver of this process holds the receiver role through this mapping (the
@@ -152,6 +165,8 @@ pub(crate) struct Ring {
     held_slots: Box<[AtomicU64]>,
     /// Removed when the last user in this process drops the ring (`create_temp`).
     remove_on_drop: Option<PathBuf>,
+    /// The fork generation the ring was made in: a forked child's copy removes nothing.
+    generation: u64,
 }
 
 // SAFETY: `Ring` owns a shared mapping that is only accessed through atomics and through byte
@@ -165,14 +180,12 @@ impl Ring {
     /// Wraps a mapping whose identity and geometry have been validated (or just written).
     fn from_parts(
         map: MmapRaw,
-        receiver_file: File,
-        sender_file: File,
+        receiver_file: ChannelFile,
+        sender_file: ChannelFile,
         geo: Geometry,
         schema: StoredSchema,
     ) -> Ring {
         let words = (geo.max_senders as usize).div_ceil(64);
-        crate::sys::fork::register(receiver_file.as_raw_fd());
-        crate::sys::fork::register(sender_file.as_raw_fd());
         Ring {
             map,
             receiver_file,
@@ -182,6 +195,7 @@ impl Ring {
             receiver_taken: AtomicBool::new(false),
             held_slots: (0..words).map(|_| AtomicU64::new(0)).collect(),
             remove_on_drop: None,
+            generation: crate::sys::fork::generation(),
         }
     }
 
@@ -218,6 +232,17 @@ impl Ring {
 
     pub(crate) fn set_remove_on_drop(&mut self, path: PathBuf) {
         self.remove_on_drop = Some(path);
+    }
+
+    /// `Ok` if this mapping was made by this process; an error if it is a copy a forked child
+    /// inherited: its descriptors point at `/dev/null` and its slots and role are the
+    /// parent's, so using it would act in the parent's name.
+    #[inline]
+    pub(crate) fn check_not_inherited(&self, end: &str) -> Result<()> {
+        if crate::sys::fork::generation() == self.generation {
+            return Ok(());
+        }
+        Err(inherited(end))
     }
 
     /// The addresses of the whole mapping (tests check that views point into it).
@@ -381,9 +406,9 @@ impl Ring {
 impl Drop for Ring {
     fn drop(&mut self) {
         if let Some(path) = self.remove_on_drop.take() {
-            let _ = std::fs::remove_file(path);
+            if crate::sys::fork::generation() == self.generation {
+                let _ = std::fs::remove_file(path);
+            }
         }
-        crate::sys::fork::unregister(self.receiver_file.as_raw_fd());
-        crate::sys::fork::unregister(self.sender_file.as_raw_fd());
     }
 }

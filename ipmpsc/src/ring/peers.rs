@@ -57,9 +57,10 @@ pub(crate) const CONFIRMED: u64 = 1 << 63;
 /// waits for space), and how often a waiting receiver looks for senders that died.
 pub(crate) const LIVENESS_INTERVAL: Duration = Duration::from_millis(25);
 
-/// How long a claim waits for a creator that holds the file's replace lock to decide (it
-/// takes microseconds; this bounds a creator stopped half-way, as by a debugger).
-const CREATOR_PATIENCE: Duration = Duration::from_secs(1);
+/// How long a claim or a registration waits for a creator that holds the file's replace lock
+/// to decide (it takes microseconds; this bounds a creator stopped half-way, as by a
+/// debugger).
+pub(crate) const CREATOR_PATIENCE: Duration = Duration::from_secs(10);
 
 /// What a sender slot is used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +114,15 @@ impl SenderSlot {
     pub(crate) fn clear(&self) {
         self.intent_len.store(0, Ordering::Release);
     }
+}
+
+/// Another process is creating a channel at the path, and has held the file for longer than
+/// [`CREATOR_PATIENCE`] without deciding.
+pub(crate) fn creator_not_done() -> Error {
+    Error::Io(std::io::Error::new(
+        std::io::ErrorKind::WouldBlock,
+        "another process is creating a channel at this path and has not finished; try again",
+    ))
 }
 
 /// One registered sender fewer in `attached`, never below zero (a slot state forged to
@@ -172,6 +182,7 @@ impl Ring {
     /// [`Error::ReceiverAlreadyExists`] if a receiver holds it (in this process or another);
     /// [`Error::Corrupt`] if the cursors are impossible.
     pub(crate) fn claim_receiver(&self) -> Result<Claim> {
+        self.check_not_inherited("receiver's channel")?;
         if self.receiver_taken.swap(true, Ordering::AcqRel) {
             return Err(Error::ReceiverAlreadyExists {
                 pid: process::current_pid(),
@@ -190,10 +201,25 @@ impl Ring {
             }
             // A creator deciding whether to replace the file holds the receiver lock too, for
             // a moment: wait for its decision rather than report a receiver that is not there.
-            if !self.creator_deciding() || std::time::Instant::now() >= deadline {
+            if !self.creator_deciding() {
+                // Held, but not by a writer: only read locks, which no receiver takes. A
+                // process that may only read the file is in the way; say so rather than name
+                // a receiver that is not there.
+                if !lock::is_locked(self.receiver_file.as_fd(), RECEIVER_LOCK)
+                    .map_err(|e| undo(e.into()))?
+                {
+                    return Err(undo(Error::Io(std::io::Error::new(
+                        std::io::ErrorKind::ResourceBusy,
+                        "no receiver holds the channel, but a process with read access holds a \
+                         read lock on its receiver byte (offset 128) and keeps receivers out",
+                    ))));
+                }
                 return Err(undo(Error::ReceiverAlreadyExists {
                     pid: self.header().peers.receiver_pid.load(Ordering::Acquire),
                 }));
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(undo(creator_not_done()));
             }
             std::thread::sleep(Duration::from_micros(100));
         }
@@ -362,19 +388,26 @@ impl Ring {
     /// Whether a sender that just registered may stay: checked after taking the slot (and
     /// against `REPLACING`, which a creator sets before counting senders), so that either the
     /// creator counts this sender and keeps the file, or this sender sees the file going.
+    /// While a creator decides (microseconds; it may be stopped, as by a debugger), this waits
+    /// for its decision, up to [`CREATOR_PATIENCE`]: `Retry` after that.
     pub(crate) fn registration(&self) -> Registration {
-        let tail = self.tail().load(Ordering::SeqCst);
-        if tail & REPLACED != 0 {
-            return Registration::Reopen;
-        }
-        if tail & REPLACING == 0 {
-            return Registration::Stay;
-        }
-        if self.creator_deciding() {
-            Registration::Retry
-        } else {
-            self.clear_stale_replacing();
-            Registration::Stay
+        let deadline = std::time::Instant::now() + CREATOR_PATIENCE;
+        loop {
+            let tail = self.tail().load(Ordering::SeqCst);
+            if tail & REPLACED != 0 {
+                return Registration::Reopen;
+            }
+            if tail & REPLACING == 0 {
+                return Registration::Stay;
+            }
+            if !self.creator_deciding() {
+                self.clear_stale_replacing();
+                return Registration::Stay;
+            }
+            if std::time::Instant::now() >= deadline {
+                return Registration::Retry;
+            }
+            std::thread::sleep(Duration::from_micros(50));
         }
     }
 

@@ -54,6 +54,7 @@ impl SenderHandle {
     /// # Errors
     /// [`Error::TooManySenders`] if every slot is held by a live sender.
     pub(crate) fn register(ring: &Ring) -> Result<SenderHandle> {
+        ring.check_not_inherited("sender's channel")?;
         let slot = ring.claim_slot(SlotState::Sender)?;
         Ok(Self::with(ring, Some(slot)))
     }

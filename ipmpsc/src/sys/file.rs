@@ -13,6 +13,8 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use memmap2::MmapRaw;
+
+use super::fork::ChannelFile;
 use rustix::fs::{RenameFlags, CWD};
 
 /// Default permissions of a channel file: the owner reads and writes, nobody else.
@@ -20,7 +22,7 @@ pub(crate) const DEFAULT_MODE: u32 = 0o600;
 
 /// A freshly created file under a temporary name beside its final path, not yet visible there.
 pub(crate) struct StagedFile {
-    pub(crate) file: File,
+    pub(crate) file: ChannelFile,
     temp_path: PathBuf,
     final_path: PathBuf,
     published: bool,
@@ -37,14 +39,21 @@ pub(crate) enum Publish {
 impl StagedFile {
     /// Creates `.<name>.<pid>.<n>.tmp` next to `path` with `O_EXCL` (which never follows a
     /// symlink) and mode `mode`, locks its byte `held` (so that it is seen as in use for as
-    /// long as its creator lives), and reserves `len` bytes of storage for it. Staged files of
-    /// the same name that a creator left behind when it died (unlocked, and not brand new) are
-    /// removed on the way: reserved storage on tmpfs is memory.
+    /// long as its creator lives), writes `marker` at its start, and reserves `len` bytes of
+    /// storage for it. Staged files of the same name that a creator left behind when it died
+    /// (of that exact shape, starting with `marker`, unlocked, and not brand new) are removed
+    /// on the way: reserved storage on tmpfs is memory.
     ///
     /// Reserving (`fallocate`) matters on tmpfs: a sparse file that does not fit would be
     /// created happily and then kill a sender with `SIGBUS` when it touches a page that the
     /// file system cannot provide. Here it fails at once, naming the path and the size.
-    pub(crate) fn create(path: &Path, len: u64, mode: u32, held: u64) -> io::Result<StagedFile> {
+    pub(crate) fn create(
+        path: &Path,
+        len: u64,
+        mode: u32,
+        held: u64,
+        marker: &[u8],
+    ) -> io::Result<StagedFile> {
         let name = path.file_name().ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "channel path has no file name")
         })?;
@@ -62,14 +71,15 @@ impl StagedFile {
             temp_name.push(name);
             temp_name.push(format!(".{pid}.{nanos:x}{attempt}.tmp"));
             let temp_path = dir.join(temp_name);
-            match OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .mode(mode)
-                .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-                .open(&temp_path)
-            {
+            match ChannelFile::open(|| {
+                OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create_new(true)
+                    .mode(mode)
+                    .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+                    .open(&temp_path)
+            }) {
                 Ok(file) => {
                     let staged = StagedFile {
                         file,
@@ -78,7 +88,8 @@ impl StagedFile {
                         published: false,
                     };
                     super::lock::try_lock(staged.file.as_fd(), held)?;
-                    remove_abandoned(dir, name, held);
+                    std::os::unix::fs::FileExt::write_all_at(&*staged.file, marker, 0)?;
+                    remove_abandoned(dir, name, held, marker);
                     // The caller's mode exactly, whatever the umask.
                     staged
                         .file
@@ -98,7 +109,7 @@ impl StagedFile {
 
     /// A second, independent open file description of the staged file (see
     /// [`super::lock`]: each role of a process locks through its own description).
-    pub(crate) fn reopen(&self) -> io::Result<File> {
+    pub(crate) fn reopen(&self) -> io::Result<ChannelFile> {
         let second = open(&self.temp_path)?;
         if !same_file(&self.file, &second)? {
             return Err(io::Error::other(
@@ -176,10 +187,10 @@ impl Drop for StagedFile {
     }
 }
 
-/// Removes the staged files `.<name>.*.tmp` in `dir` whose creator died: nobody holds their
-/// byte `held`, and they are more than a few seconds old (a creator locks its file right
-/// after creating it).
-fn remove_abandoned(dir: &Path, name: &std::ffi::OsStr, held: u64) {
+/// Removes the staged files `.<name>.<pid>.<hex>.tmp` in `dir` whose creator died: they start
+/// with `marker`, nobody holds their byte `held`, and they are more than a few seconds old (a
+/// creator locks its file right after creating it).
+fn remove_abandoned(dir: &Path, name: &std::ffi::OsStr, held: u64, marker: &[u8]) {
     use std::os::unix::ffi::OsStrExt;
     let mut prefix = b".".to_vec();
     prefix.extend_from_slice(name.as_bytes());
@@ -189,21 +200,35 @@ fn remove_abandoned(dir: &Path, name: &std::ffi::OsStr, held: u64) {
     };
     for entry in entries.flatten() {
         let entry_name = entry.file_name();
-        let bytes = entry_name.as_bytes();
-        if !bytes.starts_with(&prefix) || !bytes.ends_with(b".tmp") {
+        let Some(rest) = entry_name
+            .as_bytes()
+            .strip_prefix(prefix.as_slice())
+            .and_then(|r| r.strip_suffix(b".tmp"))
+        else {
+            continue;
+        };
+        // `<pid>.<hex digits>`, as `StagedFile::create` names them.
+        let shaped = rest.split(|&b| b == b'.').collect::<Vec<_>>();
+        let is_staging = matches!(shaped.as_slice(), [pid, hex]
+            if !pid.is_empty() && pid.iter().all(u8::is_ascii_digit)
+                && !hex.is_empty() && hex.iter().all(u8::is_ascii_hexdigit));
+        if !is_staging {
             continue;
         }
         let path = entry.path();
         let Ok(file) = open_nofollow(&path) else {
             continue;
         };
+        let mut start = vec![0u8; marker.len()];
+        let marked = std::os::unix::fs::FileExt::read_exact_at(&*file, &mut start, 0).is_ok()
+            && start == marker;
         let old = file
             .metadata()
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.elapsed().ok())
             .is_some_and(|age| age > std::time::Duration::from_secs(5));
-        if old && !super::lock::is_locked(file.as_fd(), held).unwrap_or(true) {
+        if marked && old && !super::lock::is_locked(file.as_fd(), held).unwrap_or(true) {
             let _ = std::fs::remove_file(&path);
         }
     }
@@ -236,24 +261,26 @@ fn reserve(file: &File, len: u64, path: &Path) -> io::Result<()> {
 }
 
 /// Opens an existing channel file for reading and writing.
-pub(crate) fn open(path: &Path) -> io::Result<File> {
-    OpenOptions::new().read(true).write(true).open(path)
+pub(crate) fn open(path: &Path) -> io::Result<ChannelFile> {
+    ChannelFile::open(|| OpenOptions::new().read(true).write(true).open(path))
 }
 
 /// Opens an existing entry for reading and writing without following a symlink (a symlink
 /// gives `ELOOP`, reported as [`io::ErrorKind::FilesystemLoop`] or `Other`).
-pub(crate) fn open_nofollow(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-        .open(path)
+pub(crate) fn open_nofollow(path: &Path) -> io::Result<ChannelFile> {
+    ChannelFile::open(|| {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(path)
+    })
 }
 
 /// Opens `path` three times: three open file descriptions of one file (one to map, one for
 /// each role to lock through, see [`super::lock`]). If the path was replaced between the
 /// opens, they are all opened again.
-pub(crate) fn open_separately(path: &Path) -> io::Result<[File; 3]> {
+pub(crate) fn open_separately(path: &Path) -> io::Result<[ChannelFile; 3]> {
     for _ in 0..OPEN_ATTEMPTS {
         let files = [open(path)?, open(path)?, open(path)?];
         if same_file(&files[0], &files[1])? && same_file(&files[0], &files[2])? {

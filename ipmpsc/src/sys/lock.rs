@@ -61,9 +61,13 @@ pub(crate) fn unlock(fd: BorrowedFd<'_>, offset: u64) -> io::Result<()> {
     fcntl_lock(fd, libc::F_OFD_SETLK, &mut fl)
 }
 
-/// Whether an open file description other than `fd`'s holds a lock on byte `offset`.
+/// Whether an open file description other than `fd`'s holds the write lock on byte `offset`.
+///
+/// Asked with a read-lock request, which only a write lock conflicts with: peers hold write
+/// locks (which need the file opened for writing), so a process that can only read the file
+/// cannot make a dead peer look alive by taking read locks.
 pub(crate) fn is_locked(fd: BorrowedFd<'_>, offset: u64) -> io::Result<bool> {
-    let mut fl = request(libc::F_WRLCK, offset);
+    let mut fl = request(libc::F_RDLCK, offset);
     fcntl_lock(fd, libc::F_OFD_GETLK, &mut fl)?;
     Ok(fl.l_type != libc::F_UNLCK as libc::c_short)
 }

@@ -211,3 +211,191 @@ pub fn raw_create(path: &str) {
         Err(e) => println!("RESULT {e:?}"),
     }
 }
+
+/// `fork-racer <path> <forks>`: one thread creates receivers on `<path>-<i>` without pause;
+/// the main thread forks `<forks>` children, each of which looks at its descriptors for a
+/// channel file of this path (anything but `/dev/null`) and reports it. Prints `LEAK <fd
+/// target>` for the first child that found one, or `CLEAN <forks>`.
+pub fn fork_racer(path: &str, forks: u32) {
+    let base = path.to_owned();
+    std::thread::spawn(move || {
+        for i in 0.. {
+            drop(Msg::create_receiver(format!("{base}-{i}"), 64 * 1024));
+            let _ = std::fs::remove_file(format!("{base}-{i}"));
+        }
+    });
+    let needle = std::path::Path::new(path)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let mut fds = [0i32; 2];
+    // SAFETY: a pipe for the children's reports.
+    unsafe { libc::pipe(fds.as_mut_ptr()) };
+    for _ in 0..forks {
+        // SAFETY: the child only reads /proc, writes to a pipe and exits.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let mut found = String::new();
+            if let Ok(entries) = std::fs::read_dir("/proc/self/fd") {
+                for e in entries.flatten() {
+                    if let Ok(t) = std::fs::read_link(e.path()) {
+                        let t = t.to_string_lossy().into_owned();
+                        if t.contains(&needle) {
+                            found = t;
+                        }
+                    }
+                }
+            }
+            let line = format!("{found}\n");
+            // SAFETY: writes the report to the pipe and ends the child.
+            unsafe {
+                libc::write(fds[1], line.as_ptr().cast(), line.len());
+                libc::_exit(0)
+            };
+        }
+        // SAFETY: reaps the child forked above.
+        unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+        let mut buf = [0u8; 4096];
+        // SAFETY: reads the child's report (it wrote before exiting).
+        let n = unsafe { libc::read(fds[0], buf.as_mut_ptr().cast(), buf.len()) };
+        let report = String::from_utf8_lossy(&buf[..n.max(0) as usize])
+            .trim()
+            .to_owned();
+        if !report.is_empty() {
+            println!("LEAK {report}");
+            return;
+        }
+    }
+    println!("CLEAN {forks}");
+}
+
+/// `many-rings-fork <path> <n>`: creates `n` channels `<path>-<i>` as their receiver, forks a
+/// helper that lives until its stdin ends, prints `READY`, and waits.
+pub fn many_rings_fork(path: &str, n: usize) {
+    let rxs: Vec<_> = (0..n)
+        .map(|i| {
+            Msg::create_receiver(format!("{path}-{i}"), 4096).unwrap_or_else(|e| crate::fail(e))
+        })
+        .collect();
+    // SAFETY: the child only reads stdin and exits.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        while read_line().is_some() {}
+        // SAFETY: ends the forked child.
+        unsafe { libc::_exit(0) };
+    }
+    println!("READY");
+    while read_line().is_some() {}
+    drop(rxs);
+}
+
+/// `nested-ns-drop <path> receiver|sender`: as pid 1 of a PID namespace (run it under
+/// `unshare --pid --fork`), holds a receiver or a sender, then forks a child into a new PID
+/// namespace (so it is pid 1 too) that drops its copy and exits; prints `READY` and waits.
+pub fn nested_ns_drop(path: &str, what: &str) {
+    let rx = (what == "receiver")
+        .then(|| Msg::create_receiver(path, 4096).unwrap_or_else(|e| crate::fail(e)));
+    let tx = (what == "sender").then(|| Msg::open_sender(path).unwrap_or_else(|e| crate::fail(e)));
+    // SAFETY: unshare(CLONE_NEWPID) only affects children forked from now on.
+    if unsafe { libc::unshare(libc::CLONE_NEWPID) } != 0 {
+        println!("SKIP unshare: {}", std::io::Error::last_os_error());
+        return;
+    }
+    // SAFETY: the child drops values and exits.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        drop((rx, tx));
+        // SAFETY: ends the forked child.
+        unsafe { libc::_exit(0) };
+    }
+    // SAFETY: reaps the child forked above.
+    unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+    println!("READY {}", std::process::id());
+    while read_line().is_some() {}
+    drop((rx, tx));
+}
+
+/// `read-locker <path> <offset>`: opens the file read-only, takes a read lock on byte
+/// `offset` (waiting for it), prints `READY`, and holds it until its stdin ends.
+pub fn read_locker(path: &str, offset: u64) {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {path}: {e}"));
+    // SAFETY: a plain flock struct, all-zero valid.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_RDLCK as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    fl.l_start = offset as libc::off_t;
+    fl.l_len = 1;
+    // SAFETY: a valid descriptor and flock; F_OFD_SETLKW waits for the lock.
+    let r = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_OFD_SETLKW, &mut fl) };
+    println!("READY {r}");
+    while read_line().is_some() {}
+}
+
+/// `limited-create <path> <headroom>`: with its address space limited to what it uses plus
+/// `headroom` bytes, tries `create_receiver` and prints `RESULT <outcome>`.
+pub fn limited_create(path: &str, headroom: u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let vm_kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmSize:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    let limit = vm_kb * 1024 + headroom;
+    let rl = libc::rlimit {
+        rlim_cur: limit,
+        rlim_max: limit,
+    };
+    // SAFETY: lowers this process's own address-space limit.
+    unsafe { libc::setrlimit(libc::RLIMIT_AS, &rl) };
+    match Msg::create_receiver(path, 4096) {
+        Ok(_) => println!("RESULT Ok"),
+        Err(Error::ChannelInUse { .. }) => println!("RESULT ChannelInUse"),
+        Err(e) => println!("RESULT {e:?}"),
+    }
+}
+
+/// `fork-use <path>`: creates the channel as its receiver, opens a sender, and forks a child
+/// that tries its inherited copies (send, a clone's send, receive) and then opens a sender of
+/// its own and sends `Text("child")`; it prints `CHILD <what> <outcome>` for each. The parent
+/// then sends `Text("parent")` and prints `PARENT <message>` for the messages it receives.
+pub fn fork_use(path: &str) {
+    let mut rx = Msg::create_receiver(path, 4096).unwrap_or_else(|e| crate::fail(e));
+    let tx = Msg::open_sender(path).unwrap_or_else(|e| crate::fail(e));
+    let outcome = |r: Result<(), Error>| match r {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => format!("err {e}"),
+    };
+    // SAFETY: the child makes channel calls, prints, and exits without unwinding.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        println!(
+            "CHILD send {}",
+            outcome(tx.send(&Msg::Text("inherited".into())))
+        );
+        let clone = tx.clone();
+        println!(
+            "CHILD clone-send {}",
+            outcome(clone.send(&Msg::Text("clone".into())))
+        );
+        println!("CHILD recv {}", outcome(rx.try_recv().map(drop)));
+        let own = Msg::open_sender(path).and_then(|t| t.send(&Msg::Text("child".into())));
+        println!("CHILD own-send {}", outcome(own));
+        drop((clone, tx, rx));
+        // SAFETY: ends the forked child without running the parent's other destructors.
+        unsafe { libc::_exit(0) };
+    }
+    // SAFETY: reaps the child forked above.
+    unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+    tx.send(&Msg::Text("parent".into()))
+        .unwrap_or_else(|e| crate::fail(e));
+    drop(tx);
+    loop {
+        match rx.recv_timeout(std::time::Duration::from_secs(10)) {
+            Ok(Some(m)) => println!("PARENT {m:?}"),
+            Ok(None) => return println!("PARENT timeout"),
+            Err(e) => return println!("PARENT {e:?}"),
+        }
+    }
+}
