@@ -429,3 +429,73 @@ fn a_forged_receiver_pid_does_not_hold_the_channel() {
     Msg::open_sender(&path).unwrap().send(&Msg::Stop).unwrap();
     assert_eq!(rx.recv_timeout(T).unwrap(), Some(Msg::Stop));
 }
+
+/// A process that may only read the file takes read locks on every sender slot after a sender
+/// died in the middle of a send. It cannot make the dead sender look alive: its reservation is
+/// skipped and the message behind it delivered, its leaving ends the stream, and new senders
+/// are kept out with an error that says why (not `TooManySenders` with no sender there).
+#[test]
+fn a_reader_cannot_keep_a_dead_sender_alive() {
+    let path = ShmPath::new("reader-slots");
+    let mut rx = Msg::create_receiver(&path, 4096).unwrap();
+    // Sends seq 0, then stops with seq 1 reserved and nothing written, and dies there.
+    let mut dead = ChildProc::spawn(
+        CHILD,
+        &["hold-sender", path.as_str(), "typed", "2"],
+        &[("IPMPSC_FAULT", "after-reserve:2")],
+    );
+    dead.expect_err("IPMPSC_FAULT_STOPPED after-reserve", T);
+    let tx = Msg::open_sender(&path).unwrap();
+    tx.send(&Msg::Text("behind".into())).unwrap();
+    drop(tx);
+    dead.kill();
+    // Slot bytes: 896 + 64·i for the 128 slots.
+    let mut reader = spawn(&["read-locker", path.as_str(), "896", "8192"]);
+    reader.expect_out("READY 0", T);
+    let first = rx.recv_timeout(T).unwrap();
+    assert!(matches!(first, Some(Msg::Item { seq: 0, .. })), "{first:?}");
+    let start = Instant::now();
+    assert_eq!(
+        rx.recv_timeout(T).unwrap(),
+        Some(Msg::Text("behind".into())),
+        "a reader's lock kept the dead reservation alive"
+    );
+    eprintln!("dead reservation skipped after {:?}", start.elapsed());
+    assert!(
+        matches!(rx.recv_timeout(T), Err(Error::Disconnected)),
+        "a reader's lock withheld the end of the stream"
+    );
+    match Msg::open_sender(&path) {
+        Err(Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::ResourceBusy, "{e}"),
+        other => panic!("expected the read-lock error, got {:?}", other.map(drop)),
+    }
+    drop(reader);
+    let tx = Msg::open_sender(&path).expect("free once the reader is gone");
+    tx.send(&Msg::Stop).unwrap();
+    assert_eq!(rx.recv_timeout(T).unwrap(), Some(Msg::Stop));
+}
+
+/// Read locks on the receiver's or the creator's byte of an unused file keep `create_receiver`
+/// out, and it says so (`ResourceBusy`), neither naming a receiver that is not there nor
+/// reporting a file that "kept changing". Once the reader is gone, the file is replaced.
+#[test]
+fn create_names_a_reader_in_the_way() {
+    let path = ShmPath::new("reader-create");
+    for (byte, what) in [("128", "receiver"), ("129", "creator")] {
+        drop(Msg::create_receiver(&path, 4096).unwrap());
+        let mut reader = spawn(&["read-locker", path.as_str(), byte]);
+        reader.expect_out("READY 0", T);
+        match Msg::create_receiver(&path, 4096) {
+            Err(Error::Io(e)) => {
+                assert_eq!(e.kind(), std::io::ErrorKind::ResourceBusy, "{e}");
+                assert!(e.to_string().contains(what), "{e}");
+            }
+            other => panic!(
+                "byte {byte}: expected the read-lock error, got {:?}",
+                other.map(drop)
+            ),
+        }
+        drop(reader);
+        drop(Msg::create_receiver(&path, 4096).expect("replaced once the reader is gone"));
+    }
+}

@@ -568,3 +568,48 @@ fn a_forked_child_is_refused_its_parents_ends_and_opens_its_own() {
     assert_eq!(p.expect_out("PARENT", T), "PARENT Disconnected");
     p.wait_success(T);
 }
+
+/// A zero-copy context made before a fork is the parent's: the child's receive through its
+/// copy is refused (it took the parent's message before), and a child that only drops its copy
+/// while the parent holds a view gives nothing back (it handed the view's space to senders,
+/// who overwrote it under the parent).
+#[test]
+fn a_zero_copy_context_inherited_through_fork_is_the_parents() {
+    let path = ShmPath::new("lc-zc-use");
+    let mut p = spawn(&["zc-fork", path.as_str(), "use"]);
+    let child = p.expect_out("CHILD", T);
+    assert!(child.contains("inherited through fork"), "{child}");
+    assert_eq!(p.expect_out("PARENT", T), "PARENT 6000 0xaa");
+    p.wait_success(T);
+
+    let path = ShmPath::new("lc-zc-drop");
+    let mut p = spawn(&["zc-fork", path.as_str(), "drop"]);
+    assert_eq!(
+        p.expect_out("PARENT", T),
+        "PARENT Ok(false) 0xaa 0xaa",
+        "the child's drop handed back the space of the parent's view"
+    );
+    assert_eq!(p.expect_out("NEXT", T), "NEXT 6000 0xcc");
+    p.wait_success(T);
+}
+
+/// The restart idiom `create_receiver(..)` (refused: a message is waiting) then
+/// `open_receiver(..)`, while another thread of the process forks: the refused creator's locks
+/// are given back at once, not when a child that inherited its descriptor lets go of it, so
+/// the open never fails.
+#[test]
+fn a_refused_create_leaves_no_lock_behind_in_forked_children() {
+    let path = ShmPath::new("lc-refused-fork");
+    let mut p = spawn(&["refused-create-fork", path.as_str(), "3000"]);
+    let result = p.expect_out("RESULT", T);
+    let failures: u64 = result.split_whitespace().nth(2).unwrap().parse().unwrap();
+    let opens: u64 = result.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let first = if failures > 0 {
+        p.expect_out("FIRST", T)
+    } else {
+        String::new()
+    };
+    assert!(opens > 0, "{result}");
+    assert_eq!(failures, 0, "{result}: {first}");
+    p.wait_success(T);
+}

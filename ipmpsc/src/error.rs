@@ -77,8 +77,9 @@ pub enum Error {
     Decode(String),
     /// An operating-system call failed; or the channel cannot be used from here for a reason
     /// the message gives: a creator that stopped while deciding about the file (kind
-    /// `WouldBlock`), a read lock of a process without write access keeping receivers out
-    /// (`ResourceBusy`), a channel end inherited through `fork` (`Other`).
+    /// `WouldBlock`), read locks of a process without write access keeping receivers,
+    /// creators or senders out (`ResourceBusy`), a channel end inherited through `fork`
+    /// (`Other`).
     Io(io::Error),
 }
 

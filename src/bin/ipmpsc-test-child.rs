@@ -42,7 +42,8 @@ pub(crate) fn usage() -> ! {
          small-fs <dir> <too-big> <fits> | panic-send <path> raw|typed\n\
          fork-receiver <path> | fork-drop-receiver <path> | open-sender-only <path> | raw-create <path>\n\
          fork-racer <path> <forks> | many-rings-fork <path> <n> | nested-ns-drop <path> receiver|sender\n\
-         read-locker <path> <offset> | limited-create <path> <headroom> | fork-use <path>"
+         read-locker <path> <offset> [<len>] | limited-create <path> <headroom> | fork-use <path>\n\
+         zc-fork <path> use|drop | refused-create-fork <path> <millis>"
     );
     std::process::exit(64)
 }
@@ -525,7 +526,10 @@ fn main() {
         ["fork-racer", path, forks] => edges::fork_racer(path, num(forks)),
         ["many-rings-fork", path, n] => edges::many_rings_fork(path, num(n)),
         ["nested-ns-drop", path, what] => edges::nested_ns_drop(path, what),
-        ["read-locker", path, offset] => edges::read_locker(path, num(offset)),
+        ["read-locker", path, offset] => edges::read_locker(path, num(offset), 1),
+        ["read-locker", path, offset, len] => edges::read_locker(path, num(offset), num(len)),
+        ["zc-fork", path, mode] => edges::zc_fork(path, mode),
+        ["refused-create-fork", path, millis] => edges::refused_create_fork(path, num(millis)),
         ["fork-use", path] => edges::fork_use(path),
         ["limited-create", path, headroom] => edges::limited_create(path, num(headroom)),
         _ => usage(),

@@ -123,6 +123,11 @@ impl<'a> ZeroCopyContext<'a> {
             }
             None => return Err(Error::AlreadyReceived),
         };
+        // A context made before a fork refuses in the child, like every other receive.
+        if let Err(e) = consumer.check_not_inherited() {
+            self.consumer = Some(Ok(consumer));
+            return Err(e);
+        }
         let ready = match wait {
             Some(None) => consumer.poll(),
             Some(Some(deadline)) => consumer.wait(Some(deadline)),

@@ -127,6 +127,12 @@ impl Consumer {
         self.ring.check_not_inherited("receiver")
     }
 
+    /// Whether this consumer is a copy a forked child inherited.
+    #[inline]
+    pub(crate) fn inherited(&self) -> bool {
+        crate::sys::fork::generation() != self.generation
+    }
+
     /// Claims the receiver role of `ring`. A previous receiver that died between consuming and
     /// releasing has its consumed space released now.
     ///
@@ -605,7 +611,7 @@ impl Consumer {
 
 impl Drop for Consumer {
     fn drop(&mut self) {
-        if crate::sys::fork::generation() != self.generation {
+        if self.inherited() {
             return; // a forked child's copy: the role is the parent's
         }
         self.free_pending();

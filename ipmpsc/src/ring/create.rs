@@ -20,11 +20,12 @@ use std::sync::Arc;
 
 use super::consumer::{Claimed, Consumer};
 use super::header::{self, Geometry, Header, RECEIVER_LOCK, REPLACE_LOCK};
+use super::peers::readers_in_the_way;
 use super::{Ring, CLOSED, POSITION_MASK, REPLACED, REPLACING};
 use crate::schema::{Schema, StoredSchema};
 use crate::sys::file::{self, Publish, StagedFile};
 use crate::sys::fork::ChannelFile;
-use crate::sys::lock;
+use crate::sys::lock::{self, Holder};
 use crate::{Error, Result};
 
 /// What a creator may do with a file already at the path.
@@ -328,20 +329,32 @@ fn replace_existing(staged: &mut StagedFile) -> Result<bool> {
     }
     // The replace lock first, then the receiver lock: whoever finds the receiver lock held
     // and the replace lock free knows a receiver holds it, not a creator.
-    if !lock::try_lock(old.as_fd(), REPLACE_LOCK)? {
-        // Another creator is deciding about this file: wait for its decision, then look again.
-        let deadline = std::time::Instant::now() + super::peers::CREATOR_PATIENCE;
-        while lock::is_locked(old.as_fd(), REPLACE_LOCK)? {
-            if std::time::Instant::now() >= deadline {
-                return Err(super::peers::creator_not_done());
+    match lock::take(old.as_fd(), REPLACE_LOCK)? {
+        Holder::Us => {}
+        Holder::Writer => {
+            // Another creator is deciding about this file: wait for its decision, then look
+            // again.
+            let deadline = std::time::Instant::now() + super::peers::CREATOR_PATIENCE;
+            while lock::is_locked(old.as_fd(), REPLACE_LOCK)? {
+                if std::time::Instant::now() >= deadline {
+                    return Err(super::peers::creator_not_done());
+                }
+                std::thread::sleep(std::time::Duration::from_micros(50));
             }
-            std::thread::sleep(std::time::Duration::from_micros(50));
+            return Ok(false);
         }
-        return Ok(false);
+        Holder::Readers => return Err(readers_in_the_way("creator", REPLACE_LOCK)),
     }
-    if !lock::try_lock(old.as_fd(), RECEIVER_LOCK)? {
-        let pid = inspect(&old, &path).map(|r| r.receiver_pid()).unwrap_or(0);
-        return Err(Error::ReceiverAlreadyExists { pid });
+    // Given back explicitly, whatever the outcome: closing `old` would not do it while a child
+    // forked meanwhile still has a copy of its descriptor (until its fork handler runs).
+    let _unlock = UnlockOnDrop(&old);
+    match lock::take(old.as_fd(), RECEIVER_LOCK)? {
+        Holder::Us => {}
+        Holder::Writer => {
+            let pid = inspect(&old, &path).map(|r| r.receiver_pid()).unwrap_or(0);
+            return Err(Error::ReceiverAlreadyExists { pid });
+        }
+        Holder::Readers => return Err(readers_in_the_way("receiver", RECEIVER_LOCK)),
     }
     if !file::path_is(&path, &old)? {
         return Ok(false); // replaced meanwhile: look again
@@ -403,6 +416,16 @@ fn replace_existing(staged: &mut StagedFile) -> Result<bool> {
     tail.fetch_and(!REPLACING, Ordering::SeqCst);
     channel.wake_all_senders();
     Ok(true)
+}
+
+/// Gives back the replace and receiver locks that [`replace_existing`] took through a file.
+struct UnlockOnDrop<'a>(&'a ChannelFile);
+
+impl Drop for UnlockOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = lock::unlock(self.0.as_fd(), RECEIVER_LOCK);
+        let _ = lock::unlock(self.0.as_fd(), REPLACE_LOCK);
+    }
 }
 
 /// The channel in `old` (a description that holds the replace and receiver locks), mapped

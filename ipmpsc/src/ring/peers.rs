@@ -15,6 +15,13 @@
 //! it holds the lock, and anyone else (the receiver, or a new sender taking over a dead
 //! owner's slot) first takes the lock, which succeeds only once the owner is gone.
 //!
+//! Peers hold write locks, and only a write lock counts as a live peer. A process that may
+//! only read the file can still take read locks, which keep everyone from taking a byte: it
+//! cannot make a dead peer look alive, but it can keep receivers, creators and senders out of
+//! the bytes it holds (reported as `ResourceBusy`). A dead sender's slot held that way is left
+//! as it is: its reservation is skipped and its sender no longer counted, but the slot is freed
+//! only once the read locks are gone.
+//!
 //! # Announcing reservations
 //!
 //! A sender writes its intent (position and size) into its slot *before* the compare-and-swap
@@ -43,7 +50,8 @@ use super::header::{RECEIVER_LOCK, REPLACE_LOCK, SENDER_LOCKS};
 use super::{
     Ring, CLOSED, FLAG_EMPTY, FLAG_PADDING, POSITION_MASK, RECORD_HEADER, REPLACED, REPLACING,
 };
-use crate::sys::{lock, process};
+use crate::sys::lock::{self, Holder};
+use crate::sys::process;
 use crate::{Error, Result};
 
 /// Bytes per slot: one cache line, written by its owner only (others write a slot only while
@@ -125,6 +133,20 @@ pub(crate) fn creator_not_done() -> Error {
     ))
 }
 
+/// A role's lock byte at `offset` is held only through read locks (see
+/// [`crate::sys::lock::Holder::Readers`]): no peer holds it, but a process that may read the
+/// file keeps everyone from taking it.
+#[cold]
+pub(crate) fn readers_in_the_way(role: &str, offset: u64) -> Error {
+    Error::Io(std::io::Error::new(
+        std::io::ErrorKind::ResourceBusy,
+        format!(
+            "no {role} holds the channel, but a process with read access holds a read lock on \
+             its {role} byte (offset {offset}) and keeps {role}s out"
+        ),
+    ))
+}
+
 /// One registered sender fewer in `attached`, never below zero (a slot state forged to
 /// `Sender` that nobody counted would otherwise wrap it, and end-of-stream would never come).
 fn leave(attached: &AtomicU64) {
@@ -194,29 +216,23 @@ impl Ring {
         };
         let deadline = std::time::Instant::now() + CREATOR_PATIENCE;
         loop {
-            if lock::try_lock(self.receiver_file.as_fd(), RECEIVER_LOCK)
-                .map_err(|e| undo(e.into()))?
-            {
-                break;
-            }
+            let holder = lock::take(self.receiver_file.as_fd(), RECEIVER_LOCK)
+                .map_err(|e| undo(e.into()))?;
             // A creator deciding whether to replace the file holds the receiver lock too, for
             // a moment: wait for its decision rather than report a receiver that is not there.
-            if !self.creator_deciding() {
-                // Held, but not by a writer: only read locks, which no receiver takes. A
-                // process that may only read the file is in the way; say so rather than name
-                // a receiver that is not there.
-                if !lock::is_locked(self.receiver_file.as_fd(), RECEIVER_LOCK)
-                    .map_err(|e| undo(e.into()))?
-                {
-                    return Err(undo(Error::Io(std::io::Error::new(
-                        std::io::ErrorKind::ResourceBusy,
-                        "no receiver holds the channel, but a process with read access holds a \
-                         read lock on its receiver byte (offset 128) and keeps receivers out",
-                    ))));
+            match holder {
+                Holder::Us => break,
+                _ if self.creator_deciding() => {}
+                // Only read locks, which no receiver takes: a process that may only read the
+                // file is in the way; say so rather than name a receiver that is not there.
+                Holder::Readers => {
+                    return Err(undo(readers_in_the_way("receiver", RECEIVER_LOCK)));
                 }
-                return Err(undo(Error::ReceiverAlreadyExists {
-                    pid: self.header().peers.receiver_pid.load(Ordering::Acquire),
-                }));
+                Holder::Writer => {
+                    return Err(undo(Error::ReceiverAlreadyExists {
+                        pid: self.header().peers.receiver_pid.load(Ordering::Acquire),
+                    }));
+                }
             }
             if std::time::Instant::now() >= deadline {
                 return Err(undo(creator_not_done()));
@@ -307,6 +323,8 @@ impl Ring {
     /// `state` ([`SlotState::Sender`] or [`SlotState::Borrowed`]).
     pub(crate) fn claim_slot(&self, state: SlotState) -> Result<u32> {
         let peers = &self.header().peers;
+        // Slots nobody holds but read locks keep out (see `readers_in_the_way`).
+        let mut squatted = 0usize;
         // Free slots first (no syscall wasted on live ones), then the others, whose owners may
         // have died.
         for free_pass in [true, false] {
@@ -316,9 +334,10 @@ impl Ring {
                 if free != free_pass || !self.hold_locally(i) {
                     continue;
                 }
-                match lock::try_lock(self.sender_file.as_fd(), slot_lock(i)) {
-                    Ok(true) => {}
-                    Ok(false) => {
+                match lock::take(self.sender_file.as_fd(), slot_lock(i)) {
+                    Ok(Holder::Us) => {}
+                    Ok(holder) => {
+                        squatted += usize::from(holder == Holder::Readers);
                         self.unhold_locally(i);
                         continue;
                     }
@@ -361,6 +380,16 @@ impl Ring {
                 }
                 return Ok(i);
             }
+        }
+        if squatted > 0 {
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::ResourceBusy,
+                format!(
+                    "no sender slot is free: {squatted} of the {} are held by nobody but read \
+                     locks of a process with read access to the file, which keep senders out",
+                    self.max_senders()
+                ),
+            )));
         }
         Err(Error::TooManySenders {
             max: self.max_senders() as usize,
@@ -459,9 +488,15 @@ impl Ring {
             if s.state.load(Ordering::Acquire) != SlotState::Sender as u32 {
                 continue;
             }
-            if !lock::try_lock(self.receiver_file.as_fd(), slot_lock(i)).unwrap_or(false) {
-                alive += 1;
-                continue;
+            match lock::take(self.receiver_file.as_fd(), slot_lock(i)) {
+                Ok(Holder::Us) => {}
+                // Dead, but read locks keep us from taking the slot to free it: it stays as it
+                // is (counted below as nobody) until they are gone.
+                Ok(Holder::Readers) => continue,
+                Ok(Holder::Writer) | Err(_) => {
+                    alive += 1;
+                    continue;
+                }
             }
             // Dead, and the slot is ours until we unlock it.
             if s.state.load(Ordering::Acquire) == SlotState::Sender as u32 {
@@ -514,11 +549,14 @@ impl Ring {
     /// padding and frees their slots.
     pub(crate) fn skip_dead_reservation(&self, head: u64, off: u64, tail: u64) -> Result<Stalled> {
         let cap = self.capacity();
-        // (slot, announced length) of the dead announcers, whose locks we hold.
-        let mut dead: Vec<(u32, u64)> = Vec::new();
-        let unlock_all = |dead: &[(u32, u64)]| {
-            for &(i, _) in dead {
-                let _ = lock::unlock(self.receiver_file.as_fd(), slot_lock(i));
+        // (slot, announced length) of the dead announcers, and whether we hold their lock (read
+        // locks of a process that may read the file can keep us from taking a dead one's).
+        let mut dead: Vec<(u32, u64, bool)> = Vec::new();
+        let unlock_all = |dead: &[(u32, u64, bool)]| {
+            for &(i, _, held) in dead {
+                if held {
+                    let _ = lock::unlock(self.receiver_file.as_fd(), slot_lock(i));
+                }
             }
         };
         let mut announced = false;
@@ -529,17 +567,23 @@ impl Ring {
                 continue;
             }
             announced = true;
-            match lock::try_lock(self.receiver_file.as_fd(), slot_lock(i)) {
-                Ok(true) => {
+            match lock::take(self.receiver_file.as_fd(), slot_lock(i)) {
+                Ok(Holder::Us) => {
                     // Read again under the lock: the owner may have finished before it died.
                     let len = s.intent_len.load(Ordering::Acquire);
                     if len == 0 || s.intent_pos.load(Ordering::Acquire) != head {
                         let _ = lock::unlock(self.receiver_file.as_fd(), slot_lock(i));
                         continue;
                     }
-                    dead.push((i, len));
+                    dead.push((i, len, true));
                 }
-                Ok(false) => {
+                // Nobody holds the write lock, so the owner is dead (it held the lock from its
+                // claim to its release), and no new sender can take the slot while the read
+                // locks last; one that takes it later finds this intent pending (and leaves
+                // the slot alone) until the head has passed it. So the intent read above
+                // stands, and the slot is left as it is.
+                Ok(Holder::Readers) => dead.push((i, len, false)),
+                Ok(Holder::Writer) => {
                     unlock_all(&dead);
                     return Ok(Stalled::Alive);
                 }
@@ -575,7 +619,10 @@ impl Ring {
         self.length_word(off).store(size, Ordering::Relaxed);
         self.flag(off).store(FLAG_PADDING, Ordering::Release);
         let peers = &self.header().peers;
-        for &(i, _) in &dead {
+        for &(i, _, held) in &dead {
+            if !held {
+                continue;
+            }
             let s = self.slot(i);
             s.intent_len.store(0, Ordering::Release);
             if s.state.load(Ordering::Acquire) == SlotState::Sender as u32 {
@@ -596,7 +643,7 @@ impl Ring {
         head: u64,
         off: u64,
         tail: u64,
-        dead: &[(u32, u64)],
+        dead: &[(u32, u64, bool)],
     ) -> Result<Option<u64>> {
         let cap = self.capacity();
         let fits = |size: u64| {

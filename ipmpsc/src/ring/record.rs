@@ -104,6 +104,11 @@ impl<'c> RecordRef<'c> {
 
 impl Drop for RecordRef<'_> {
     fn drop(&mut self) {
+        // A copy inherited through fork (a view or zero-copy context held at the fork) consumes
+        // nothing on its parent's behalf: the parent may still be reading the record.
+        if self.consumer.inherited() {
+            return;
+        }
         self.consumer.advance(self.record.pos, self.record.size);
     }
 }

@@ -72,6 +72,34 @@ pub(crate) fn is_locked(fd: BorrowedFd<'_>, offset: u64) -> io::Result<bool> {
     Ok(fl.l_type != libc::F_UNLCK as libc::c_short)
 }
 
+/// Who holds a byte that [`take`] could not lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Holder {
+    /// The lock is ours now.
+    Us,
+    /// Another description holds the write lock: a live peer (or a creator deciding).
+    Writer,
+    /// Only read locks are held: no peer takes those, so the byte's role has no live holder,
+    /// but a process that can read the file keeps anyone from taking it.
+    Readers,
+}
+
+/// Takes the write lock on byte `offset` through `fd`, or says who holds it. A lock that is let
+/// go of between the attempt and the question (and so looks held by nobody) is tried again, so
+/// `Readers` means read locks were found in the way every time.
+pub(crate) fn take(fd: BorrowedFd<'_>, offset: u64) -> io::Result<Holder> {
+    const ATTEMPTS: usize = 3;
+    for _ in 0..ATTEMPTS {
+        if try_lock(fd, offset)? {
+            return Ok(Holder::Us);
+        }
+        if is_locked(fd, offset)? {
+            return Ok(Holder::Writer);
+        }
+    }
+    Ok(Holder::Readers)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +147,20 @@ mod tests {
             try_lock(b.as_fd(), 7).unwrap(),
             "closing the holder released it"
         );
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn take_tells_a_writer_from_readers() {
+        let (a, b, path) = two_descriptions();
+        assert_eq!(take(a.as_fd(), 3).unwrap(), Holder::Us);
+        assert_eq!(take(b.as_fd(), 3).unwrap(), Holder::Writer);
+        unlock(a.as_fd(), 3).unwrap();
+        let mut fl = request(libc::F_RDLCK, 3);
+        fcntl_lock(a.as_fd(), libc::F_OFD_SETLK, &mut fl).unwrap();
+        assert_eq!(take(b.as_fd(), 3).unwrap(), Holder::Readers);
+        unlock(a.as_fd(), 3).unwrap();
+        assert_eq!(take(b.as_fd(), 3).unwrap(), Holder::Us);
         std::fs::remove_file(path).unwrap();
     }
 }

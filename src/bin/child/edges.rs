@@ -316,9 +316,10 @@ pub fn nested_ns_drop(path: &str, what: &str) {
     drop((rx, tx));
 }
 
-/// `read-locker <path> <offset>`: opens the file read-only, takes a read lock on byte
-/// `offset` (waiting for it), prints `READY`, and holds it until its stdin ends.
-pub fn read_locker(path: &str, offset: u64) {
+/// `read-locker <path> <offset> [<len>]`: opens the file read-only, takes a read lock on the
+/// `len` bytes (default 1) from `offset` (waiting for it), prints `READY`, and holds it until
+/// its stdin ends.
+pub fn read_locker(path: &str, offset: u64, len: u64) {
     use std::os::fd::AsRawFd;
     let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {path}: {e}"));
     // SAFETY: a plain flock struct, all-zero valid.
@@ -326,7 +327,7 @@ pub fn read_locker(path: &str, offset: u64) {
     fl.l_type = libc::F_RDLCK as libc::c_short;
     fl.l_whence = libc::SEEK_SET as libc::c_short;
     fl.l_start = offset as libc::off_t;
-    fl.l_len = 1;
+    fl.l_len = len as libc::off_t;
     // SAFETY: a valid descriptor and flock; F_OFD_SETLKW waits for the lock.
     let r = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_OFD_SETLKW, &mut fl) };
     println!("READY {r}");
@@ -397,5 +398,132 @@ pub fn fork_use(path: &str) {
             Ok(None) => return println!("PARENT timeout"),
             Err(e) => return println!("PARENT {e:?}"),
         }
+    }
+}
+
+/// `zc-fork <path> use|drop`: makes a raw channel of 8 KiB with one 6000-byte message of 0xAA
+/// and a zero-copy context, and forks. `use`: the child receives through its copy of the
+/// context and prints `CHILD <outcome>`; the parent then receives and prints `PARENT <len>
+/// <first byte>`. `drop`: the parent first receives the message as a view (the ring is full
+/// while it holds it), the child only drops its copy of the context; the parent then prints
+/// `PARENT <try_send outcome> <first and last byte of its view>`, lets go of the view, and
+/// sends and receives again (`NEXT <len> <first byte>`).
+pub fn zc_fork(path: &str, mode: &str) {
+    use ipmpsc::{Receiver, Sender, SharedRingBuffer};
+    use std::time::Duration;
+    let rx_buffer = SharedRingBuffer::create(path, 8192).unwrap_or_else(|e| crate::fail(e));
+    let mut rx = Receiver::new(rx_buffer);
+    let tx = Sender::new(SharedRingBuffer::open(path).unwrap_or_else(|e| crate::fail(e)));
+    tx.send(&vec![0xAAu8; 6000])
+        .unwrap_or_else(|e| crate::fail(e));
+    let print_next =
+        |rx: &Receiver, label: &str| match rx.recv_timeout::<Vec<u8>>(Duration::from_secs(10)) {
+            Ok(Some(v)) => println!("{label} {} {:#x}", v.len(), v[0]),
+            other => println!("{label} {:?}", other.map(|o| o.map(|v| v.len()))),
+        };
+    let mut ctx = rx.zero_copy_context();
+    if mode == "use" {
+        // SAFETY: the child makes channel calls, prints, and exits without unwinding.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let outcome = match ctx.try_recv::<&[u8]>() {
+                Ok(Some(bytes)) => format!("received {}", bytes.len()),
+                Ok(None) => "nothing".to_owned(),
+                Err(e) => format!("err {e}"),
+            };
+            println!("CHILD {outcome}");
+            drop(ctx);
+            // SAFETY: ends the forked child without running the parent's other destructors.
+            unsafe { libc::_exit(0) };
+        }
+        // SAFETY: reaps the child forked above.
+        unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+        drop(ctx);
+        return print_next(&rx, "PARENT");
+    }
+    if mode != "drop" {
+        crate::usage();
+    }
+    let view: &[u8] = ctx.recv().unwrap_or_else(|e| crate::fail(e));
+    assert_eq!(
+        tx.try_send(&vec![0xBBu8; 6000]).ok(),
+        Some(false),
+        "ring full"
+    );
+    // SAFETY: the child drops its copy of the context and exits without unwinding.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        drop(ctx);
+        // SAFETY: ends the forked child without running the parent's other destructors.
+        unsafe { libc::_exit(0) };
+    }
+    // SAFETY: reaps the child forked above.
+    unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+    let sent = tx.try_send(&vec![0xBBu8; 6000]);
+    println!(
+        "PARENT {:?} {:#x} {:#x}",
+        sent.map_err(|e| e.to_string()),
+        view[0],
+        view[5999]
+    );
+    drop(ctx);
+    tx.send(&vec![0xCCu8; 6000])
+        .unwrap_or_else(|e| crate::fail(e));
+    print_next(&rx, "NEXT");
+}
+
+/// `refused-create-fork <path> <millis>`: makes a channel with an undelivered message and no
+/// receiver, then for `millis` ms runs the restart idiom (`create_receiver`, refused with
+/// `ChannelInUse`, then `open_receiver`) in one thread while the main thread forks short-lived
+/// children. Prints `RESULT <opens> <failures>` and the first failure, if any.
+pub fn refused_create_fork(path: &str, millis: u64) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let rx = Msg::create_receiver(path, 4096).unwrap_or_else(|e| crate::fail(e));
+    Msg::open_sender(path)
+        .and_then(|tx| tx.send(&Msg::Stop))
+        .unwrap_or_else(|e| crate::fail(e));
+    drop(rx);
+    let stop = Arc::new(AtomicBool::new(false));
+    let worker = {
+        let stop = stop.clone();
+        let path = path.to_owned();
+        std::thread::spawn(move || {
+            let (mut opens, mut failures, mut first) = (0u64, 0u64, None);
+            while !stop.load(Ordering::Relaxed) {
+                match Msg::create_receiver(&path, 4096) {
+                    Err(Error::ChannelInUse { .. }) => {}
+                    other => panic!("create_receiver: {:?}", other.map(drop)),
+                }
+                match Msg::open_receiver(&path) {
+                    Ok(rx) => {
+                        opens += 1;
+                        drop(rx);
+                    }
+                    Err(e) => {
+                        failures += 1;
+                        first.get_or_insert_with(|| format!("{e:?}"));
+                    }
+                }
+            }
+            (opens, failures, first)
+        })
+    };
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_millis(millis) {
+        // SAFETY: the child exits at once, calling nothing.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: ends the forked child at once.
+            unsafe { libc::_exit(0) };
+        }
+        // SAFETY: reaps the child forked above.
+        unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (opens, failures, first) = worker.join().unwrap_or_else(|_| std::process::exit(3));
+    println!("RESULT {opens} {failures}");
+    if let Some(first) = first {
+        println!("FIRST {first}");
     }
 }
