@@ -431,48 +431,160 @@ fn a_forged_receiver_pid_does_not_hold_the_channel() {
 }
 
 /// A process that may only read the file takes read locks on every sender slot after a sender
-/// died in the middle of a send. It cannot make the dead sender look alive: its reservation is
-/// skipped and the message behind it delivered, its leaving ends the stream, and new senders
-/// are kept out with an error that says why (not `TooManySenders` with no sender there).
+/// died in the middle of a send (at each step of it). It cannot make the dead sender look
+/// alive: its reservation is skipped and the message behind it delivered, its leaving ends the
+/// stream, and new senders are kept out with an error that says why (not `TooManySenders`
+/// with no sender there).
 #[test]
 fn a_reader_cannot_keep_a_dead_sender_alive() {
-    let path = ShmPath::new("reader-slots");
-    let mut rx = Msg::create_receiver(&path, 4096).unwrap();
-    // Sends seq 0, then stops with seq 1 reserved and nothing written, and dies there.
-    let mut dead = ChildProc::spawn(
-        CHILD,
-        &["hold-sender", path.as_str(), "typed", "2"],
-        &[("IPMPSC_FAULT", "after-reserve:2")],
-    );
-    dead.expect_err("IPMPSC_FAULT_STOPPED after-reserve", T);
-    let tx = Msg::open_sender(&path).unwrap();
-    tx.send(&Msg::Text("behind".into())).unwrap();
-    drop(tx);
-    dead.kill();
-    // Slot bytes: 896 + 64·i for the 128 slots.
-    let mut reader = spawn(&["read-locker", path.as_str(), "896", "8192"]);
-    reader.expect_out("READY 0", T);
-    let first = rx.recv_timeout(T).unwrap();
-    assert!(matches!(first, Some(Msg::Item { seq: 0, .. })), "{first:?}");
-    let start = Instant::now();
-    assert_eq!(
-        rx.recv_timeout(T).unwrap(),
-        Some(Msg::Text("behind".into())),
-        "a reader's lock kept the dead reservation alive"
-    );
-    eprintln!("dead reservation skipped after {:?}", start.elapsed());
-    assert!(
-        matches!(rx.recv_timeout(T), Err(Error::Disconnected)),
-        "a reader's lock withheld the end of the stream"
-    );
-    match Msg::open_sender(&path) {
-        Err(Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::ResourceBusy, "{e}"),
-        other => panic!("expected the read-lock error, got {:?}", other.map(drop)),
+    for point in [
+        "after-announce",
+        "after-cas",
+        "after-reserve",
+        "before-publish",
+    ] {
+        let path = ShmPath::new("reader-slots");
+        let mut rx = Msg::create_receiver(&path, 4096).unwrap();
+        // Sends seq 0, then stops at `point` of seq 1, and dies there.
+        let fault = format!("{point}:2");
+        let mut dead = ChildProc::spawn(
+            CHILD,
+            &["hold-sender", path.as_str(), "typed", "2"],
+            &[("IPMPSC_FAULT", &fault)],
+        );
+        dead.expect_err(&format!("IPMPSC_FAULT_STOPPED {point}"), T);
+        let tx = Msg::open_sender(&path).unwrap();
+        tx.send(&Msg::Text("behind".into())).unwrap();
+        drop(tx);
+        dead.kill();
+        // Slot bytes: 896 + 64·i for the 128 slots.
+        let mut reader = spawn(&["read-locker", path.as_str(), "896", "8192"]);
+        reader.expect_out("READY 0", T);
+        let first = rx.recv_timeout(T).unwrap();
+        assert!(
+            matches!(first, Some(Msg::Item { seq: 0, .. })),
+            "{point}: {first:?}"
+        );
+        assert_eq!(
+            rx.recv_timeout(T).unwrap(),
+            Some(Msg::Text("behind".into())),
+            "{point}: a reader's lock kept the dead reservation alive"
+        );
+        match rx.recv_timeout(T) {
+            Err(Error::Disconnected) => {}
+            other => panic!("{point}: a reader's lock withheld the end of the stream: {other:?}"),
+        }
+        match Msg::open_sender(&path) {
+            Err(Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::ResourceBusy, "{e}"),
+            other => panic!("expected the read-lock error, got {:?}", other.map(drop)),
+        }
+        drop(reader);
+        let tx = Msg::open_sender(&path).expect("free once the reader is gone");
+        tx.send(&Msg::Stop).unwrap();
+        assert_eq!(rx.recv_timeout(T).unwrap(), Some(Msg::Stop));
+        assert_eq!(rx.sender_count(), 1);
     }
+}
+
+/// Read locks on every free sender slot do not break the sends of a sender already
+/// registered: threads sharing it wait for its slot when none is free to borrow, as with a
+/// full table.
+#[test]
+fn a_reader_does_not_break_a_registered_senders_sends() {
+    const EACH: u64 = 20_000;
+    let path = ShmPath::new("reader-registered");
+    let mut rx = Msg::create_receiver(&path, 4096).unwrap();
+    let tx = Msg::open_sender(&path).unwrap(); // slot 0
+                                               // Slots 1 to 127.
+    let mut reader = spawn(&["read-locker", path.as_str(), "960", "8128"]);
+    reader.expect_out("READY 0", T);
+    let senders: Vec<_> = (0..2u32)
+        .map(|id| {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for seq in 0..EACH {
+                    let item = Msg::Item {
+                        id,
+                        seq,
+                        data: Vec::new(),
+                    };
+                    if let Err(e) = tx.send(&item) {
+                        return Err(format!("thread {id} at {seq}: {e}"));
+                    }
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    drop(tx);
+    let mut next = [0u64; 2];
+    while next.iter().sum::<u64>() < 2 * EACH {
+        match rx.recv_timeout(T) {
+            Ok(Some(Msg::Item { id, seq, .. })) => {
+                assert_eq!(seq, next[id as usize], "order of thread {id}");
+                next[id as usize] += 1;
+            }
+            // A thread that failed sends no more: its error is below.
+            Ok(None) | Err(Error::Disconnected) => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    for s in senders {
+        s.join().unwrap().unwrap();
+    }
+    assert_eq!(next, [EACH; 2]);
     drop(reader);
-    let tx = Msg::open_sender(&path).expect("free once the reader is gone");
-    tx.send(&Msg::Stop).unwrap();
-    assert_eq!(rx.recv_timeout(T).unwrap(), Some(Msg::Stop));
+}
+
+/// One process claims the receiver role over and over while three others keep trying
+/// `create_receiver` on the file (refused: a message is waiting). A creator holds the
+/// receiver's byte for a moment while it decides; the claimant waits for it and is never told
+/// of a receiver that does not exist.
+#[test]
+fn a_claimant_is_not_told_of_a_receiver_by_deciding_creators() {
+    let path = ShmPath::new("claim-vs-creators");
+    let rx = Msg::create_receiver(&path, 4096).unwrap();
+    Msg::open_sender(&path).unwrap().send(&Msg::Stop).unwrap();
+    drop(rx);
+    let mut creators: Vec<ChildProc> = (0..3)
+        .map(|_| spawn(&["create-loop", path.as_str(), "3000"]))
+        .collect();
+    for c in &mut creators {
+        c.expect_out("READY", T);
+    }
+    for c in &mut creators {
+        c.send_line("go");
+    }
+    let start = Instant::now();
+    let (mut claims, mut wrong) = (0u64, Vec::new());
+    while start.elapsed() < Duration::from_millis(3000) {
+        match Msg::open_receiver(&path) {
+            Ok(rx) => {
+                claims += 1;
+                drop(rx);
+            }
+            Err(e) => wrong.push(format!("{e:?}")),
+        }
+    }
+    for c in &mut creators {
+        // The claimant is a receiver at times: creators are told so then.
+        let tally = c.expect_out("TALLY", T);
+        assert!(
+            tally
+                .split_whitespace()
+                .skip(1)
+                .all(|t| t.starts_with("ChannelInUse=") || t.starts_with("ReceiverAlreadyExists")),
+            "a creator was told something else: {tally}"
+        );
+    }
+    assert!(claims > 0);
+    assert!(
+        wrong.is_empty(),
+        "{} of {} claims failed, e.g. {}",
+        wrong.len(),
+        claims + wrong.len() as u64,
+        wrong[0]
+    );
 }
 
 /// Read locks on the receiver's or the creator's byte of an unused file keep `create_receiver`

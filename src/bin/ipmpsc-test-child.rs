@@ -43,7 +43,7 @@ pub(crate) fn usage() -> ! {
          fork-receiver <path> | fork-drop-receiver <path> | open-sender-only <path> | raw-create <path>\n\
          fork-racer <path> <forks> | many-rings-fork <path> <n> | nested-ns-drop <path> receiver|sender\n\
          read-locker <path> <offset> [<len>] | limited-create <path> <headroom> | fork-use <path>\n\
-         zc-fork <path> use|drop | refused-create-fork <path> <millis>"
+         zc-fork <path> use|drop | refused-create-fork <path> <millis> | create-loop <path> <millis>"
     );
     std::process::exit(64)
 }
@@ -529,6 +529,7 @@ fn main() {
         ["read-locker", path, offset] => edges::read_locker(path, num(offset), 1),
         ["read-locker", path, offset, len] => edges::read_locker(path, num(offset), num(len)),
         ["zc-fork", path, mode] => edges::zc_fork(path, mode),
+        ["create-loop", path, millis] => edges::create_loop(path, num(millis)),
         ["refused-create-fork", path, millis] => edges::refused_create_fork(path, num(millis)),
         ["fork-use", path] => edges::fork_use(path),
         ["limited-create", path, headroom] => edges::limited_create(path, num(headroom)),

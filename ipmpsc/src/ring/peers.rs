@@ -215,6 +215,10 @@ impl Ring {
             e
         };
         let deadline = std::time::Instant::now() + CREATOR_PATIENCE;
+        // Times in a row a writer held the lock with no creator deciding: a creator that lets
+        // go of both its locks between the two questions looks like a receiver once, so a
+        // receiver is reported only when it is still there at the third look.
+        let mut writer_seen = 0;
         loop {
             let holder = lock::take(self.receiver_file.as_fd(), RECEIVER_LOCK)
                 .map_err(|e| undo(e.into()))?;
@@ -229,11 +233,17 @@ impl Ring {
                     return Err(undo(readers_in_the_way("receiver", RECEIVER_LOCK)));
                 }
                 Holder::Writer => {
-                    return Err(undo(Error::ReceiverAlreadyExists {
-                        pid: self.header().peers.receiver_pid.load(Ordering::Acquire),
-                    }));
+                    writer_seen += 1;
+                    if writer_seen >= 3 {
+                        return Err(undo(Error::ReceiverAlreadyExists {
+                            pid: self.header().peers.receiver_pid.load(Ordering::Acquire),
+                        }));
+                    }
+                    std::thread::yield_now();
+                    continue;
                 }
             }
+            writer_seen = 0;
             if std::time::Instant::now() >= deadline {
                 return Err(undo(creator_not_done()));
             }

@@ -110,9 +110,9 @@ impl SenderHandle {
         }
         let temp = match (ring.claim_slot(SlotState::Borrowed), self.slot) {
             (Ok(temp), _) => temp,
-            // Every slot is taken: wait for our own (another thread of this process is
-            // sending through it), as a sender of a full table can do no better.
-            (Err(Error::TooManySenders { .. }), Some(i)) => {
+            // No slot to borrow: wait for our own (another thread of this process is sending
+            // through it), as a sender of a full table can do no better.
+            (Err(e), Some(i)) if no_slot_free(&e) => {
                 while self.busy.swap(true, Ordering::Acquire) {
                     std::thread::yield_now();
                 }
@@ -135,6 +135,16 @@ impl SenderHandle {
         }
         let _give_back = GiveBack(ring, temp);
         f(ring.slot(temp))
+    }
+}
+
+/// Whether `e` is [`Ring::claim_slot`]'s "no slot to take" (all held by senders, or some kept
+/// out by read locks of a process that may read the file).
+fn no_slot_free(e: &Error) -> bool {
+    match e {
+        Error::TooManySenders { .. } => true,
+        Error::Io(e) => e.kind() == std::io::ErrorKind::ResourceBusy,
+        _ => false,
     }
 }
 

@@ -527,3 +527,25 @@ pub fn refused_create_fork(path: &str, millis: u64) {
         println!("FIRST {first}");
     }
 }
+
+/// `create-loop <path> <millis>`: prints `READY`, waits for `go`, then calls `create_receiver`
+/// on `path` for `millis` ms and prints `TALLY <outcome>=<count>...` (a channel with a message
+/// waiting refuses every call with `ChannelInUse`).
+pub fn create_loop(path: &str, millis: u64) {
+    println!("READY");
+    if read_line().as_deref() != Some("go") {
+        return;
+    }
+    let mut tally = std::collections::BTreeMap::<String, u64>::new();
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_millis(millis) {
+        let outcome = match Msg::create_receiver(path, 4096) {
+            Ok(_) => "Ok".to_owned(),
+            Err(Error::ChannelInUse { .. }) => "ChannelInUse".to_owned(),
+            Err(e) => format!("{e:?}").replace(' ', "_"),
+        };
+        *tally.entry(outcome).or_default() += 1;
+    }
+    let line: Vec<String> = tally.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    println!("TALLY {}", line.join(" "));
+}
