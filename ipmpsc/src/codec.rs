@@ -10,6 +10,9 @@ mod bounded;
 
 use bincode::config::{Configuration, Fixint, LittleEndian, NoLimit};
 use bincode::enc::write::SizeWriter;
+use std::marker::PhantomData;
+
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -54,19 +57,34 @@ pub(crate) fn encode_to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>>
 /// [`bounded`]).
 #[inline]
 pub(crate) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T> {
-    bincode::serde::seed_decode_from_slice(BoundedDecode(std::marker::PhantomData), bytes, CONFIG)
+    bincode::serde::seed_decode_from_slice(BoundedDecode::<T, false>(PhantomData), bytes, CONFIG)
         .map(|(value, _)| value)
         .map_err(|e| Error::Decode(e.to_string()))
 }
 
-/// Deserializes a `T` through [`bounded::Bounded`].
-struct BoundedDecode<T>(std::marker::PhantomData<T>);
+/// Decodes an owned `T` from `bytes` that another process may change meanwhile (a record in
+/// the ring): every integer, tag and length is read from them once, and every string or byte
+/// string is copied out before it is looked at (UTF-8 is checked on the copy), so the value
+/// is built only from what was read, and `T`'s visitors never see the shared bytes. As
+/// bounded as [`decode`].
+#[inline]
+pub(crate) fn decode_private<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    bincode::serde::seed_decode_from_slice(BoundedDecode::<T, true>(PhantomData), bytes, CONFIG)
+        .map(|(value, _)| value)
+        .map_err(|e| Error::Decode(e.to_string()))
+}
 
-impl<'de, T: Deserialize<'de>> serde::de::DeserializeSeed<'de> for BoundedDecode<T> {
+/// Deserializes a `T` through [`bounded::Bounded`] (`P`: strings copied before they are
+/// checked).
+struct BoundedDecode<T, const P: bool>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>, const P: bool> serde::de::DeserializeSeed<'de>
+    for BoundedDecode<T, P>
+{
     type Value = T;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<T, D::Error> {
-        T::deserialize(bounded::Bounded(d))
+        T::deserialize(bounded::Bounded::<_, P>(d))
     }
 }
 
@@ -172,5 +190,126 @@ mod tests {
                 Err(Error::Decode(_))
             ));
         }
+    }
+
+    /// What a visitor was handed: a string or byte string it owns (`owned`), or one borrowed
+    /// from the input.
+    #[derive(Debug, PartialEq)]
+    struct Handed {
+        owned: bool,
+        text: String,
+    }
+
+    struct HandedVisitor;
+
+    impl<'de> serde::de::Visitor<'de> for HandedVisitor {
+        type Value = Handed;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string or bytes")
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Handed, E> {
+            Ok(Handed {
+                owned: false,
+                text: v.into(),
+            })
+        }
+        fn visit_str<E>(self, v: &str) -> std::result::Result<Handed, E> {
+            Ok(Handed {
+                owned: false,
+                text: v.into(),
+            })
+        }
+        fn visit_string<E>(self, v: String) -> std::result::Result<Handed, E> {
+            Ok(Handed {
+                owned: true,
+                text: v,
+            })
+        }
+        fn visit_borrowed_bytes<E>(self, v: &'de [u8]) -> std::result::Result<Handed, E> {
+            Ok(Handed {
+                owned: false,
+                text: String::from_utf8_lossy(v).into(),
+            })
+        }
+        fn visit_bytes<E>(self, v: &[u8]) -> std::result::Result<Handed, E> {
+            Ok(Handed {
+                owned: false,
+                text: String::from_utf8_lossy(v).into(),
+            })
+        }
+        fn visit_byte_buf<E>(self, v: Vec<u8>) -> std::result::Result<Handed, E> {
+            Ok(Handed {
+                owned: true,
+                text: String::from_utf8_lossy(&v).into(),
+            })
+        }
+    }
+
+    /// Asks for a string (`str`) or bytes, as a hand-written `Deserialize` might.
+    struct AsStr(Handed);
+    struct AsBytes(Handed);
+
+    impl<'de> Deserialize<'de> for AsStr {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+            d.deserialize_str(HandedVisitor).map(AsStr)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for AsBytes {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+            d.deserialize_bytes(HandedVisitor).map(AsBytes)
+        }
+    }
+
+    #[test]
+    fn private_decoding_never_hands_a_visitor_the_input_bytes() {
+        let bytes = encode_to_vec("héllo").unwrap();
+        let borrowed = decode::<AsStr>(&bytes).unwrap().0;
+        assert_eq!(
+            borrowed,
+            Handed {
+                owned: false,
+                text: "héllo".into()
+            },
+            "views borrow"
+        );
+        let private = decode_private::<AsStr>(&bytes).unwrap().0;
+        assert_eq!(
+            private,
+            Handed {
+                owned: true,
+                text: "héllo".into()
+            }
+        );
+        let private = decode_private::<AsBytes>(&bytes).unwrap().0;
+        assert_eq!(
+            private,
+            Handed {
+                owned: true,
+                text: "héllo".into()
+            }
+        );
+        // UTF-8 is checked on the copy, and a bad string is an error, not a panic.
+        let mut bad = bytes.clone();
+        *bad.last_mut().unwrap() = 0xFF;
+        assert!(matches!(
+            decode_private::<AsStr>(&bad),
+            Err(Error::Decode(_))
+        ));
+        assert!(matches!(
+            decode_private::<String>(&bad),
+            Err(Error::Decode(_))
+        ));
+        // A length beyond the input allocates nothing and is an error.
+        let mut huge = bytes;
+        huge[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(matches!(
+            decode_private::<String>(&huge),
+            Err(Error::Decode(_))
+        ));
+        assert!(matches!(
+            decode_private::<Vec<u8>>(&huge),
+            Err(Error::Decode(_))
+        ));
     }
 }

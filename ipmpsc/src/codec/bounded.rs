@@ -13,30 +13,30 @@ use serde::de::{
 };
 
 /// Wraps a deserializer (see the module docs).
-pub(crate) struct Bounded<D>(pub(crate) D);
+pub(crate) struct Bounded<D, const P: bool>(pub(crate) D);
 
 /// Wraps a visitor so that what it is handed is wrapped too.
-struct BoundedVisitor<V>(V);
+struct BoundedVisitor<V, const P: bool>(V);
 
 /// Wraps a seed so that the deserializer it receives is wrapped.
-struct BoundedSeed<S>(S);
+struct BoundedSeed<S, const P: bool>(S);
 
-struct BoundedSeq<A>(A);
-struct BoundedMap<A>(A);
-struct BoundedEnum<A>(A);
-struct BoundedVariant<A>(A);
+struct BoundedSeq<A, const P: bool>(A);
+struct BoundedMap<A, const P: bool>(A);
+struct BoundedEnum<A, const P: bool>(A);
+struct BoundedVariant<A, const P: bool>(A);
 
 macro_rules! forward {
     ($($method:ident),* $(,)?) => {
         $(
             fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-                self.0.$method(BoundedVisitor(visitor))
+                self.0.$method(BoundedVisitor::<_, P>(visitor))
             }
         )*
     };
 }
 
-impl<'de, D: Deserializer<'de>> Deserializer<'de> for Bounded<D> {
+impl<'de, D: Deserializer<'de>, const P: bool> Deserializer<'de> for Bounded<D, P> {
     type Error = D::Error;
 
     forward!(
@@ -55,8 +55,6 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Bounded<D> {
         deserialize_f32,
         deserialize_f64,
         deserialize_char,
-        deserialize_str,
-        deserialize_bytes,
         deserialize_option,
         deserialize_unit,
         deserialize_seq,
@@ -65,12 +63,28 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Bounded<D> {
         deserialize_ignored_any,
     );
 
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        if P {
+            self.0.deserialize_bytes(PrivateStr(visitor))
+        } else {
+            self.0.deserialize_str(BoundedVisitor::<_, P>(visitor))
+        }
+    }
+
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-        self.0.deserialize_str(BoundedVisitor(visitor))
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        if P {
+            self.0.deserialize_bytes(PrivateBytes(visitor))
+        } else {
+            self.0.deserialize_bytes(BoundedVisitor::<_, P>(visitor))
+        }
     }
 
     fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-        self.0.deserialize_bytes(BoundedVisitor(visitor))
+        self.deserialize_bytes(visitor)
     }
 
     fn deserialize_unit_struct<V: Visitor<'de>>(
@@ -79,7 +93,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Bounded<D> {
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
         self.0
-            .deserialize_unit_struct(name, BoundedVisitor(visitor))
+            .deserialize_unit_struct(name, BoundedVisitor::<_, P>(visitor))
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
@@ -88,7 +102,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Bounded<D> {
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
         self.0
-            .deserialize_newtype_struct(name, BoundedVisitor(visitor))
+            .deserialize_newtype_struct(name, BoundedVisitor::<_, P>(visitor))
     }
 
     fn deserialize_tuple<V: Visitor<'de>>(
@@ -96,7 +110,8 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Bounded<D> {
         len: usize,
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        self.0.deserialize_tuple(len, BoundedVisitor(visitor))
+        self.0
+            .deserialize_tuple(len, BoundedVisitor::<_, P>(visitor))
     }
 
     fn deserialize_tuple_struct<V: Visitor<'de>>(
@@ -106,7 +121,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Bounded<D> {
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
         self.0
-            .deserialize_tuple_struct(name, len, BoundedVisitor(visitor))
+            .deserialize_tuple_struct(name, len, BoundedVisitor::<_, P>(visitor))
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -116,7 +131,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Bounded<D> {
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
         self.0
-            .deserialize_struct(name, fields, BoundedVisitor(visitor))
+            .deserialize_struct(name, fields, BoundedVisitor::<_, P>(visitor))
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -126,7 +141,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Bounded<D> {
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
         self.0
-            .deserialize_enum(name, variants, BoundedVisitor(visitor))
+            .deserialize_enum(name, variants, BoundedVisitor::<_, P>(visitor))
     }
 
     fn is_human_readable(&self) -> bool {
@@ -144,7 +159,7 @@ macro_rules! pass {
     };
 }
 
-impl<'de, V: Visitor<'de>> Visitor<'de> for BoundedVisitor<V> {
+impl<'de, V: Visitor<'de>, const P: bool> Visitor<'de> for BoundedVisitor<V, P> {
     type Value = V::Value;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -179,7 +194,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for BoundedVisitor<V> {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
-        self.0.visit_some(Bounded(d))
+        self.0.visit_some(Bounded::<_, P>(d))
     }
 
     fn visit_unit<E: serde::de::Error>(self) -> Result<V::Value, E> {
@@ -187,38 +202,38 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for BoundedVisitor<V> {
     }
 
     fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
-        self.0.visit_newtype_struct(Bounded(d))
+        self.0.visit_newtype_struct(Bounded::<_, P>(d))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
-        self.0.visit_seq(BoundedSeq(seq))
+        self.0.visit_seq(BoundedSeq::<_, P>(seq))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
-        self.0.visit_map(BoundedMap(map))
+        self.0.visit_map(BoundedMap::<_, P>(map))
     }
 
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
-        self.0.visit_enum(BoundedEnum(data))
+        self.0.visit_enum(BoundedEnum::<_, P>(data))
     }
 }
 
-impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for BoundedSeed<S> {
+impl<'de, S: DeserializeSeed<'de>, const P: bool> DeserializeSeed<'de> for BoundedSeed<S, P> {
     type Value = S::Value;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<S::Value, D::Error> {
-        self.0.deserialize(Bounded(d))
+        self.0.deserialize(Bounded::<_, P>(d))
     }
 }
 
-impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for BoundedSeq<A> {
+impl<'de, A: SeqAccess<'de>, const P: bool> SeqAccess<'de> for BoundedSeq<A, P> {
     type Error = A::Error;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, A::Error> {
-        self.0.next_element_seed(BoundedSeed(seed))
+        self.0.next_element_seed(BoundedSeed::<_, P>(seed))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -226,18 +241,18 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for BoundedSeq<A> {
     }
 }
 
-impl<'de, A: MapAccess<'de>> MapAccess<'de> for BoundedMap<A> {
+impl<'de, A: MapAccess<'de>, const P: bool> MapAccess<'de> for BoundedMap<A, P> {
     type Error = A::Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, A::Error> {
-        self.0.next_key_seed(BoundedSeed(seed))
+        self.0.next_key_seed(BoundedSeed::<_, P>(seed))
     }
 
     fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, A::Error> {
-        self.0.next_value_seed(BoundedSeed(seed))
+        self.0.next_value_seed(BoundedSeed::<_, P>(seed))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -245,20 +260,20 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for BoundedMap<A> {
     }
 }
 
-impl<'de, A: EnumAccess<'de>> EnumAccess<'de> for BoundedEnum<A> {
+impl<'de, A: EnumAccess<'de>, const P: bool> EnumAccess<'de> for BoundedEnum<A, P> {
     type Error = A::Error;
-    type Variant = BoundedVariant<A::Variant>;
+    type Variant = BoundedVariant<A::Variant, P>;
 
     fn variant_seed<T: DeserializeSeed<'de>>(
         self,
         seed: T,
     ) -> Result<(T::Value, Self::Variant), A::Error> {
-        let (value, variant) = self.0.variant_seed(BoundedSeed(seed))?;
-        Ok((value, BoundedVariant(variant)))
+        let (value, variant) = self.0.variant_seed(BoundedSeed::<_, P>(seed))?;
+        Ok((value, BoundedVariant::<_, P>(variant)))
     }
 }
 
-impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for BoundedVariant<A> {
+impl<'de, A: VariantAccess<'de>, const P: bool> VariantAccess<'de> for BoundedVariant<A, P> {
     type Error = A::Error;
 
     fn unit_variant(self) -> Result<(), A::Error> {
@@ -266,11 +281,11 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for BoundedVariant<A> {
     }
 
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, A::Error> {
-        self.0.newtype_variant_seed(BoundedSeed(seed))
+        self.0.newtype_variant_seed(BoundedSeed::<_, P>(seed))
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, A::Error> {
-        self.0.tuple_variant(len, BoundedVisitor(visitor))
+        self.0.tuple_variant(len, BoundedVisitor::<_, P>(visitor))
     }
 
     fn struct_variant<V: Visitor<'de>>(
@@ -278,6 +293,53 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for BoundedVariant<A> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, A::Error> {
-        self.0.struct_variant(fields, BoundedVisitor(visitor))
+        self.0
+            .struct_variant(fields, BoundedVisitor::<_, P>(visitor))
+    }
+}
+
+/// For private decoding: takes a string's bytes, copies them, and checks the copy for UTF-8,
+/// so the visitor gets a `String` that no other process can change.
+struct PrivateStr<V>(V);
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for PrivateStr<V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.expecting(f)
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<V::Value, E> {
+        self.visit_byte_buf(v.to_vec())
+    }
+
+    fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<V::Value, E> {
+        match String::from_utf8(v) {
+            Ok(s) => self.0.visit_string(s),
+            Err(e) => Err(E::invalid_value(
+                serde::de::Unexpected::Bytes(e.as_bytes()),
+                &self,
+            )),
+        }
+    }
+}
+
+/// For private decoding: hands the visitor a copy of a byte string, never the bytes in shared
+/// memory (a visitor could check them and copy them later, after they changed).
+struct PrivateBytes<V>(V);
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for PrivateBytes<V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.expecting(f)
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<V::Value, E> {
+        self.0.visit_byte_buf(v.to_vec())
+    }
+
+    fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<V::Value, E> {
+        self.0.visit_byte_buf(v)
     }
 }

@@ -292,11 +292,11 @@ impl Receiver {
     }
 }
 
-/// Decodes `record` as an owned `T` from a private copy of its bytes (so that no other process
-/// can change them between validation and use), and consumes it, also when the decode fails
-/// or panics.
-pub(crate) fn take_owned<T: DeserializeOwned>(mut record: RecordRef<'_>) -> Result<T> {
-    let value = codec::decode::<T>(record.copy());
+/// Decodes `record` as an owned `T` built only from private copies of what it read (see
+/// [`codec::decode_private`]: no other process can change a value between its check and its
+/// use), and consumes it, also when the decode fails or panics.
+pub(crate) fn take_owned<T: DeserializeOwned>(record: RecordRef<'_>) -> Result<T> {
+    let value = codec::decode_private::<T>(record.bytes());
     record.consume();
     value
 }

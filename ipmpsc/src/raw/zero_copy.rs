@@ -16,8 +16,8 @@ use crate::{Error, Result};
 ///
 /// Decoding borrows from shared memory: a process with write access to the channel file could
 /// change a borrowed `&str` after it was checked to be UTF-8. Use the owned receives
-/// ([`Receiver::recv`](crate::Receiver::recv) and friends), which decode from a private copy,
-/// when the writers are not trusted (see the crate's safety notes).
+/// ([`Receiver::recv`](crate::Receiver::recv) and friends), which check strings only on private
+/// copies, when the writers are not trusted (see the crate's safety notes).
 ///
 /// # Examples
 ///

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use std::sync::atomic::Ordering;
 
 use super::peers::{Claim, Stalled, LIVENESS_INTERVAL};
-use super::record::{Ready, Record, RecordRef, SmallCopy, SMALL_COPY};
+use super::record::{Ready, Record, RecordRef};
 use super::wait::sleep_unless;
 use super::{
     record_size, Ring, FLAG_EMPTY, FLAG_MESSAGE, FLAG_PADDING, POSITION_MASK, RECORD_HEADER,
@@ -86,11 +86,6 @@ pub(crate) struct Consumer {
     adaptive_spin: Duration,
     /// A record handed out with [`RecordRef::park`]: consumed at the start of the next call.
     pub(super) pending: Option<Record>,
-    /// Private copy of a small record for owned decoding (8-byte aligned, so that it is filled
-    /// one aligned word at a time, inline, without a call to `memcpy`).
-    pub(super) small: SmallCopy,
-    /// Private copy of a larger record.
-    pub(super) scratch: Vec<u8>,
     senders: Option<SendersWatch>,
     /// The first `Corrupt` diagnosis; the channel is unusable from then on.
     broken: Option<String>,
@@ -154,8 +149,6 @@ impl Consumer {
             spin: DEFAULT_SPIN,
             adaptive_spin: Duration::ZERO,
             pending: None,
-            small: SmallCopy([0; SMALL_COPY / 8]),
-            scratch: Vec::new(),
             senders: None,
             broken: None,
             generation: crate::sys::fork::generation(),

@@ -1,15 +1,8 @@
 //! Records at the head of the ring as the consumer hands them out: [`RecordRef`], a guard
-//! whose bytes stay in place until it is consumed, and the private copies owned decoding
-//! reads from.
+//! whose bytes stay in place until it is consumed.
 
 use super::consumer::Consumer;
 use super::{Ring, RECORD_HEADER};
-
-/// Bytes of a record that [`RecordRef::copy`] copies word by word into the consumer.
-pub(super) const SMALL_COPY: usize = 128;
-
-/// The private buffer of small copies (words, for alignment).
-pub(super) struct SmallCopy(pub(super) [u64; SMALL_COPY / 8]);
 
 /// A committed message record at the head of the ring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,40 +35,13 @@ impl<'c> RecordRef<'c> {
     /// The payload, in shared memory.
     ///
     /// A process with write access to the file can change these bytes while they are read;
-    /// decode from [`RecordRef::copy`] where that matters.
+    /// owned values are decoded from them with `codec::decode_private`, which reads each byte
+    /// once and checks strings only on private copies.
     #[inline]
     pub(crate) fn bytes(&self) -> &[u8] {
         // SAFETY: the record stays unconsumed while `self` lives: consuming it takes `self` by
         // value or needs the consumer, which `self` borrows mutably.
         unsafe { self.consumer.ring.payload(&self.record) }
-    }
-
-    /// A private copy of the payload: bytes no other process can change any more.
-    #[inline]
-    pub(crate) fn copy(&mut self) -> &[u8] {
-        let consumer = &mut *self.consumer;
-        let len = self.record.len as usize;
-        if len <= SMALL_COPY {
-            let words = len.div_ceil(8);
-            let src = consumer.ring.data_ptr(self.record.off + RECORD_HEADER) as *const u64;
-            for i in 0..words {
-                // SAFETY: the payload starts 8 bytes into the record, whose data offset is a
-                // multiple of 8 in a page-aligned region, so `src` is aligned; the record is
-                // `8 + len` rounded up to 8 bytes long, so `words` words lie inside it (and
-                // inside the data region, as `peek` checked); it is committed and not
-                // consumed while `self` lives (see `bytes`).
-                consumer.small.0[i] = unsafe { src.add(i).read() };
-            }
-            // SAFETY: `SmallCopy` is `SMALL_COPY` bytes of plain integers, and `len` of them
-            // are read as bytes; the borrow of `consumer.small` lasts as long as the slice.
-            unsafe { std::slice::from_raw_parts(consumer.small.0.as_ptr() as *const u8, len) }
-        } else {
-            // SAFETY: as in `bytes`; the copy is taken before the record is consumed.
-            let src = unsafe { consumer.ring.payload(&self.record) };
-            consumer.scratch.clear();
-            consumer.scratch.extend_from_slice(src);
-            &consumer.scratch
-        }
     }
 
     /// Consumes the record now.

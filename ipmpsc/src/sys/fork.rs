@@ -38,9 +38,11 @@ static GENERATION: AtomicU64 = AtomicU64::new(0);
 static HANDLERS: Once = Once::new();
 
 /// The fork generation of this process: 0 in a process that was not forked since the handlers
-/// were installed, one more in each forked child.
+/// were installed, one more in each forked child. (Every channel object opened a
+/// [`ChannelFile`] first, which installed the handlers, so the generations it compares are
+/// counted; this is read on every send and receive, and installs nothing.)
+#[inline]
 pub(crate) fn generation() -> u64 {
-    install();
     GENERATION.load(Ordering::Acquire)
 }
 
