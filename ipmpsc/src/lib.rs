@@ -75,9 +75,9 @@
 //! reading again). Of processes racing to create one channel, exactly one becomes its
 //! receiver, and a channel still in use is never replaced. Bytes in the file are untrusted: a
 //! corrupt or hostile file gives [`Error::Corrupt`] or [`Error::IncompatibleRingBuffer`],
-//! never a panic or an out-of-bounds read; owned receives check strings on private copies, while views
-//! trust the file's writers. Linux only for now; the README's guarantees and safety notes
-//! have the details and the measured numbers.
+//! never a panic or an out-of-bounds read; owned receives check strings on private copies,
+//! while views trust the file's writers. Linux only for now; the README's guarantees and
+//! safety notes have the details and the measured numbers.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
