@@ -498,6 +498,11 @@ impl Ring {
             if s.state.load(Ordering::Acquire) != SlotState::Sender as u32 {
                 continue;
             }
+            // Asked first, so that a live sender costs one syscall per look.
+            if lock::is_locked(self.receiver_file.as_fd(), slot_lock(i)).unwrap_or(true) {
+                alive += 1;
+                continue;
+            }
             match lock::take(self.receiver_file.as_fd(), slot_lock(i)) {
                 Ok(Holder::Us) => {}
                 // Dead, but read locks keep us from taking the slot to free it: it stays as it
