@@ -39,7 +39,6 @@ pub struct Sender {
 struct Registration {
     ring: Arc<Ring>,
     handle: SenderHandle,
-    generation: u64,
 }
 
 impl Registration {
@@ -47,14 +46,13 @@ impl Registration {
         Arc::new(Registration {
             ring: ring.clone(),
             handle,
-            generation: crate::ring::fork_generation(),
         })
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        if crate::ring::fork_generation() == self.generation {
+        if !self.ring.inherited() {
             self.handle.unregister(&self.ring);
         }
     }
@@ -255,8 +253,7 @@ impl Clone for Sender {
     /// the last of them is dropped).
     fn clone(&self) -> Sender {
         // A copy inherited through fork stays one (its sends refuse), and so do its clones.
-        let inherited = crate::ring::fork_generation() != self.registration.generation;
-        let registration = if inherited {
+        let registration = if self.buffer.ring.inherited() {
             self.registration.clone()
         } else {
             match SenderHandle::register(&self.buffer.ring) {

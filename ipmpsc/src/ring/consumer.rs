@@ -89,9 +89,6 @@ pub(crate) struct Consumer {
     senders: Option<SendersWatch>,
     /// The first `Corrupt` diagnosis; the channel is unusable from then on.
     broken: Option<String>,
-    /// The fork generation that claimed the receiver role: a child that inherited a copy of
-    /// the consumer through `fork` must not give the role back when it drops it.
-    generation: u64,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -122,10 +119,11 @@ impl Consumer {
         self.ring.check_not_inherited("receiver")
     }
 
-    /// Whether this consumer is a copy a forked child inherited.
+    /// Whether this consumer is a copy a forked child inherited (it must not give the role
+    /// back, nor consume anything, on the parent's behalf).
     #[inline]
     pub(crate) fn inherited(&self) -> bool {
-        crate::sys::fork::generation() != self.generation
+        self.ring.inherited()
     }
 
     /// Claims the receiver role of `ring`. A previous receiver that died between consuming and
@@ -151,7 +149,6 @@ impl Consumer {
             pending: None,
             senders: None,
             broken: None,
-            generation: crate::sys::fork::generation(),
         };
         consumer.release();
         Ok(Claimed::Consumer(consumer))

@@ -122,12 +122,6 @@ pub(crate) const REPLACED: u64 = 1 << 62;
 /// file before replacing it. Registering senders retry their open until it is decided.
 pub(crate) const REPLACING: u64 = 1 << 61;
 
-/// The fork generation of this process (see `sys::fork`): channel ends remember the one they
-/// were made in, and a forked child's copies give nothing back on the parent's behalf.
-pub(crate) fn fork_generation() -> u64 {
-    crate::sys::fork::generation()
-}
-
 #[cold]
 fn inherited(end: &str) -> Error {
     Error::Io(std::io::Error::other(format!(
@@ -165,7 +159,10 @@ pub(crate) struct Ring {
     held_slots: Box<[AtomicU64]>,
     /// Removed when the last user in this process drops the ring (`create_temp`).
     remove_on_drop: Option<PathBuf>,
-    /// The fork generation the ring was made in: a forked child's copy removes nothing.
+    /// The fork generation the ring was made in (see `sys::fork`). Every channel end is made
+    /// on a ring of its own process (claims and registrations refuse an inherited one), so
+    /// this tells for all of them whether they are a forked child's copies, which give
+    /// nothing back on the parent's behalf.
     generation: u64,
 }
 
@@ -239,10 +236,16 @@ impl Ring {
     /// parent's, so using it would act in the parent's name.
     #[inline]
     pub(crate) fn check_not_inherited(&self, end: &str) -> Result<()> {
-        if crate::sys::fork::generation() == self.generation {
-            return Ok(());
+        if self.inherited() {
+            return Err(inherited(end));
         }
-        Err(inherited(end))
+        Ok(())
+    }
+
+    /// Whether this mapping is a copy that a forked child inherited.
+    #[inline]
+    pub(crate) fn inherited(&self) -> bool {
+        crate::sys::fork::generation() != self.generation
     }
 
     /// The addresses of the whole mapping (tests check that views point into it).
@@ -406,7 +409,7 @@ impl Ring {
 impl Drop for Ring {
     fn drop(&mut self) {
         if let Some(path) = self.remove_on_drop.take() {
-            if crate::sys::fork::generation() == self.generation {
+            if !self.inherited() {
                 let _ = std::fs::remove_file(path);
             }
         }
