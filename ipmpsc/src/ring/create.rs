@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use super::consumer::{Claimed, Consumer};
 use super::header::{self, Geometry, Header, RECEIVER_LOCK, REPLACE_LOCK};
-use super::peers::readers_in_the_way;
+use super::peers::{readers_in_the_way, slot_lock};
 use super::{Ring, CLOSED, POSITION_MASK, REPLACED, REPLACING};
 use crate::schema::{Schema, StoredSchema};
 use crate::sys::file::{self, Publish, StagedFile};
@@ -370,12 +370,9 @@ fn replace_existing(staged: &mut StagedFile) -> Result<bool> {
         }
         // A channel of another layout (an older ipmpsc), or one whose header is broken: its
         // sender table cannot be read, but its locks can.
-        Err(_) if starts_with_magic(&old) => {
+        Err(_) if file::starts_with(&old, &header::MAGIC) => {
             let senders = (0..header::MAX_SENDERS_LIMIT)
-                .filter(|&i| {
-                    lock::is_locked(old.as_fd(), header::SENDER_LOCKS + 64 * u64::from(i))
-                        .unwrap_or(true)
-                })
+                .filter(|&i| lock::is_locked(old.as_fd(), slot_lock(i)).unwrap_or(true))
                 .count();
             if senders > 0 {
                 return Err(Error::ChannelInUse {
@@ -455,12 +452,6 @@ fn refuse_if_in_use(channel: &Ring, path: &Path) -> Result<()> {
         });
     }
     Ok(())
-}
-
-/// Whether `file` starts with the ipmpsc magic.
-fn starts_with_magic(file: &File) -> bool {
-    let mut magic = [0u8; 8];
-    std::os::unix::fs::FileExt::read_exact_at(file, &mut magic, 0).is_ok() && magic == header::MAGIC
 }
 
 /// A symlink is at the path: swap the staged file in for it and remove the symlink, never

@@ -218,13 +218,7 @@ impl Ring {
 
     /// Whether `path` (following symlinks, as opening it does) names this mapping's file.
     pub(crate) fn is_at(&self, path: &std::path::Path) -> bool {
-        std::fs::metadata(path)
-            .ok()
-            .zip(self.receiver_file.metadata().ok())
-            .is_some_and(|(p, f)| {
-                use std::os::unix::fs::MetadataExt;
-                p.dev() == f.dev() && p.ino() == f.ino()
-            })
+        crate::sys::file::path_leads_to(path, &self.receiver_file).unwrap_or(false)
     }
 
     pub(crate) fn set_remove_on_drop(&mut self, path: PathBuf) {

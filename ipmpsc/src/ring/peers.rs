@@ -155,7 +155,7 @@ fn leave(attached: &AtomicU64) {
 
 /// File offset of slot `i`'s lock byte.
 #[inline]
-fn slot_lock(i: u32) -> u64 {
+pub(crate) fn slot_lock(i: u32) -> u64 {
     SENDER_LOCKS + u64::from(i) * SLOT_SIZE
 }
 

@@ -98,12 +98,6 @@ impl SenderHandle {
     ) -> Result<R> {
         if let Some(i) = self.slot {
             if !self.busy.swap(true, Ordering::Acquire) {
-                struct Unbusy<'a>(&'a AtomicBool);
-                impl Drop for Unbusy<'_> {
-                    fn drop(&mut self) {
-                        self.0.store(false, Ordering::Release);
-                    }
-                }
                 let _unbusy = Unbusy(&self.busy);
                 return f(ring.slot(i));
             }
@@ -115,12 +109,6 @@ impl SenderHandle {
             (Err(e), Some(i)) if no_slot_free(&e) => {
                 while self.busy.swap(true, Ordering::Acquire) {
                     std::thread::yield_now();
-                }
-                struct Unbusy<'a>(&'a AtomicBool);
-                impl Drop for Unbusy<'_> {
-                    fn drop(&mut self) {
-                        self.0.store(false, Ordering::Release);
-                    }
                 }
                 let _unbusy = Unbusy(&self.busy);
                 return f(ring.slot(i));
@@ -135,6 +123,16 @@ impl SenderHandle {
         }
         let _give_back = GiveBack(ring, temp);
         f(ring.slot(temp))
+    }
+}
+
+/// Marks a sender's registered slot free for its other threads again when dropped (also when
+/// the send unwinds).
+struct Unbusy<'a>(&'a AtomicBool);
+
+impl Drop for Unbusy<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 

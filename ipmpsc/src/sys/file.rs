@@ -219,9 +219,7 @@ fn remove_abandoned(dir: &Path, name: &std::ffi::OsStr, held: u64, marker: &[u8]
         let Ok(file) = open_nofollow(&path) else {
             continue;
         };
-        let mut start = vec![0u8; marker.len()];
-        let marked = std::os::unix::fs::FileExt::read_exact_at(&*file, &mut start, 0).is_ok()
-            && start == marker;
+        let marked = starts_with(&file, marker);
         let old = file
             .metadata()
             .and_then(|m| m.modified())
@@ -298,14 +296,30 @@ pub(crate) const OPEN_ATTEMPTS: u32 = 1000;
 
 /// Whether two open files are the same file.
 pub(crate) fn same_file(a: &File, b: &File) -> io::Result<bool> {
-    let (a, b) = (a.metadata()?, b.metadata()?);
-    Ok(a.dev() == b.dev() && a.ino() == b.ino())
+    Ok(same_inode(&a.metadata()?, &b.metadata()?))
 }
 
 /// Whether `path` (not following a symlink) is the file `file` is open on.
 pub(crate) fn path_is(path: &Path, file: &File) -> io::Result<bool> {
-    let (p, f) = (std::fs::symlink_metadata(path)?, file.metadata()?);
-    Ok(p.dev() == f.dev() && p.ino() == f.ino())
+    Ok(same_inode(
+        &std::fs::symlink_metadata(path)?,
+        &file.metadata()?,
+    ))
+}
+
+/// Whether `path`, following symlinks as opening it does, leads to the file `file` is open on.
+pub(crate) fn path_leads_to(path: &Path, file: &File) -> io::Result<bool> {
+    Ok(same_inode(&std::fs::metadata(path)?, &file.metadata()?))
+}
+
+fn same_inode(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+/// Whether `file` starts with the bytes `marker`.
+pub(crate) fn starts_with(file: &File, marker: &[u8]) -> bool {
+    let mut start = vec![0u8; marker.len()];
+    std::os::unix::fs::FileExt::read_exact_at(file, &mut start, 0).is_ok() && start == marker
 }
 
 /// Maps all of `file`, shared and writable.
