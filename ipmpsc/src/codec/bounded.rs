@@ -65,7 +65,7 @@ impl<'de, D: Deserializer<'de>, const P: bool> Deserializer<'de> for Bounded<D, 
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
         if P {
-            self.0.deserialize_bytes(PrivateStr(visitor))
+            self.0.deserialize_bytes(Private::<_, true>(visitor))
         } else {
             self.0.deserialize_str(BoundedVisitor::<_, P>(visitor))
         }
@@ -77,7 +77,7 @@ impl<'de, D: Deserializer<'de>, const P: bool> Deserializer<'de> for Bounded<D, 
 
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
         if P {
-            self.0.deserialize_bytes(PrivateBytes(visitor))
+            self.0.deserialize_bytes(Private::<_, false>(visitor))
         } else {
             self.0.deserialize_bytes(BoundedVisitor::<_, P>(visitor))
         }
@@ -298,11 +298,12 @@ impl<'de, A: VariantAccess<'de>, const P: bool> VariantAccess<'de> for BoundedVa
     }
 }
 
-/// For private decoding: takes a string's bytes, copies them, and checks the copy for UTF-8,
-/// so the visitor gets a `String` that no other process can change.
-struct PrivateStr<V>(V);
+/// For private decoding: hands the visitor a copy of a string (`STR`, checked for UTF-8 on the
+/// copy) or of a byte string, never the bytes of the input, which another process may change
+/// between a visitor's check and its use.
+struct Private<V, const STR: bool>(V);
 
-impl<'de, V: Visitor<'de>> Visitor<'de> for PrivateStr<V> {
+impl<'de, V: Visitor<'de>, const STR: bool> Visitor<'de> for Private<V, STR> {
     type Value = V::Value;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -314,6 +315,9 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for PrivateStr<V> {
     }
 
     fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<V::Value, E> {
+        if !STR {
+            return self.0.visit_byte_buf(v);
+        }
         match String::from_utf8(v) {
             Ok(s) => self.0.visit_string(s),
             Err(e) => Err(E::invalid_value(
@@ -321,25 +325,5 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for PrivateStr<V> {
                 &self,
             )),
         }
-    }
-}
-
-/// For private decoding: hands the visitor a copy of a byte string, never the bytes in shared
-/// memory (a visitor could check them and copy them later, after they changed).
-struct PrivateBytes<V>(V);
-
-impl<'de, V: Visitor<'de>> Visitor<'de> for PrivateBytes<V> {
-    type Value = V::Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.expecting(f)
-    }
-
-    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<V::Value, E> {
-        self.0.visit_byte_buf(v.to_vec())
-    }
-
-    fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<V::Value, E> {
-        self.0.visit_byte_buf(v)
     }
 }
