@@ -9,7 +9,7 @@ mod common;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{mono_ns, ChildProc, Msg, ShmPath};
+use common::{mono_ns, send_until_disconnected, ChildProc, Msg, ShmPath};
 use ipmpsc::Error;
 
 const CHILD: &str = env!("CARGO_BIN_EXE_ipmpsc-test-child");
@@ -291,17 +291,11 @@ fn forked_children_neither_keep_nor_take_the_receiver_role() {
     tx.send(&Msg::Stop).unwrap();
     receiver.signal(libc::SIGKILL);
     let killed = std::time::Instant::now();
-    loop {
-        match tx.try_send(&Msg::Stop) {
-            Err(Error::Disconnected) => break,
-            Ok(_) => assert!(
-                killed.elapsed() < Duration::from_secs(2),
-                "the forked helper keeps the dead receiver alive"
-            ),
-            Err(e) => panic!("{e}"),
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    send_until_disconnected(
+        &tx,
+        || killed.elapsed(),
+        "the forked helper keeps the dead receiver alive",
+    );
     drop((tx, receiver)); // (ends the helper too: its stdin closes)
 
     let path = ShmPath::new("lc-fork-drop");
@@ -404,7 +398,7 @@ fn a_fork_during_channel_creation_leaks_no_descriptor() {
     racer.wait_success(T);
     for e in std::fs::read_dir("/dev/shm").unwrap().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if name.contains(path.path.file_name().unwrap().to_str().unwrap()) {
+        if name.contains(path.name()) {
             let _ = std::fs::remove_file(e.path());
         }
     }
@@ -430,17 +424,11 @@ fn a_forked_helper_of_a_process_with_300_channels_keeps_none_alive() {
     receiver.wait_exit(T);
     let started = std::time::Instant::now();
     for tx in &txs {
-        loop {
-            match tx.try_send(&Msg::Stop) {
-                Err(Error::Disconnected) => break,
-                Ok(_) => assert!(
-                    started.elapsed() < Duration::from_secs(2),
-                    "a forked helper keeps a receiver alive"
-                ),
-                Err(e) => panic!("{e}"),
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        send_until_disconnected(
+            tx,
+            || started.elapsed(),
+            "a forked helper keeps a receiver alive",
+        );
     }
     drop(receiver);
     remove();
@@ -503,17 +491,11 @@ fn a_reader_cannot_keep_a_dead_receiver_alive() {
     let tx = Msg::open_sender(&path).unwrap();
     let ended = end_peer(&mut receiver, "SIGKILL");
     reader.expect_out("READY 0", T);
-    loop {
-        match tx.try_send(&Msg::Stop) {
-            Err(Error::Disconnected) => break,
-            Ok(_) => assert!(
-                mono_ns() - ended < 2_000_000_000,
-                "a reader's lock keeps the dead receiver alive"
-            ),
-            Err(e) => panic!("{e}"),
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    send_until_disconnected(
+        &tx,
+        || Duration::from_nanos(mono_ns() - ended),
+        "a reader's lock keeps the dead receiver alive",
+    );
     // It can keep a new receiver out (its read lock conflicts with the receiver's write
     // lock), but the error says so instead of naming a receiver that is not there.
     match Msg::open_receiver(&path) {

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{ChildProc, Msg, ShmPath};
+use common::{send_until_disconnected, ChildProc, Msg, ShmPath};
 use ipmpsc::Error;
 
 const CHILD: &str = env!("CARGO_BIN_EXE_ipmpsc-test-child");
@@ -62,17 +62,11 @@ fn a_receiver_in_another_pid_namespace_holds_the_channel_until_it_dies() {
     // Dead, the host's sender learns it.
     receiver.kill();
     let killed = Instant::now();
-    loop {
-        match tx.try_send(&Msg::Stop) {
-            Err(Error::Disconnected) => break,
-            Ok(_) => assert!(
-                killed.elapsed() < Duration::from_secs(2),
-                "still sending into a dead namespace's channel"
-            ),
-            Err(e) => panic!("{e}"),
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    send_until_disconnected(
+        &tx,
+        || killed.elapsed(),
+        "still sending into a dead namespace's channel",
+    );
     eprintln!(
         "the host's sender got Disconnected {:?} after the kill",
         killed.elapsed()

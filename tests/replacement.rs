@@ -68,17 +68,9 @@ fn a_creator_killed_before_its_rename_leaves_a_usable_path() {
     // The dead creator's staging file is removed by the next creator (once it is a few
     // seconds old); meanwhile, it is there.
     let staging = || {
-        std::fs::read_dir("/dev/shm")
-            .unwrap()
-            .flatten()
-            .filter(|e| {
-                let n = e.file_name();
-                let n = n.to_string_lossy();
-                n.starts_with(&format!(
-                    ".{}.",
-                    path.path.file_name().unwrap().to_string_lossy()
-                )) && n.ends_with(".tmp")
-            })
+        path.staging_names()
+            .iter()
+            .filter(|n| n.ends_with(".tmp"))
             .count()
     };
     assert_eq!(staging(), 1, "the dead creator's staging file");
@@ -269,12 +261,6 @@ fn create_never_clobbers_a_file_that_is_not_a_channel() {
 #[test]
 fn racing_creators_leave_no_staging_files() {
     let path = ShmPath::new("race-staging");
-    let name = path
-        .path
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
     let start = Instant::now();
     let threads: Vec<_> = (0..8)
         .map(|_| {
@@ -289,12 +275,7 @@ fn racing_creators_leave_no_staging_files() {
     for t in threads {
         t.join().unwrap();
     }
-    let left: Vec<_> = std::fs::read_dir("/dev/shm")
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(&format!(".{name}.")))
-        .collect();
+    let left = path.staging_names();
     assert!(
         left.is_empty(),
         "left behind after {:?}: {left:?}",
@@ -346,12 +327,7 @@ fn a_channel_the_creator_cannot_map_is_not_replaced() {
 #[test]
 fn cleanup_removes_only_staging_files() {
     let path = ShmPath::new("dotfile");
-    let name = path
-        .path
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    let name = path.name();
     let theirs = format!("/dev/shm/.{name}.my-notes.tmp");
     let shaped = format!("/dev/shm/.{name}.123.abc.tmp"); // the right shape, not ours
     for p in [&theirs, &shaped] {

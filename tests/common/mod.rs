@@ -228,6 +228,27 @@ impl ShmPath {
     pub fn as_str(&self) -> &str {
         self.path.to_str().expect("utf-8 path")
     }
+
+    /// The path's file name.
+    pub fn name(&self) -> &str {
+        self.path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 file name")
+    }
+
+    /// Names of the files beside the path shaped like its staging files: `.<name>.…`.
+    pub fn staging_names(&self) -> Vec<String> {
+        let prefix = format!(".{}.", self.name());
+        std::fs::read_dir(self.path.parent().unwrap_or(Path::new("/dev/shm")))
+            .map(|dir| {
+                dir.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.starts_with(&prefix))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 impl AsRef<Path> for ShmPath {
@@ -240,21 +261,27 @@ impl Drop for ShmPath {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
         // Staging files of an interrupted create are `.<name>.<pid>.<n>.tmp` beside it.
-        let name = self
-            .path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("")
-            .to_owned();
-        if let Ok(dir) = std::fs::read_dir("/dev/shm") {
-            for entry in dir.flatten() {
-                let entry_name = entry.file_name();
-                let entry_name = entry_name.to_string_lossy();
-                if entry_name.starts_with(&format!(".{name}.")) {
-                    let _ = std::fs::remove_file(entry.path());
-                }
-            }
+        for name in self.staging_names() {
+            let _ = std::fs::remove_file(self.path.with_file_name(name));
         }
+    }
+}
+
+/// Sends `Stop` through `tx` with `try_send`, a millisecond apart, until a send is refused with
+/// `Disconnected`. Panics with `why` if sends still go through once `elapsed()` reaches 2 s,
+/// and on any other error.
+pub fn send_until_disconnected(
+    tx: &ipmpsc::TypedSender<Msg>,
+    elapsed: impl Fn() -> Duration,
+    why: &str,
+) {
+    loop {
+        match tx.try_send(&Msg::Stop) {
+            Err(ipmpsc::Error::Disconnected) => return,
+            Ok(_) => assert!(elapsed() < Duration::from_secs(2), "{why}"),
+            Err(e) => panic!("{e}"),
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
