@@ -17,6 +17,37 @@ fn read_line() -> Option<String> {
     }
 }
 
+/// Forks: 0 in the child, the child's pid in the parent. Each caller says what its child
+/// does; every child ends with [`exit_child`].
+fn fork() -> libc::pid_t {
+    // SAFETY: `fork` has no memory-safety preconditions. What a child of a multi-threaded
+    // parent may do before it exits is each caller's concern (they say what their child does).
+    unsafe { libc::fork() }
+}
+
+/// Ends a forked child at once, without running the destructors of what it inherited.
+fn exit_child() -> ! {
+    // SAFETY: `_exit` ends the process; nothing runs after it.
+    unsafe { libc::_exit(0) }
+}
+
+/// Waits for the forked child `pid` to end.
+fn reap(pid: libc::pid_t) {
+    // SAFETY: waits for a child of this process; no status is read.
+    unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+}
+
+/// Forks a helper that keeps whatever it inherited until its stdin ends; its pid.
+fn fork_idle_helper() -> libc::pid_t {
+    let pid = fork();
+    if pid == 0 {
+        // The child only reads stdin.
+        while read_line().is_some() {}
+        exit_child();
+    }
+    pid
+}
+
 /// `race <path> create|open|open-or-create <capacity>`: waits for `go`, tries to become the
 /// receiver of `path`, and prints `WON <inode>` or `LOST <error>`. A winner then prints
 /// `GOT <message>` for each message it receives until its stdin ends.
@@ -158,13 +189,7 @@ pub fn panic_send(path: &str, kind: &str) {
 /// (without `exec`) until its stdin ends, prints `READY <helper pid>`, and waits.
 pub fn fork_receiver(path: &str) {
     let _rx = Msg::create_receiver(path, 4096).unwrap_or_else(|e| crate::fail(e));
-    // SAFETY: the child only reads stdin and exits.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        while read_line().is_some() {}
-        // SAFETY: ends the forked child without running the parent's destructors.
-        unsafe { libc::_exit(0) };
-    }
+    let pid = fork_idle_helper();
     println!("READY {pid}");
     while read_line().is_some() {}
 }
@@ -174,15 +199,13 @@ pub fn fork_receiver(path: &str) {
 /// prints `READY` and `GOT <message>` for every message it receives.
 pub fn fork_drop_receiver(path: &str) {
     let mut rx = Msg::create_receiver(path, 4096).unwrap_or_else(|e| crate::fail(e));
-    // SAFETY: the child drops a value and exits.
-    let pid = unsafe { libc::fork() };
+    let pid = fork();
     if pid == 0 {
+        // The child drops its copy and exits.
         drop(rx);
-        // SAFETY: ends the forked child.
-        unsafe { libc::_exit(0) };
+        exit_child();
     }
-    // SAFETY: reaps the child forked above.
-    unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+    reap(pid);
     println!("READY");
     loop {
         match rx.recv_timeout(std::time::Duration::from_secs(30)) {
@@ -233,9 +256,9 @@ pub fn fork_racer(path: &str, forks: u32) {
     // SAFETY: a pipe for the children's reports.
     unsafe { libc::pipe(fds.as_mut_ptr()) };
     for _ in 0..forks {
-        // SAFETY: the child only reads /proc, writes to a pipe and exits.
-        let pid = unsafe { libc::fork() };
+        let pid = fork();
         if pid == 0 {
+            // The child only reads /proc, writes to a pipe and exits.
             let mut found = String::new();
             if let Ok(entries) = std::fs::read_dir("/proc/self/fd") {
                 for e in entries.flatten() {
@@ -248,14 +271,11 @@ pub fn fork_racer(path: &str, forks: u32) {
                 }
             }
             let line = format!("{found}\n");
-            // SAFETY: writes the report to the pipe and ends the child.
-            unsafe {
-                libc::write(fds[1], line.as_ptr().cast(), line.len());
-                libc::_exit(0)
-            };
+            // SAFETY: writes the report, `line.len()` bytes of `line`, to the pipe.
+            unsafe { libc::write(fds[1], line.as_ptr().cast(), line.len()) };
+            exit_child();
         }
-        // SAFETY: reaps the child forked above.
-        unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+        reap(pid);
         let mut buf = [0u8; 4096];
         // SAFETY: reads the child's report (it wrote before exiting).
         let n = unsafe { libc::read(fds[0], buf.as_mut_ptr().cast(), buf.len()) };
@@ -278,13 +298,7 @@ pub fn many_rings_fork(path: &str, n: usize) {
             Msg::create_receiver(format!("{path}-{i}"), 4096).unwrap_or_else(|e| crate::fail(e))
         })
         .collect();
-    // SAFETY: the child only reads stdin and exits.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        while read_line().is_some() {}
-        // SAFETY: ends the forked child.
-        unsafe { libc::_exit(0) };
-    }
+    fork_idle_helper();
     println!("READY");
     while read_line().is_some() {}
     drop(rxs);
@@ -302,15 +316,13 @@ pub fn nested_ns_drop(path: &str, what: &str) {
         println!("SKIP unshare: {}", std::io::Error::last_os_error());
         return;
     }
-    // SAFETY: the child drops values and exits.
-    let pid = unsafe { libc::fork() };
+    let pid = fork();
     if pid == 0 {
+        // The child drops its copies and exits.
         drop((rx, tx));
-        // SAFETY: ends the forked child.
-        unsafe { libc::_exit(0) };
+        exit_child();
     }
-    // SAFETY: reaps the child forked above.
-    unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+    reap(pid);
     println!("READY {}", std::process::id());
     while read_line().is_some() {}
     drop((rx, tx));
@@ -368,9 +380,9 @@ pub fn fork_use(path: &str) {
         Ok(()) => "ok".to_owned(),
         Err(e) => format!("err {e}"),
     };
-    // SAFETY: the child makes channel calls, prints, and exits without unwinding.
-    let pid = unsafe { libc::fork() };
+    let pid = fork();
     if pid == 0 {
+        // The child makes channel calls, prints, and exits without unwinding.
         println!(
             "CHILD send {}",
             outcome(tx.send(&Msg::Text("inherited".into())))
@@ -384,11 +396,9 @@ pub fn fork_use(path: &str) {
         let own = Msg::open_sender(path).and_then(|t| t.send(&Msg::Text("child".into())));
         println!("CHILD own-send {}", outcome(own));
         drop((clone, tx, rx));
-        // SAFETY: ends the forked child without running the parent's other destructors.
-        unsafe { libc::_exit(0) };
+        exit_child();
     }
-    // SAFETY: reaps the child forked above.
-    unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+    reap(pid);
     tx.send(&Msg::Text("parent".into()))
         .unwrap_or_else(|e| crate::fail(e));
     drop(tx);
@@ -423,9 +433,9 @@ pub fn zc_fork(path: &str, mode: &str) {
         };
     let mut ctx = rx.zero_copy_context();
     if mode == "use" {
-        // SAFETY: the child makes channel calls, prints, and exits without unwinding.
-        let pid = unsafe { libc::fork() };
+        let pid = fork();
         if pid == 0 {
+            // The child makes channel calls, prints, and exits without unwinding.
             let outcome = match ctx.try_recv::<&[u8]>() {
                 Ok(Some(bytes)) => format!("received {}", bytes.len()),
                 Ok(None) => "nothing".to_owned(),
@@ -433,11 +443,9 @@ pub fn zc_fork(path: &str, mode: &str) {
             };
             println!("CHILD {outcome}");
             drop(ctx);
-            // SAFETY: ends the forked child without running the parent's other destructors.
-            unsafe { libc::_exit(0) };
+            exit_child();
         }
-        // SAFETY: reaps the child forked above.
-        unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+        reap(pid);
         drop(ctx);
         return print_next(&rx, "PARENT");
     }
@@ -450,15 +458,13 @@ pub fn zc_fork(path: &str, mode: &str) {
         Some(false),
         "ring full"
     );
-    // SAFETY: the child drops its copy of the context and exits without unwinding.
-    let pid = unsafe { libc::fork() };
+    let pid = fork();
     if pid == 0 {
+        // The child drops its copy of the context and exits without unwinding.
         drop(ctx);
-        // SAFETY: ends the forked child without running the parent's other destructors.
-        unsafe { libc::_exit(0) };
+        exit_child();
     }
-    // SAFETY: reaps the child forked above.
-    unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+    reap(pid);
     let sent = tx.try_send(&vec![0xBBu8; 6000]);
     println!(
         "PARENT {:?} {:#x} {:#x}",
@@ -511,14 +517,12 @@ pub fn refused_create_fork(path: &str, millis: u64) {
     };
     let start = std::time::Instant::now();
     while start.elapsed() < std::time::Duration::from_millis(millis) {
-        // SAFETY: the child exits at once, calling nothing.
-        let pid = unsafe { libc::fork() };
+        let pid = fork();
         if pid == 0 {
-            // SAFETY: ends the forked child at once.
-            unsafe { libc::_exit(0) };
+            // The child exits at once, calling nothing.
+            exit_child();
         }
-        // SAFETY: reaps the child forked above.
-        unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+        reap(pid);
     }
     stop.store(true, Ordering::Relaxed);
     let (opens, failures, first) = worker.join().unwrap_or_else(|_| std::process::exit(3));
