@@ -57,9 +57,9 @@ pub(crate) fn encode_to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>>
 /// [`bounded`]).
 #[inline]
 pub(crate) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T> {
-    bincode::serde::seed_decode_from_slice(BoundedDecode::<T, false>(PhantomData), bytes, CONFIG)
-        .map(|(value, _)| value)
-        .map_err(|e| Error::Decode(e.to_string()))
+    let decoded =
+        bincode::serde::seed_decode_from_slice(BoundedDecode::<T, false>(PhantomData), bytes, CONFIG);
+    whole_record(decoded, bytes.len())
 }
 
 /// Decodes an owned `T` from `bytes` that another process may change meanwhile (a record in
@@ -69,9 +69,26 @@ pub(crate) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T> {
 /// bounded as [`decode`].
 #[inline]
 pub(crate) fn decode_private<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    bincode::serde::seed_decode_from_slice(BoundedDecode::<T, true>(PhantomData), bytes, CONFIG)
-        .map(|(value, _)| value)
-        .map_err(|e| Error::Decode(e.to_string()))
+    let decoded =
+        bincode::serde::seed_decode_from_slice(BoundedDecode::<T, true>(PhantomData), bytes, CONFIG);
+    whole_record(decoded, bytes.len())
+}
+
+/// The decoded value, if the decode read the whole record: a message that decodes from a
+/// prefix of its bytes was encoded from another definition (a field this process lacks, a
+/// wider integer), so taking it would hand out wrong values without an error.
+fn whole_record<T>(
+    decoded: std::result::Result<(T, usize), bincode::error::DecodeError>,
+    len: usize,
+) -> Result<T> {
+    match decoded {
+        Ok((value, read)) if read == len => Ok(value),
+        Ok((_, read)) => Err(Error::Decode(format!(
+            "the message decoded from {read} of its {len} bytes: it was encoded from another \
+             definition of the message type"
+        ))),
+        Err(e) => Err(Error::Decode(e.to_string())),
+    }
 }
 
 /// Deserializes a `T` through [`bounded::Bounded`] (`P`: strings copied before they are
@@ -179,6 +196,21 @@ mod tests {
             decode::<(String, serde_bytes::ByteBuf, Vec<String>)>(&bytes).unwrap(),
             msg
         );
+    }
+
+    #[test]
+    fn bytes_left_unread_are_a_decode_error() {
+        // `(u64, u32)` sent, `u64` expected: the prefix decodes, the rest would be ignored.
+        let buf = encode_to_vec(&(5u64, 7u32)).unwrap();
+        let borrowed = decode::<u64>(&buf).unwrap_err();
+        let owned = decode_private::<u64>(&buf).unwrap_err();
+        for err in [borrowed, owned] {
+            assert!(
+                matches!(&err, Error::Decode(why) if why.contains("8 of its 12 bytes")),
+                "{err:?}"
+            );
+        }
+        assert_eq!(decode::<(u64, u32)>(&buf).unwrap(), (5, 7));
     }
 
     #[test]
