@@ -57,8 +57,11 @@ pub(crate) fn encode_to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>>
 /// [`bounded`]).
 #[inline]
 pub(crate) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T> {
-    let decoded =
-        bincode::serde::seed_decode_from_slice(BoundedDecode::<T, false>(PhantomData), bytes, CONFIG);
+    let decoded = bincode::serde::seed_decode_from_slice(
+        BoundedDecode::<T, false>(PhantomData),
+        bytes,
+        CONFIG,
+    );
     whole_record(decoded, bytes.len())
 }
 
@@ -69,8 +72,11 @@ pub(crate) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T> {
 /// bounded as [`decode`].
 #[inline]
 pub(crate) fn decode_private<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    let decoded =
-        bincode::serde::seed_decode_from_slice(BoundedDecode::<T, true>(PhantomData), bytes, CONFIG);
+    let decoded = bincode::serde::seed_decode_from_slice(
+        BoundedDecode::<T, true>(PhantomData),
+        bytes,
+        CONFIG,
+    );
     whole_record(decoded, bytes.len())
 }
 

@@ -103,5 +103,5 @@ pub mod __private;
 pub use error::{Error, Result};
 pub use ipmpsc_derive::{channel, Schema};
 pub use raw::{Receiver, Sender, SharedRingBuffer, ZeroCopyContext};
-pub use schema::{Schema, SchemaMismatch, SchemaType};
+pub use schema::{Schema, SchemaMismatch, SchemaType, SchemaView};
 pub use typed::{Channel, Iter, TryIter, TypedReceiver, TypedSender, ViewGuard};

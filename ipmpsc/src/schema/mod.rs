@@ -36,8 +36,13 @@ use std::fmt;
 
 mod diagnose;
 mod impls;
+mod view;
 
 use diagnose::diagnose;
+
+#[doc(hidden)]
+pub use view::slice_of_views;
+pub use view::SchemaView;
 
 /// A type whose structure can be folded into a channel's schema hash.
 ///
