@@ -293,6 +293,20 @@ impl ipmpsc::SchemaType for Poison {
     }
 }
 
+impl ipmpsc::SchemaView for Poison {
+    type View<'a> = Poison;
+    fn view(&self) -> Poison {
+        self.clone()
+    }
+    fn from_view<'a>(view: Poison) -> Poison
+    where
+        Self: 'a,
+    {
+        view
+    }
+    ipmpsc::schema::slice_of_views!();
+}
+
 #[ipmpsc::channel]
 #[derive(Debug, Clone, PartialEq)]
 enum Poisoned {

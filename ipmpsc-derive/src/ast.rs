@@ -3,7 +3,7 @@
 
 use proc_macro2::{Ident, Span};
 use syn::ext::IdentExt as _;
-use syn::{Attribute, Fields, Member, Type};
+use syn::{Attribute, Fields, Member, Type, Visibility};
 
 /// How a variant or struct holds its fields.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -24,6 +24,7 @@ pub struct Variant<'a> {
 /// One field.
 pub struct Field<'a> {
     pub attrs: &'a [Attribute],
+    pub vis: &'a Visibility,
     /// `x` or `0`, as used in patterns and struct expressions.
     pub member: Member,
     /// `x` or `0`, as recorded in the schema.
@@ -63,20 +64,27 @@ impl<'a> Field<'a> {
         match &field.ident {
             Some(ident) => Field {
                 attrs: &field.attrs,
+                vis: &field.vis,
                 member: Member::Named(ident.clone()),
                 name: ident.unraw().to_string(),
-                // Not the field's own name: a constant of that name in scope would turn the
-                // binding into a constant pattern.
-                binding: Ident::new(&format!("__field_{}", ident.unraw()), Span::call_site()),
+                binding: binding(index),
                 ty: &field.ty,
             },
             None => Field {
                 attrs: &field.attrs,
+                vis: &field.vis,
                 member: Member::Unnamed(index.into()),
                 name: index.to_string(),
-                binding: Ident::new(&format!("__field{index}"), Span::call_site()),
+                binding: binding(index),
                 ty: &field.ty,
             },
         }
     }
+}
+
+/// The identifier a generated `match` binds field `index` to. Not the field's own name: a
+/// constant of that name in scope would turn the binding into a constant pattern (or an
+/// error). Names that start with `__ipmpsc` are the macro's own.
+fn binding(index: usize) -> Ident {
+    Ident::new(&format!("__ipmpsc_field{index}"), Span::call_site())
 }

@@ -9,13 +9,19 @@ use syn::{Attribute, Expr, ExprLit, ExprUnary, Lit, Path, UnOp};
 pub struct ChannelArgs {
     /// `version = N`; 1 when not given.
     pub version: u32,
+    /// `crate = "path"`: where the `ipmpsc` crate is, `::ipmpsc` when not given.
+    pub krate: Path,
 }
 
 impl ChannelArgs {
     pub fn parse(args: TokenStream) -> syn::Result<Self> {
         let mut version = None;
+        let mut krate = None;
         let parser = syn::meta::parser(|meta| {
-            if meta.path.is_ident("version") {
+            if meta.path.is_ident("crate") {
+                krate = Some(parse_crate(&meta)?);
+                Ok(())
+            } else if meta.path.is_ident("version") {
                 if version.is_some() {
                     return Err(meta.error(
                         "duplicate `version`: give the channel's version once, \
@@ -31,16 +37,54 @@ impl ChannelArgs {
                     ToString::to_string,
                 );
                 Err(meta.error(format!(
-                    "unknown option `{name}`: the only option of `#[ipmpsc::channel]` is \
-                     `version = N`, e.g. `#[ipmpsc::channel(version = 2)]`"
+                    "unknown option `{name}`: the options of `#[ipmpsc::channel]` are \
+                     `version = N` and `crate = \"path\"`, e.g. \
+                     `#[ipmpsc::channel(version = 2)]`"
                 )))
             }
         });
         parser.parse2(args)?;
         Ok(ChannelArgs {
             version: version.unwrap_or(1),
+            krate: krate.unwrap_or_else(default_crate),
         })
     }
+}
+
+/// `::ipmpsc`.
+fn default_crate() -> Path {
+    syn::parse_quote!(::ipmpsc)
+}
+
+/// The value of `crate = "path"`.
+fn parse_crate(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Path> {
+    let lit: syn::LitStr = meta.value()?.parse()?;
+    lit.parse::<Path>().map_err(|_| {
+        syn::Error::new_spanned(
+            &lit,
+            "`crate` takes the path the `ipmpsc` crate is reached by, e.g. \
+             `crate = \"my_facade::ipmpsc\"`",
+        )
+    })
+}
+
+/// The `crate = "path"` of a derive's `#[ipmpsc(...)]` attributes (`::ipmpsc` if none).
+pub fn crate_path(attrs: &[Attribute]) -> syn::Result<Path> {
+    let mut krate = None;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("ipmpsc")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("crate") {
+                krate = Some(parse_crate(&meta)?);
+                Ok(())
+            } else {
+                Err(meta.error(
+                    "unknown option: the only option of `#[ipmpsc(...)]` on a derived type is \
+                     `crate = \"path\"`",
+                ))
+            }
+        })?;
+    }
+    Ok(krate.unwrap_or_else(default_crate))
 }
 
 fn parse_version(value: &Expr) -> syn::Result<u32> {

@@ -4,13 +4,13 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
-use syn::{parse_quote, Data, DeriveInput, ItemEnum};
+use syn::{parse_quote, ItemEnum, Type};
 
 use crate::ast::{Field, Shape, Variant};
 use crate::attr::{self, ChannelArgs};
 use crate::schema;
 use crate::valid;
-use crate::view::Borrowed;
+use crate::view;
 
 /// `#[ipmpsc::channel]`: the item back (with serde derived), or, on misuse, the item
 /// unchanged plus the errors, so the rest of the crate still resolves its name.
@@ -55,13 +55,8 @@ fn without_serde_attrs(mut item: syn::Item) -> syn::Item {
     item
 }
 
-/// A field of the message and of its view, as generated.
-struct ViewField<'a> {
-    field: &'a Field<'a>,
-    borrowed: Option<Borrowed>,
-}
-
 fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -> TokenStream {
+    let krate = &args.krate;
     let ident = &item.ident;
     let vis = &item.vis;
     let name = ident.unraw().to_string();
@@ -69,46 +64,35 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
     let view = format_ident!("{}View", ident.unraw());
     let sender = format_ident!("{}Sender", ident.unraw());
     let receiver = format_ident!("{}Receiver", ident.unraw());
+    let serde_crate = format!("{}::__private::serde", quote!(#krate));
     let serde_attrs = quote! {
-        #[derive(::ipmpsc::__private::serde::Serialize, ::ipmpsc::__private::serde::Deserialize)]
-        #[serde(crate = "::ipmpsc::__private::serde")]
+        #[derive(#krate::__private::serde::Serialize, #krate::__private::serde::Deserialize)]
+        #[serde(crate = #serde_crate)]
     };
-    let fields: Vec<Vec<ViewField<'_>>> = variants
+    // `Self` and the enum's own name inside a field type (a recursive message) are the enum.
+    let self_ty: Type = parse_quote!(#ident);
+    let field_ty = |field: &Field<'_>| view::replace_self(field.ty, ident, &self_ty);
+    let borrows = variants
         .iter()
-        .map(|v| {
-            v.fields
-                .iter()
-                .map(|field| ViewField {
-                    field,
-                    borrowed: Borrowed::of(field.ty),
-                })
-                .collect()
-        })
-        .collect();
-    let borrows = fields.iter().flatten().any(|f| f.borrowed.is_some());
+        .flat_map(|v| &v.fields)
+        .any(|f| !view::is_primitive(f.ty));
 
-    // The message enum, with byte buffers encoded as bytes.
+    // The message enum, each field encoded through `wire` (byte buffers in one piece).
     let mut message = item.clone();
-    for (variant, fields) in message.variants.iter_mut().zip(&fields) {
-        for (field, view_field) in variant.fields.iter_mut().zip(fields) {
-            if view_field
-                .borrowed
-                .as_ref()
-                .is_some_and(Borrowed::holds_bytes)
-            {
-                field
-                    .attrs
-                    .push(parse_quote!(#[serde(with = "::ipmpsc::__private::bytes")]));
-            }
+    for (variant, ir) in message.variants.iter_mut().zip(variants) {
+        for (field, f) in variant.fields.iter_mut().zip(&ir.fields) {
+            field
+                .attrs
+                .extend(view::owned_serde_attr(&field_ty(f), krate));
         }
     }
 
     let view_item = if borrows {
-        view_enum(item, variants, &fields, &view, &serde_attrs)
+        view_enum(item, variants, &view, &serde_attrs, krate)
     } else {
         let doc = format!(
-            "The borrowed view of a [`{name}`]: no field of `{name}` borrows (only strings and \
-             byte buffers do), so the view is `{name}` itself."
+            "The borrowed view of a [`{name}`]: every field of `{name}` is a number, `bool` or \
+             `char`, which views hold by value, so the view is `{name}` itself."
         );
         quote! {
             #[doc = #doc]
@@ -118,16 +102,14 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
     };
 
     // `as_view` and `into_owned`.
-    let to_view_arms = variants.iter().zip(&fields).map(|(variant, fields)| {
+    let to_view_arms = variants.iter().map(|variant| {
         let pattern = pattern(quote!(#ident), variant);
-        let values = fields.iter().map(|f| {
-            let (member, binding, ty) = (&f.field.member, &f.field.binding, f.field.ty);
-            match f.borrowed {
-                Some(_) => quote_spanned!(ty.span()=>
-                    #member: <#ty as ::ipmpsc::__private::Viewable>::view(#binding)),
-                // Spanned at the field's type, so a missing `Clone` is reported there.
-                None => quote_spanned!(ty.span()=>
-                    #member: ::ipmpsc::__private::clone_into_view::<#ty>(#binding)),
+        let values = variant.fields.iter().map(|f| {
+            let (member, binding, ty) = (&f.member, &f.binding, field_ty(f));
+            if view::is_primitive(&ty) {
+                quote!(#member: *#binding)
+            } else {
+                quote_spanned!(f.ty.span()=> #member: <#ty as #krate::SchemaView>::view(#binding))
             }
         });
         let variant_ident = variant.ident;
@@ -136,14 +118,15 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
     let into_owned = if borrows {
         let into_owned_doc =
             format!("Copies the message out of the channel's memory into an owned [`{name}`].");
-        let arms = variants.iter().zip(&fields).map(|(variant, fields)| {
+        let arms = variants.iter().map(|variant| {
             let pattern = pattern(quote!(#view), variant);
-            let values = fields.iter().map(|f| {
-                let (member, binding, ty) = (&f.field.member, &f.field.binding, f.field.ty);
-                match f.borrowed {
-                    Some(_) => quote_spanned!(ty.span()=>
-                        #member: <#ty as ::ipmpsc::__private::Viewable>::from_view(#binding)),
-                    None => quote!(#member: #binding),
+            let values = variant.fields.iter().map(|f| {
+                let (member, binding, ty) = (&f.member, &f.binding, field_ty(f));
+                if view::is_primitive(&ty) {
+                    quote!(#member: #binding)
+                } else {
+                    quote_spanned!(f.ty.span()=>
+                        #member: <#ty as #krate::SchemaView>::from_view(#binding))
                 }
             });
             let variant_ident = variant.ident;
@@ -170,7 +153,10 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
         }
     };
 
-    let variants_table = schema::variants(variants);
+    // The schema table: a field that names the enum itself is hashed by name.
+    let marker: Type = parse_quote!(__IpmpscRecursive);
+    let variants_table =
+        schema::variants(variants, krate, |ty| view::replace_self(ty, ident, &marker));
     let Docs {
         sender_doc,
         receiver_doc,
@@ -189,32 +175,39 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
 
         #[doc = #sender_doc]
         #[allow(dead_code)]
-        #vis type #sender = ::ipmpsc::TypedSender<#ident>;
+        #vis type #sender = #krate::TypedSender<#ident>;
 
         #[doc = #receiver_doc]
         #[allow(dead_code)]
-        #vis type #receiver = ::ipmpsc::TypedReceiver<#ident>;
+        #vis type #receiver = #krate::TypedReceiver<#ident>;
 
-        impl ::ipmpsc::Channel for #ident {
-            const SCHEMA: ::ipmpsc::Schema = {
-                const VARIANTS: &[::ipmpsc::schema::VariantSchema] = #variants_table;
-                ::ipmpsc::Schema {
+        impl #krate::Channel for #ident {
+            const SCHEMA: #krate::Schema = {
+                struct __IpmpscRecursive;
+                impl #krate::SchemaType for __IpmpscRecursive {
+                    const HASH: u64 = #krate::__private::recursive_hash(#name);
+                    fn describe(__ipmpsc_out: &mut ::std::string::String) {
+                        __ipmpsc_out.push_str(#name);
+                    }
+                }
+                const VARIANTS: &[#krate::schema::VariantSchema] = #variants_table;
+                #krate::Schema {
                     name: #name,
                     version: #version,
-                    hash: ::ipmpsc::__private::channel_hash(#name, #version, VARIANTS),
+                    hash: #krate::__private::channel_hash(#name, #version, VARIANTS),
                     variants: VARIANTS,
                 }
             };
             type View<'a> = #view<'a>;
-            fn view_into_owned(view: #view<'_>) -> Self {
-                view.into_owned()
+            fn view_into_owned(__ipmpsc_view: #view<'_>) -> Self {
+                __ipmpsc_view.into_owned()
             }
         }
 
         #[allow(dead_code)]
         impl #ident {
             /// Structural hash of this message type, as stored in the header of its channels.
-            #vis const SCHEMA_HASH: u64 = <Self as ::ipmpsc::Channel>::SCHEMA.hash;
+            #vis const SCHEMA_HASH: u64 = <Self as #krate::Channel>::SCHEMA.hash;
             /// The version given with `#[ipmpsc::channel(version = N)]` (1 by default).
             #vis const SCHEMA_VERSION: u32 = #version;
 
@@ -227,30 +220,30 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
             #vis fn create_receiver(
                 path: impl ::core::convert::AsRef<::std::path::Path>,
                 capacity_bytes: u64,
-            ) -> ::ipmpsc::Result<#receiver> {
-                ::ipmpsc::TypedReceiver::<#ident>::create(path, capacity_bytes)
+            ) -> #krate::Result<#receiver> {
+                #krate::TypedReceiver::<#ident>::create(path, capacity_bytes)
             }
 
             #[doc = #open_receiver_doc]
             #vis fn open_receiver(
                 path: impl ::core::convert::AsRef<::std::path::Path>,
-            ) -> ::ipmpsc::Result<#receiver> {
-                ::ipmpsc::TypedReceiver::<#ident>::open(path)
+            ) -> #krate::Result<#receiver> {
+                #krate::TypedReceiver::<#ident>::open(path)
             }
 
             #[doc = #open_or_create_doc]
             #vis fn open_or_create_receiver(
                 path: impl ::core::convert::AsRef<::std::path::Path>,
                 capacity_bytes: u64,
-            ) -> ::ipmpsc::Result<#receiver> {
-                ::ipmpsc::TypedReceiver::<#ident>::open_or_create(path, capacity_bytes)
+            ) -> #krate::Result<#receiver> {
+                #krate::TypedReceiver::<#ident>::open_or_create(path, capacity_bytes)
             }
 
             #[doc = #open_sender_doc]
             #vis fn open_sender(
                 path: impl ::core::convert::AsRef<::std::path::Path>,
-            ) -> ::ipmpsc::Result<#sender> {
-                ::ipmpsc::TypedSender::<#ident>::open(path)
+            ) -> #krate::Result<#sender> {
+                #krate::TypedSender::<#ident>::open(path)
             }
         }
 
@@ -262,11 +255,12 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
 fn view_enum(
     item: &ItemEnum,
     variants: &[Variant<'_>],
-    fields: &[Vec<ViewField<'_>>],
     view: &Ident,
     serde_attrs: &TokenStream,
+    krate: &syn::Path,
 ) -> TokenStream {
     let (ident, vis) = (&item.ident, &item.vis);
+    let self_ty: Type = parse_quote!(#ident);
     let derives: Vec<_> = attr::derived(&item.attrs)
         .unwrap_or_default()
         .into_iter()
@@ -274,32 +268,24 @@ fn view_enum(
         .collect();
     let doc = format!(
         "The borrowed view of a [`{ident}`], decoded in place from a channel's shared memory: \
-         strings are `&str` and byte buffers `&[u8]` pointing into the channel, every other \
-         field is owned. Get one from `{ident}Receiver::recv_view`, make one with \
+         strings are `&str` and byte buffers `&[u8]` pointing into the channel, at any depth \
+         (nested types derived with `ipmpsc::Schema` are their own views); numbers are \
+         copied. Get one from `{ident}Receiver::recv_view`, make one with \
          [`{ident}::as_view`], and copy it out with [`{view}::into_owned`]."
     );
-    let view_variants = variants.iter().zip(fields).map(|(variant, fields)| {
+    let view_variants = variants.iter().map(|variant| {
         let variant_ident = variant.ident;
         let docs = variant.attrs.iter().filter(|a| a.path().is_ident("doc"));
-        let view_fields = fields.iter().map(|f| {
-            let docs = f.field.attrs.iter().filter(|a| a.path().is_ident("doc"));
-            let name = match &f.field.member {
+        let view_fields = variant.fields.iter().map(|f| {
+            let docs = f.attrs.iter().filter(|a| a.path().is_ident("doc"));
+            let name = match &f.member {
                 syn::Member::Named(name) => quote!(#name:),
                 syn::Member::Unnamed(_) => quote!(),
             };
-            match &f.borrowed {
-                Some(borrowed) => {
-                    let ty = borrowed.view_type();
-                    let with = borrowed
-                        .holds_bytes()
-                        .then(|| quote!(#[serde(with = "::ipmpsc::__private::bytes")]));
-                    quote!(#(#docs)* #[serde(borrow)] #with #name #ty)
-                }
-                None => {
-                    let ty = f.field.ty;
-                    quote!(#(#docs)* #name #ty)
-                }
-            }
+            let ty = view::replace_self(f.ty, ident, &self_ty);
+            let view_ty = view::view_type(&ty, krate);
+            let serde = view::view_serde_attrs(&ty, krate);
+            quote!(#(#docs)* #serde #name #view_ty)
         });
         match variant.shape {
             Shape::Unit => quote!(#(#docs)* #variant_ident),
@@ -384,52 +370,4 @@ impl Docs {
             ),
         }
     }
-}
-
-/// `#[derive(ipmpsc::Schema)]`: `impl SchemaType` for a struct or enum used inside messages.
-pub fn derive_schema(input: &DeriveInput) -> syn::Result<TokenStream> {
-    let ident = &input.ident;
-    let name = ident.unraw().to_string();
-    let (hash, describe, variants) = match &input.data {
-        Data::Struct(data) => {
-            let body = Variant::new(ident, &[], &data.fields);
-            let shape = schema::shape(body.shape);
-            let fields = schema::fields(&body);
-            (
-                quote!(::ipmpsc::__private::struct_hash(#name, #shape, const { #fields })),
-                quote!(::ipmpsc::__private::describe_struct(out, #name, #shape, const { #fields })),
-                vec![Variant::new(ident, &[], &data.fields)],
-            )
-        }
-        Data::Enum(data) => {
-            let variants: Vec<_> = data.variants.iter().map(Variant::from_syn).collect();
-            let table = schema::variants(&variants);
-            (
-                quote!(::ipmpsc::__private::enum_hash(#name, const { #table })),
-                quote!(::ipmpsc::__private::describe_enum(out, #name, const { #table })),
-                variants,
-            )
-        }
-        Data::Union(data) => {
-            return Err(syn::Error::new_spanned(
-                data.union_token,
-                "a union has no serde encoding, so it cannot be part of a channel message: \
-                 use a struct or an enum",
-            ))
-        }
-    };
-    valid::schema_type(&variants)?;
-    let mut generics = input.generics.clone();
-    for param in generics.type_params_mut() {
-        param.bounds.push(parse_quote!(::ipmpsc::SchemaType));
-    }
-    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
-    Ok(quote! {
-        impl #impl_generics ::ipmpsc::SchemaType for #ident #ty_generics #where_clause {
-            const HASH: u64 = #hash;
-            fn describe(out: &mut ::std::string::String) {
-                #describe
-            }
-        }
-    })
 }

@@ -11,7 +11,9 @@
 mod ast;
 mod attr;
 mod expand;
+mod nested;
 mod schema;
+mod serde_attr;
 mod valid;
 mod view;
 
@@ -119,10 +121,10 @@ pub fn channel(args: TokenStream, input: TokenStream) -> TokenStream {
 /// Meta::describe(&mut text);
 /// assert_eq!(text, "Meta { id: u32, tags: Vec<String> }");
 /// ```
-#[proc_macro_derive(Schema)]
+#[proc_macro_derive(Schema, attributes(ipmpsc))]
 pub fn derive_schema(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    expand::derive_schema(&input)
+    nested::derive_schema(&input)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

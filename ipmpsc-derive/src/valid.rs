@@ -56,9 +56,11 @@ pub fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>]) -> syn::Result<()
     for variant in variants {
         errors.check(no_serde_attrs(variant.attrs, "on a channel's variants"));
         errors.check(no_cfg(variant.attrs, "variant"));
+        errors.check(not_generated_name(variant));
         for field in &variant.fields {
             errors.check(no_serde_attrs(field.attrs, "on a channel's fields"));
             errors.check(no_cfg(field.attrs, "field"));
+            errors.check(owns_its_data(field.ty));
         }
     }
     errors.finish()
@@ -71,9 +73,61 @@ pub fn schema_type(variants: &[Variant<'_>]) -> syn::Result<()> {
         errors.check(no_cfg(variant.attrs, "variant"));
         for field in &variant.fields {
             errors.check(no_cfg(field.attrs, "field"));
+            errors.check(owns_its_data(field.ty));
         }
     }
     errors.finish()
+}
+
+/// The associated items `#[ipmpsc::channel]` generates on the enum, which a variant of the
+/// same name would make ambiguous.
+const GENERATED: &[&str] = &[
+    "SCHEMA_HASH",
+    "SCHEMA_VERSION",
+    "as_view",
+    "into_owned",
+    "create_receiver",
+    "open_receiver",
+    "open_or_create_receiver",
+    "open_sender",
+];
+
+fn not_generated_name(variant: &Variant<'_>) -> syn::Result<()> {
+    let name = variant.ident.to_string();
+    if GENERATED.contains(&name.as_str()) {
+        return Err(syn::Error::new_spanned(
+            variant.ident,
+            format!(
+                "a variant cannot be called `{name}`: `#[ipmpsc::channel]` generates \
+                 `Msg::{name}` for every channel enum, and the two would clash; rename the \
+                 variant"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A field type that borrows (`&'static str`, `&[u8]`): a message must own its data.
+fn owns_its_data(ty: &syn::Type) -> syn::Result<()> {
+    match ty {
+        syn::Type::Group(group) => owns_its_data(&group.elem),
+        syn::Type::Paren(paren) => owns_its_data(&paren.elem),
+        syn::Type::Reference(reference) => {
+            let owned = match &*reference.elem {
+                syn::Type::Path(p) if p.path.is_ident("str") => "String".to_owned(),
+                syn::Type::Slice(s) => format!("Vec<{}>", s.elem.to_token_stream()),
+                other => other.to_token_stream().to_string(),
+            };
+            Err(syn::Error::new_spanned(
+                ty,
+                format!(
+                    "a channel message must own its data, it cannot hold a reference: use \
+                     `{owned}` here; the generated view borrows it from the channel for you"
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn no_generics(generics: &Generics) -> syn::Result<()> {
@@ -113,6 +167,17 @@ fn no_generics(generics: &Generics) -> syn::Result<()> {
 
 fn no_serde_attrs(attrs: &[Attribute], place: &str) -> syn::Result<()> {
     let mut errors = Errors::default();
+    for attr in crate::serde_attr::hidden_serde(attrs) {
+        errors.push(syn::Error::new_spanned(
+            attr,
+            format!(
+                "a `cfg_attr` that holds a `serde(...)` or a `cfg` is not supported {place}: \
+                 the macro cannot see which builds it applies to, and builds that encode \
+                 differently must not share a schema; remove it (to customise encoding, put \
+                 the field in a type of your own that derives serde and `ipmpsc::Schema`)"
+            ),
+        ));
+    }
     for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
         errors.push(syn::Error::new_spanned(
             attr,
@@ -144,23 +209,34 @@ fn no_cfg(attrs: &[Attribute], what: &str) -> syn::Result<()> {
 
 /// Collects errors so that one compile reports every misuse, not only the first.
 #[derive(Default)]
-struct Errors(Option<syn::Error>);
+pub struct Errors(Option<syn::Error>);
 
 impl Errors {
-    fn push(&mut self, error: syn::Error) {
+    /// The value, or `None` after recording its error.
+    pub fn take<T>(&mut self, result: syn::Result<T>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.push(error);
+                None
+            }
+        }
+    }
+
+    pub fn push(&mut self, error: syn::Error) {
         match &mut self.0 {
             Some(all) => all.combine(error),
             None => self.0 = Some(error),
         }
     }
 
-    fn check(&mut self, result: syn::Result<()>) {
+    pub fn check(&mut self, result: syn::Result<()>) {
         if let Err(error) = result {
             self.push(error);
         }
     }
 
-    fn finish(self) -> syn::Result<()> {
+    pub fn finish(self) -> syn::Result<()> {
         self.0.map_or(Ok(()), Err)
     }
 }

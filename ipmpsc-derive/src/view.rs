@@ -1,91 +1,134 @@
-//! The borrowed form of a field type in the generated view: `String` becomes `&'a str`,
-//! `Vec<u8>` and `Box<[u8]>` become `&'a [u8]`, `Option<T>` and `Vec<T>` map their element,
-//! anything else stays owned. The mapping is by spelling (a type alias of `String` stays
-//! owned); `::ipmpsc::__private::Viewable` does the conversions and so checks the spelling
-//! named what it seemed to.
+//! The borrowed view of field types, and the std traits a generated view type implements.
+//!
+//! A field's view type is `<T as SchemaView>::View<'a>` (`&'a str` for a `String`, `&'a [u8]`
+//! for a `Vec<u8>`, `FooView<'a>` for a derived `Foo`, …), written as that projection so that
+//! the mapping never depends on how the type is spelled: a user type called `Vec` or
+//! `String` is viewed as whatever its own `SchemaView` says. Only the primitive numbers,
+//! `bool` and `char` are written out, because they are their own view.
 
 use proc_macro2::TokenStream;
-use quote::quote;
-use syn::{GenericArgument, PathArguments, Type};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned as _;
+use syn::visit_mut::VisitMut;
+use syn::{Ident, Path, Type};
 
-/// A field type that the view borrows.
-pub enum Borrowed {
-    /// Viewed as `&'a str`.
-    Str,
-    /// Viewed as `&'a [u8]`, encoded as serde bytes.
-    Bytes,
-    /// `Option` of a borrowed type.
-    Option(Box<Borrowed>),
-    /// `Vec` of a borrowed type.
-    Vec(Box<Borrowed>),
-}
+/// The primitive types, which a view keeps as they are.
+const PRIMITIVES: &[&str] = &[
+    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32",
+    "f64", "bool", "char",
+];
 
-impl Borrowed {
-    /// How `ty` is viewed, or `None` if the view keeps it owned.
-    pub fn of(ty: &Type) -> Option<Borrowed> {
-        let ty = match ty {
-            Type::Group(group) => return Borrowed::of(&group.elem),
-            Type::Paren(paren) => return Borrowed::of(&paren.elem),
-            Type::Path(path) if path.qself.is_none() => path,
-            _ => return None,
-        };
-        let last = ty.path.segments.last()?;
-        let arg = single_type_argument(&last.arguments);
-        match (last.ident.to_string().as_str(), arg) {
-            ("String", None) if last.arguments.is_none() => Some(Borrowed::Str),
-            ("Vec", Some(elem)) if is_ident(elem, "u8") => Some(Borrowed::Bytes),
-            ("Vec", Some(elem)) => Some(Borrowed::Vec(Box::new(Borrowed::of(elem)?))),
-            ("Option", Some(elem)) => Some(Borrowed::Option(Box::new(Borrowed::of(elem)?))),
-            ("Box", Some(Type::Slice(slice))) if is_ident(&slice.elem, "u8") => {
-                Some(Borrowed::Bytes)
-            }
-            ("Box", Some(elem)) if is_ident(elem, "str") => Some(Borrowed::Str),
-            _ => None,
-        }
-    }
-
-    /// The view's field type, borrowing for `'a`.
-    pub fn view_type(&self) -> TokenStream {
-        match self {
-            Borrowed::Str => quote!(&'a ::core::primitive::str),
-            Borrowed::Bytes => quote!(&'a [::core::primitive::u8]),
-            Borrowed::Option(elem) => {
-                let elem = elem.view_type();
-                quote!(::core::option::Option<#elem>)
-            }
-            Borrowed::Vec(elem) => {
-                let elem = elem.view_type();
-                quote!(::std::vec::Vec<#elem>)
-            }
-        }
-    }
-
-    /// Whether a byte buffer sits somewhere inside, so the field needs the `bytes`
-    /// `with`-module to be encoded as bytes rather than as a sequence of `u8`.
-    pub fn holds_bytes(&self) -> bool {
-        match self {
-            Borrowed::Str => false,
-            Borrowed::Bytes => true,
-            Borrowed::Option(elem) | Borrowed::Vec(elem) => elem.holds_bytes(),
-        }
-    }
-}
-
-/// `T` in `Name<T>`.
-fn single_type_argument(arguments: &PathArguments) -> Option<&Type> {
-    match arguments {
-        PathArguments::AngleBracketed(args) if args.args.len() == 1 => match &args.args[0] {
-            GenericArgument::Type(ty) => Some(ty),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-fn is_ident(ty: &Type, name: &str) -> bool {
+/// Whether `ty` is spelled as a primitive (its own view, copied).
+pub fn is_primitive(ty: &Type) -> bool {
     match ty {
-        Type::Path(path) => path.qself.is_none() && path.path.is_ident(name),
-        Type::Group(group) => is_ident(&group.elem, name),
+        Type::Group(group) => is_primitive(&group.elem),
+        Type::Paren(paren) => is_primitive(&paren.elem),
+        Type::Path(path) => {
+            path.qself.is_none()
+                && path
+                    .path
+                    .get_ident()
+                    .is_some_and(|i| PRIMITIVES.contains(&i.to_string().as_str()))
+        }
         _ => false,
     }
+}
+
+/// The field's type in a view borrowing for `'a`.
+pub fn view_type(ty: &Type, krate: &Path) -> TokenStream {
+    if is_primitive(ty) {
+        quote!(#ty)
+    } else {
+        quote_spanned!(ty.span()=> <#ty as #krate::SchemaView>::View<'a>)
+    }
+}
+
+/// The serde attributes of a view's field: borrow from the input, and encode as the owned
+/// field does.
+pub fn view_serde_attrs(ty: &Type, krate: &Path) -> TokenStream {
+    if is_primitive(ty) {
+        return quote!();
+    }
+    let with = format!(
+        "{}::wire::serialize_view::<{}, _>",
+        quote!(#krate),
+        quote!(#ty)
+    );
+    let with = syn::LitStr::new(&with, ty.span());
+    quote!(#[serde(borrow, serialize_with = #with)])
+}
+
+/// The serde attribute of a message's own field: byte buffers written in one piece.
+pub fn owned_serde_attr(ty: &Type, krate: &Path) -> Option<syn::Attribute> {
+    if is_primitive(ty) {
+        return None;
+    }
+    let with = syn::LitStr::new(&format!("{}::wire", quote!(#krate)), ty.span());
+    Some(syn::parse_quote!(#[serde(with = #with)]))
+}
+
+/// `ty` with every `Self` and every mention of `name` replaced by `with`.
+pub fn replace_self(ty: &Type, name: &Ident, with: &Type) -> Type {
+    struct Replace<'a> {
+        name: &'a Ident,
+        with: &'a Type,
+    }
+    impl VisitMut for Replace<'_> {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::Path(path) = ty {
+                if path.qself.is_none()
+                    && (path.path.is_ident("Self") || path.path.is_ident(self.name))
+                {
+                    *ty = self.with.clone();
+                    return;
+                }
+            }
+            syn::visit_mut::visit_type_mut(self, ty);
+        }
+    }
+    let mut ty = ty.clone();
+    Replace { name, with }.visit_type_mut(&mut ty);
+    ty
+}
+
+/// `impl Debug`, `Clone`, `Copy`, `PartialEq` and `Eq` for a generated view type, each
+/// holding whenever the field views do (where clauses on the field types, so a view whose
+/// fields lack a trait simply lacks it too, instead of failing to compile).
+pub fn std_impls(view: &Ident, field_types: &[TokenStream], body: &ViewBody) -> TokenStream {
+    let bound = |tr: TokenStream| {
+        let bounds = field_types.iter().map(|ty| quote!(#ty: #tr));
+        quote!(where #(#bounds,)*)
+    };
+    let debug_where = bound(quote!(::core::fmt::Debug));
+    let clone_where = bound(quote!(::core::clone::Clone));
+    let copy_where = bound(quote!(::core::marker::Copy));
+    let eq_where = bound(quote!(::core::cmp::PartialEq));
+    let full_eq_where = bound(quote!(::core::cmp::Eq));
+    let ViewBody { debug, clone, eq } = body;
+    quote! {
+        impl<'a> ::core::fmt::Debug for #view<'a> #debug_where {
+            fn fmt(&self, __ipmpsc_f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                #debug
+            }
+        }
+        impl<'a> ::core::clone::Clone for #view<'a> #clone_where {
+            fn clone(&self) -> Self {
+                #clone
+            }
+        }
+        impl<'a> ::core::marker::Copy for #view<'a> #copy_where {}
+        impl<'a> ::core::cmp::PartialEq for #view<'a> #eq_where {
+            fn eq(&self, __ipmpsc_other: &Self) -> bool {
+                #eq
+            }
+        }
+        impl<'a> ::core::cmp::Eq for #view<'a> #full_eq_where {}
+    }
+}
+
+/// The bodies of the std impls of a view, built by the caller from its variants.
+pub struct ViewBody {
+    pub debug: TokenStream,
+    pub clone: TokenStream,
+    pub eq: TokenStream,
 }

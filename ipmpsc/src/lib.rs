@@ -95,6 +95,7 @@ mod ring;
 pub mod schema;
 mod sys;
 mod typed;
+pub mod wire;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -135,27 +135,27 @@ fn changing_the_version_changes_the_hash() {
 #[test]
 fn a_change_deep_inside_a_nested_type_changes_the_hash() {
     mod a {
-        #[derive(ipmpsc::Schema)]
+        #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
         pub struct Inner {
             pub ids: Vec<Option<u32>>,
         }
-        #[derive(ipmpsc::Schema)]
+        #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
         pub struct Meta(pub Inner);
     }
     mod b {
-        #[derive(ipmpsc::Schema)]
+        #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
         pub struct Inner {
             pub ids: Vec<Option<u64>>,
         }
-        #[derive(ipmpsc::Schema)]
+        #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
         pub struct Meta(pub Inner);
     }
     mod c {
-        #[derive(ipmpsc::Schema)]
+        #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
         pub struct Inner {
             pub ids: Vec<Option<u32>>,
         }
-        #[derive(ipmpsc::Schema)]
+        #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
         pub struct Meta(pub Inner);
     }
     assert_ne!(hash::<a::Meta>(), hash::<b::Meta>());
@@ -166,12 +166,12 @@ fn a_change_deep_inside_a_nested_type_changes_the_hash() {
 #[test]
 fn derived_types_hash_their_name_shape_and_fields() {
     mod a {
-        #[derive(ipmpsc::Schema)]
+        #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
         pub struct Point {
             pub x: i32,
             pub y: i32,
         }
-        #[derive(ipmpsc::Schema)]
+        #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
         pub enum Kind {
             A,
             B(u32),
@@ -179,25 +179,25 @@ fn derived_types_hash_their_name_shape_and_fields() {
         }
     }
     mod renamed_type {
-        #[derive(ipmpsc::Schema)]
+        #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
         pub struct Spot {
             pub x: i32,
             pub y: i32,
         }
     }
     mod tuple {
-        #[derive(ipmpsc::Schema)]
+        #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
         pub struct Point(pub i32, pub i32);
     }
     mod renamed_field {
-        #[derive(ipmpsc::Schema)]
+        #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
         pub struct Point {
             pub x: i32,
             pub z: i32,
         }
     }
     mod enum_changed {
-        #[derive(ipmpsc::Schema)]
+        #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
         pub enum Kind {
             A,
             B(u64),
@@ -220,12 +220,12 @@ fn derived_types_hash_their_name_shape_and_fields() {
 
 #[test]
 fn generic_derived_types_fold_their_arguments() {
-    #[derive(ipmpsc::Schema)]
+    #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
     struct Tagged<T> {
         tag: String,
         value: T,
     }
-    #[derive(ipmpsc::Schema)]
+    #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
     struct Unit;
     assert_ne!(hash::<Tagged<u8>>(), hash::<Tagged<u16>>());
     assert_eq!(

@@ -65,6 +65,20 @@ impl ipmpsc::SchemaType for Fuse {
     }
 }
 
+impl ipmpsc::SchemaView for Fuse {
+    type View<'a> = Fuse;
+    fn view(&self) -> Fuse {
+        self.clone()
+    }
+    fn from_view<'a>(view: Fuse) -> Fuse
+    where
+        Self: 'a,
+    {
+        view
+    }
+    ipmpsc::schema::slice_of_views!();
+}
+
 /// A channel of fuses.
 #[ipmpsc::channel]
 #[derive(Debug, Clone, PartialEq)]

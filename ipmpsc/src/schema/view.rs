@@ -5,7 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::hash::Hash;
 
-use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::wire::{DeWire, Wire, WireView};
 
 use super::SchemaType;
 
@@ -32,7 +35,13 @@ use super::SchemaType;
 /// assert_eq!(view, [("a", &[1u8, 2][..])]);
 /// assert_eq!(<Vec<(String, Vec<u8>)>>::from_view(view), owned);
 /// ```
-pub trait SchemaView: SchemaType + Sized {
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be part of a channel message: it has no view",
+    label = "`{Self}` does not implement `ipmpsc::SchemaView`",
+    note = "`#[derive(ipmpsc::Schema)]` implements it (with `SchemaType`) for a type of your \
+            own; a type whose schema you declare by hand needs both"
+)]
+pub trait SchemaView: SchemaType + Serialize + DeserializeOwned + Sized {
     /// The borrowed form, borrowing for `'a`; it encodes to the same bytes as `Self`.
     type View<'a>: Serialize + Deserialize<'a>
     where
@@ -60,6 +69,49 @@ pub trait SchemaView: SchemaType + Sized {
     fn vec_from_view<'a>(view: Self::SliceView<'a>) -> Vec<Self>
     where
         Self: 'a;
+
+    /// Serializes `self` as [`wire`](crate::wire) does: the same bytes as `Serialize`, with
+    /// byte buffers written in one piece at any depth. Override only to be faster.
+    fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.serialize(serializer)
+    }
+
+    /// Deserializes what [`serialize_wire`](SchemaView::serialize_wire) wrote.
+    fn deserialize_wire<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::deserialize(deserializer)
+    }
+
+    /// Serializes a view of `Self` to the bytes `Self` encodes to.
+    fn serialize_view<'v, S: Serializer>(
+        view: &Self::View<'v>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error>
+    where
+        Self: 'v,
+    {
+        view.serialize(serializer)
+    }
+
+    /// Serializes a sequence of `Self` (as `Vec<Self>` encodes).
+    fn serialize_slice<S: Serializer>(items: &[Self], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(items.iter().map(Wire))
+    }
+
+    /// Deserializes what [`serialize_slice`](SchemaView::serialize_slice) wrote.
+    fn deserialize_vec<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Self>, D::Error> {
+        crate::wire::deserialize_seq(deserializer)
+    }
+
+    /// Serializes a viewed sequence of `Self` (as `Vec<Self>` encodes).
+    fn serialize_slice_view<'v, S: Serializer>(
+        view: &Self::SliceView<'v>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error>
+    where
+        Self: 'v,
+    {
+        view.serialize(serializer)
+    }
 }
 
 /// The usual sequence view: a `Vec` of element views. For the `SliceView` part of an impl.
@@ -76,6 +128,15 @@ macro_rules! __slice_of_views {
                 .iter()
                 .map(|item| <Self as $crate::SchemaView>::view(item))
                 .collect()
+        }
+        fn serialize_slice_view<'v, S: $crate::__private::serde::Serializer>(
+            view: &Self::SliceView<'v>,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error>
+        where
+            Self: 'v,
+        {
+            serializer.collect_seq(view.iter().map($crate::__private::WireView::<Self>::new))
         }
         fn vec_from_view<'a>(view: Self::SliceView<'a>) -> ::std::vec::Vec<Self>
         where
@@ -156,6 +217,21 @@ impl SchemaView for u8 {
     {
         view.to_vec()
     }
+    fn serialize_slice<S: Serializer>(items: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(items)
+    }
+    fn deserialize_vec<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        serde_bytes::ByteBuf::deserialize(deserializer).map(serde_bytes::ByteBuf::into_vec)
+    }
+    fn serialize_slice_view<'v, S: Serializer>(
+        view: &&'v [u8],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error>
+    where
+        Self: 'v,
+    {
+        serializer.serialize_bytes(view)
+    }
 }
 
 impl SchemaView for String {
@@ -200,6 +276,21 @@ impl<T: SchemaView> SchemaView for Vec<T> {
     {
         T::vec_from_view(view)
     }
+    fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        T::serialize_slice(self, serializer)
+    }
+    fn deserialize_wire<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize_vec(deserializer)
+    }
+    fn serialize_view<'v, S: Serializer>(
+        view: &Self::View<'v>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error>
+    where
+        Self: 'v,
+    {
+        T::serialize_slice_view(view, serializer)
+    }
     slice_of_views!();
 }
 
@@ -216,6 +307,21 @@ impl<T: SchemaView> SchemaView for Box<[T]> {
         Self: 'a,
     {
         T::vec_from_view(view).into_boxed_slice()
+    }
+    fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        T::serialize_slice(self, serializer)
+    }
+    fn deserialize_wire<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize_vec(deserializer).map(Vec::into_boxed_slice)
+    }
+    fn serialize_view<'v, S: Serializer>(
+        view: &Self::View<'v>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error>
+    where
+        Self: 'v,
+    {
+        T::serialize_slice_view(view, serializer)
     }
     slice_of_views!();
 }
@@ -234,6 +340,27 @@ impl<T: SchemaView> SchemaView for Option<T> {
     {
         view.map(|item| T::from_view(item))
     }
+    fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Some(value) => serializer.serialize_some(&Wire(value)),
+            None => serializer.serialize_none(),
+        }
+    }
+    fn deserialize_wire<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Option::<DeWire<T>>::deserialize(deserializer).map(|o| o.map(|DeWire(v)| v))
+    }
+    fn serialize_view<'v, S: Serializer>(
+        view: &Self::View<'v>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error>
+    where
+        Self: 'v,
+    {
+        match view {
+            Some(value) => serializer.serialize_some(&WireView::<T>::new(value)),
+            None => serializer.serialize_none(),
+        }
+    }
     slice_of_views!();
 }
 
@@ -250,6 +377,21 @@ impl<T: SchemaView> SchemaView for Box<T> {
         Self: 'a,
     {
         Box::new(T::from_view(view))
+    }
+    fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        T::serialize_wire(self, serializer)
+    }
+    fn deserialize_wire<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize_wire(deserializer).map(Box::new)
+    }
+    fn serialize_view<'v, S: Serializer>(
+        view: &Self::View<'v>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error>
+    where
+        Self: 'v,
+    {
+        T::serialize_view(view, serializer)
     }
     slice_of_views!();
 }
@@ -352,6 +494,21 @@ macro_rules! tuple {
         Self: 'a,
     {
                 ($($t::from_view(view.$i),)+)
+            }
+            fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeTuple as _;
+                let mut tuple = serializer.serialize_tuple(0 $(+ { let _ = $i; 1 })+)?;
+                $(tuple.serialize_element(&Wire(&self.$i))?;)+
+                tuple.end()
+            }
+            fn serialize_view<'v, S: Serializer>(view: &Self::View<'v>, serializer: S) -> Result<S::Ok, S::Error>
+    where
+        Self: 'v,
+    {
+                use serde::ser::SerializeTuple as _;
+                let mut tuple = serializer.serialize_tuple(0 $(+ { let _ = $i; 1 })+)?;
+                $(tuple.serialize_element(&WireView::<$t>::new(&view.$i))?;)+
+                tuple.end()
             }
             slice_of_views!();
         }

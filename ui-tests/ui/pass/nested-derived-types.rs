@@ -1,5 +1,7 @@
 //! Structs (named, tuple, unit), enums and generic types derived with `ipmpsc::Schema`,
-//! nested in a message and in each other; inside a view they stay owned.
+//! nested in a message and in each other; inside a view each is its own view type
+//! (`ShapeView<'a>`), a type with only numbers is its own view, and a generic type stays
+//! owned.
 
 use serde::{Deserialize, Serialize};
 
@@ -43,10 +45,10 @@ pub enum Msg {
 fn views(msg: &Msg) -> Msg {
     match msg.as_view() {
         MsgView::Draw { shape, meta, label } => {
-            let _: (&Shape, &Option<Meta>, &str) = (&shape, &meta, label);
+            let _: (&ShapeView<'_>, &Option<MetaView<'_>>, &str) = (&shape, &meta, label);
         }
         MsgView::Many(shapes, marker) => {
-            let _: (&Vec<Shape>, &Marker) = (&shapes, &marker);
+            let _: (&Vec<ShapeView<'_>>, &Marker) = (&shapes, &marker);
         }
         MsgView::Tagged(tagged) => {
             let _: &Tagged<Vec<Point>> = &tagged;
