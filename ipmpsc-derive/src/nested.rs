@@ -141,8 +141,8 @@ pub fn derive_schema(input: &DeriveInput) -> syn::Result<TokenStream> {
                 fn view(&self) -> Self {
                     ::core::clone::Clone::clone(self)
                 }
-                fn from_view<'a>(view: Self) -> Self where Self: 'a {
-                    view
+                fn from_view<'a>(__ipmpsc_view: Self) -> Self where Self: 'a {
+                    __ipmpsc_view
                 }
                 #krate::schema::slice_of_views!();
             }
@@ -214,8 +214,8 @@ fn view_type(
                 fn view(&self) -> Self {
                     match self { #(#arms,)* }
                 }
-                fn from_view<'a>(view: Self) -> Self where Self: 'a {
-                    view
+                fn from_view<'a>(__ipmpsc_view: Self) -> Self where Self: 'a {
+                    __ipmpsc_view
                 }
                 #krate::schema::slice_of_views!();
             }
@@ -233,7 +233,10 @@ fn view_type(
         let fields = part.wire_fields().map(|field| {
             let ty = field_ty(field);
             let view_ty = view::view_type(&ty, krate);
-            field_types.push(view_ty.clone());
+            // A recursive field needs no bound: the impl being defined provides it.
+            if !view::mentions(field.ty, ident) {
+                field_types.push(view_ty.clone());
+            }
             let serde = view::view_serde_attrs(&ty, krate);
             let docs = field.attrs.iter().filter(|a| a.path().is_ident("doc"));
             let field_vis = if is_enum { None } else { Some(field.vis) };
@@ -318,7 +321,10 @@ fn view_type(
     });
 
     let body = std_bodies(parts, is_enum, &view_member);
-    let std_impls = view::std_impls(&view, &field_types, &body);
+    let recursive = parts
+        .iter()
+        .any(|p| p.wire_fields().any(|f| view::mentions(f.ty, ident)));
+    let std_impls = view::std_impls(&view, &field_types, &body, recursive);
     let into_owned_doc =
         format!("Copies the value out of the channel's memory into an owned [`{ident}`].");
     quote! {
@@ -342,8 +348,8 @@ fn view_type(
             fn view(&self) -> #view<'_> {
                 match self { #(#to_view,)* }
             }
-            fn from_view<'a>(view: #view<'a>) -> Self where Self: 'a {
-                match view { #(#to_owned,)* }
+            fn from_view<'a>(__ipmpsc_view: #view<'a>) -> Self where Self: 'a {
+                match __ipmpsc_view { #(#to_owned,)* }
             }
             #krate::schema::slice_of_views!();
         }

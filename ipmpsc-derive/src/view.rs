@@ -91,10 +91,21 @@ pub fn replace_self(ty: &Type, name: &Ident, with: &Type) -> Type {
     ty
 }
 
+/// Whether `ty` mentions `Self` or `name` (a recursive type).
+pub fn mentions(ty: &Type, name: &Ident) -> bool {
+    let marker: Type = syn::parse_quote!(__IpmpscMarker);
+    replace_self(ty, name, &marker) != *ty
+}
+
 /// `impl Debug`, `Clone`, `Copy`, `PartialEq` and `Eq` for a generated view type, each
 /// holding whenever the field views do (where clauses on the field types, so a view whose
 /// fields lack a trait simply lacks it too, instead of failing to compile).
-pub fn std_impls(view: &Ident, field_types: &[TokenStream], body: &ViewBody) -> TokenStream {
+pub fn std_impls(
+    view: &Ident,
+    field_types: &[TokenStream],
+    body: &ViewBody,
+    recursive: bool,
+) -> TokenStream {
     let bound = |tr: TokenStream| {
         let bounds = field_types.iter().map(|ty| quote!(#ty: #tr));
         quote!(where #(#bounds,)*)
@@ -104,6 +115,9 @@ pub fn std_impls(view: &Ident, field_types: &[TokenStream], body: &ViewBody) -> 
     let copy_where = bound(quote!(::core::marker::Copy));
     let eq_where = bound(quote!(::core::cmp::PartialEq));
     let full_eq_where = bound(quote!(::core::cmp::Eq));
+    // A recursive view holds a `Vec` or `Box` of itself, which is never `Copy`.
+    let copy =
+        (!recursive).then(|| quote!(impl<'a> ::core::marker::Copy for #view<'a> #copy_where {}));
     let ViewBody { debug, clone, eq } = body;
     quote! {
         impl<'a> ::core::fmt::Debug for #view<'a> #debug_where {
@@ -116,7 +130,7 @@ pub fn std_impls(view: &Ident, field_types: &[TokenStream], body: &ViewBody) -> 
                 #clone
             }
         }
-        impl<'a> ::core::marker::Copy for #view<'a> #copy_where {}
+        #copy
         impl<'a> ::core::cmp::PartialEq for #view<'a> #eq_where {
             fn eq(&self, __ipmpsc_other: &Self) -> bool {
                 #eq

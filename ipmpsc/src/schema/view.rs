@@ -115,6 +115,7 @@ pub trait SchemaView: SchemaType + Serialize + DeserializeOwned + Sized {
 }
 
 /// The usual sequence view: a `Vec` of element views. For the `SliceView` part of an impl.
+/// (Its bindings start with `__ipmpsc`, so that constants of the caller cannot capture them.)
 #[macro_export]
 #[doc(hidden)]
 macro_rules! __slice_of_views {
@@ -123,27 +124,32 @@ macro_rules! __slice_of_views {
             = ::std::vec::Vec<<Self as $crate::SchemaView>::View<'a>>
         where
             Self: 'a;
-        fn view_slice(items: &[Self]) -> Self::SliceView<'_> {
-            items
+        fn view_slice(__ipmpsc_items: &[Self]) -> Self::SliceView<'_> {
+            __ipmpsc_items
                 .iter()
-                .map(|item| <Self as $crate::SchemaView>::view(item))
+                .map(|__ipmpsc_item| <Self as $crate::SchemaView>::view(__ipmpsc_item))
                 .collect()
         }
         fn serialize_slice_view<'v, S: $crate::__private::serde::Serializer>(
-            view: &Self::SliceView<'v>,
-            serializer: S,
+            __ipmpsc_view: &Self::SliceView<'v>,
+            __ipmpsc_serializer: S,
         ) -> ::core::result::Result<S::Ok, S::Error>
         where
             Self: 'v,
         {
-            serializer.collect_seq(view.iter().map($crate::__private::WireView::<Self>::new))
+            __ipmpsc_serializer.collect_seq(
+                __ipmpsc_view
+                    .iter()
+                    .map($crate::__private::WireView::<Self>::new),
+            )
         }
-        fn vec_from_view<'a>(view: Self::SliceView<'a>) -> ::std::vec::Vec<Self>
+        fn vec_from_view<'a>(__ipmpsc_view: Self::SliceView<'a>) -> ::std::vec::Vec<Self>
         where
             Self: 'a,
         {
-            view.into_iter()
-                .map(|item| <Self as $crate::SchemaView>::from_view(item))
+            __ipmpsc_view
+                .into_iter()
+                .map(|__ipmpsc_item| <Self as $crate::SchemaView>::from_view(__ipmpsc_item))
                 .collect()
         }
     };
@@ -365,18 +371,19 @@ impl<T: SchemaView> SchemaView for Option<T> {
 }
 
 impl<T: SchemaView> SchemaView for Box<T> {
+    // Boxed in the view too: a recursive type (`Add(Box<Expr>, Box<Expr>)`) needs it.
     type View<'a>
-        = T::View<'a>
+        = Box<T::View<'a>>
     where
         T: 'a;
     fn view(&self) -> Self::View<'_> {
-        T::view(self)
+        Box::new(T::view(self))
     }
     fn from_view<'a>(view: Self::View<'a>) -> Self
     where
         Self: 'a,
     {
-        Box::new(T::from_view(view))
+        Box::new(T::from_view(*view))
     }
     fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         T::serialize_wire(self, serializer)

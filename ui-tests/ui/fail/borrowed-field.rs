@@ -1,0 +1,6 @@
+#[ipmpsc::channel]
+pub enum Msg {
+    Log(&'static str),
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[derive(serde::Serialize)]
+#[ipmpsc::channel]
+pub enum Msg {
+    Log(String),
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[ipmpsc::channel]
+pub enum Msg {
+    SCHEMA_HASH,
+    Log(String),
+}
+
+fn main() {}
