@@ -82,3 +82,50 @@ fn same_structure_spelled_differently_is_accepted_and_delivers() {
         Some(Msg::Text("respelled".into()))
     );
 }
+
+/// The tests' two builds of a channel with a nested type; the child has a third, whose
+/// `Inner` has `x` marked `#[serde(skip)]` (so `x` is not on its wire).
+mod nested {
+    pub mod with_x {
+        #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+        pub struct Inner {
+            pub x: u32,
+            pub y: u32,
+        }
+        #[ipmpsc::channel]
+        #[derive(Debug, PartialEq)]
+        pub enum Nested {
+            Data(Inner, u64),
+        }
+    }
+    pub mod without_x {
+        #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+        pub struct Inner {
+            pub y: u32,
+        }
+        #[ipmpsc::channel]
+        #[derive(Debug, PartialEq)]
+        pub enum Nested {
+            Data(Inner, u64),
+        }
+    }
+}
+
+#[test]
+fn serde_skip_inside_a_nested_type_is_refused_where_the_wire_differs() {
+    // Before, the skip was not part of the hash: the child's `Data(Inner { x: 1, y: 2 }, 3)`
+    // arrived here as `Data(Inner { x: 2, y: 3 }, ..)` with no error.
+    let path = ShmPath::new("mismatch-nested-skip");
+    let _rx = nested::with_x::Nested::create_receiver(path.as_str(), 4096).unwrap();
+    let why = refusal(&path, "nested-skip");
+    assert!(why.contains("Inner"), "{why}");
+}
+
+#[test]
+fn serde_skip_inside_a_nested_type_matches_a_build_without_the_field() {
+    let path = ShmPath::new("match-nested-skip");
+    let mut rx = nested::without_x::Nested::create_receiver(path.as_str(), 4096).unwrap();
+    assert_eq!(open_from_another_build(&path, "nested-skip"), "OPENED");
+    let expected = nested::without_x::Nested::Data(nested::without_x::Inner { y: 2 }, 3);
+    assert_eq!(rx.recv_timeout(T).unwrap(), Some(expected));
+}

@@ -243,6 +243,19 @@ mod changed {
             Stop,
         }
     }
+    /// A nested type with a field that serde skips: on the wire as if the field were absent.
+    pub mod nested_skip {
+        #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+        pub struct Inner {
+            #[serde(skip)]
+            pub x: u32,
+            pub y: u32,
+        }
+        #[ipmpsc::channel]
+        pub enum Nested {
+            Data(Inner, u64),
+        }
+    }
     /// The same definition written another way: a type alias and a full path.
     pub mod respelled {
         type Bytes = std::vec::Vec<u8>;
@@ -284,6 +297,12 @@ fn open_changed(path: &str, which: &str) {
         }),
         "respelled" => report(respelled::Msg::open_sender(path), |tx| {
             tx.send(&respelled::Msg::Text("respelled".into()))
+        }),
+        "nested-skip" => report(nested_skip::Nested::open_sender(path), |tx| {
+            tx.send(&nested_skip::Nested::Data(
+                nested_skip::Inner { x: 1, y: 2 },
+                3,
+            ))
         }),
         "raw" => report(SharedRingBuffer::open(path), |b| {
             Sender::new(b).send(&"raw")

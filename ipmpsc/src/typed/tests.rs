@@ -106,3 +106,100 @@ fn received_view_points_into_the_mapping_and_frees_its_slot() {
     );
     assert_eq!(rx.recv().unwrap(), Every::Bytes(big));
 }
+
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize, crate::Schema)]
+pub struct FrameData {
+    width: u32,
+    height: u32,
+    #[serde(with = "::ipmpsc::wire")]
+    pixels: Vec<u8>,
+    tags: Vec<(String, String)>,
+    thumbnail: Option<Thumbnail>,
+}
+
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize, crate::Schema)]
+pub enum Thumbnail {
+    Gray(Vec<u8>),
+    Named { name: Box<str>, data: Box<[u8]> },
+}
+
+#[crate::channel]
+#[derive(Debug, PartialEq)]
+pub enum Video {
+    Frame(FrameData),
+    Stop,
+}
+
+#[test]
+fn a_nested_view_borrows_every_slice_from_the_mapping() {
+    let path = format!("/dev/shm/ipmpsc-unit-nested-view-{}", std::process::id());
+    struct Remove<'a>(&'a str);
+    impl Drop for Remove<'_> {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(self.0);
+        }
+    }
+    let _remove = Remove(&path);
+    let mut rx = Video::create_receiver(&path, 16 << 20).unwrap();
+    let tx = Video::open_sender(&path).unwrap();
+    // 6 MB of pixels; the ring holds two frames, as the viewed one is freed only by the
+    // receiver's next call.
+    let pixels: Vec<u8> = (0..6 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    let frame = Video::Frame(FrameData {
+        width: 1920,
+        height: 1080,
+        pixels,
+        tags: vec![
+            ("camera".into(), "left".into()),
+            ("lens".into(), "wide".into()),
+        ],
+        thumbnail: Some(Thumbnail::Named {
+            name: "thumb".into(),
+            data: vec![9; 300].into_boxed_slice(),
+        }),
+    });
+    // Sent as a view: nothing of the frame is copied before the ring.
+    tx.send_view(&frame.as_view()).unwrap();
+    let mapping = rx.raw.ring().mapped_range();
+    let inside = |what: &str, bytes: &[u8]| {
+        let (start, end) = (
+            bytes.as_ptr() as usize,
+            bytes.as_ptr() as usize + bytes.len(),
+        );
+        assert!(
+            mapping.contains(&start) && end <= mapping.end,
+            "{what} was copied out of the mapping"
+        );
+    };
+    {
+        let guard = rx.recv_view().unwrap();
+        let VideoView::Frame(FrameDataView {
+            width,
+            height,
+            pixels,
+            tags,
+            thumbnail,
+        }) = &*guard
+        else {
+            panic!("wrong variant")
+        };
+        assert_eq!((*width, *height), (1920, 1080));
+        let _: &&[u8] = pixels;
+        inside("pixels", pixels);
+        assert_eq!(pixels.len(), 6 * 1024 * 1024);
+        let _: &Vec<(&str, &str)> = tags;
+        for (key, value) in tags {
+            inside("a tag key", key.as_bytes());
+            inside("a tag value", value.as_bytes());
+        }
+        let Some(ThumbnailView::Named { name, data }) = thumbnail else {
+            panic!("wrong thumbnail")
+        };
+        inside("the thumbnail's name", name.as_bytes());
+        inside("the thumbnail's data", data);
+    }
+    tx.send(&frame).unwrap();
+    assert_eq!(rx.recv().unwrap(), frame);
+    tx.send(&frame).unwrap();
+    assert_eq!(rx.recv_view().unwrap().into_owned(), frame);
+}
