@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -- all                 # every workload, every contender
-//! cargo run --release -- small               # one workload: small | fan-in | ping-pong | frame | limits
+//! cargo run --release -- small               # one workload: small | fan-in | ping-pong | frame | nested-frame | limits
 //! cargo run --release -- all --reps 3        # repetitions per contender (default 5)
 //! cargo run --release -- all --only ours,upstream
 //! cargo run --release -- ping-pong --ours-spin-us 1000   # our receivers' spin before sleeping
@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use common::*;
 
-const WORKLOADS: [&str; 5] = ["small", "fan-in", "ping-pong", "frame", "limits"];
+const WORKLOADS: [&str; 6] = ["small", "fan-in", "ping-pong", "frame", "nested-frame", "limits"];
 
 /// (name as used on the command line and in the table, label)
 pub const CONTENDERS: [(&str, &str); 4] = [
@@ -45,6 +45,7 @@ fn run(contender: &str, workload: &str) -> Sample {
                 "fan-in" => $m::throughput(FAN_IN_PRODUCERS, FAN_IN_MESSAGES),
                 "ping-pong" => $m::ping_pong(),
                 "frame" => $m::frame(),
+                "nested-frame" => ours::nested_frame(),
                 _ => unreachable!(),
             }
         };
@@ -166,6 +167,10 @@ fn main() {
             // Alternate contenders; rotate who goes first.
             for k in 0..contenders.len() {
                 let contender = contenders[(k + rep) % contenders.len()];
+                // A frame nested in a derived struct is a question about our views only.
+                if workload == "nested-frame" && contender != ours::NAME {
+                    continue;
+                }
                 let s = run(contender, workload);
                 eprintln!("[{:>6.1}s] {workload} rep {} {contender}: {}", started.elapsed().as_secs_f64(), rep + 1, describe(workload, &s));
                 results.samples.entry((workload.to_owned(), contender.to_owned())).or_default().push(s);
@@ -195,7 +200,7 @@ fn describe(workload: &str, s: &Sample) -> String {
     match workload {
         "small" | "fan-in" => format!("{:.2} M msg/s", s.msgs_per_sec / 1e6),
         "ping-pong" => format!("median {:.2} us, p99 {:.2} us", s.rtt_median_ns / 1e3, s.rtt_p99_ns / 1e3),
-        "frame" => format!("{:.3} ms/frame ({:.1} GB/s)", s.ms_per_frame, gbps(s.ms_per_frame)),
+        "frame" | "nested-frame" => format!("{:.3} ms/frame ({:.1} GB/s)", s.ms_per_frame, gbps(s.ms_per_frame)),
         _ => String::new(),
     }
 }
@@ -295,6 +300,18 @@ fn table(r: &Results, workloads: &[&str], contenders: &[&str], reps: usize, mach
                             m.max
                         );
                     }
+                }
+                "nested-frame" => {
+                    let Some(s) = r.stat(w, c, |s| s.ms_per_frame) else { continue };
+                    let flat = r.stat("frame", c, |s| s.ms_per_frame).map_or(String::new(), |f| format!("{:.2}× our flat frame", s.median / f.median));
+                    let _ = writeln!(
+                        out,
+                        "| nested-frame | {label} | {:.3} ms ({:.1} GB/s) | {:.3} – {:.3} ms | {flat} |",
+                        s.median,
+                        gbps(s.median),
+                        s.min,
+                        s.max
+                    );
                 }
                 _ => {}
             }

@@ -10,6 +10,26 @@ pub enum Bench {
     Frame { seq: u64, width: u32, height: u32, y: Vec<u8>, u: Vec<u8>, v: Vec<u8> },
 }
 
+/// The same frame, nested in a type of its own: its view (`FrameDataView`) borrows the planes
+/// as the flat message's does.
+#[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+pub struct FrameData {
+    pub seq: u64,
+    pub width: u32,
+    pub height: u32,
+    #[serde(with = "ipmpsc::wire")]
+    pub y: Vec<u8>,
+    #[serde(with = "ipmpsc::wire")]
+    pub u: Vec<u8>,
+    #[serde(with = "ipmpsc::wire")]
+    pub v: Vec<u8>,
+}
+
+#[ipmpsc::channel]
+pub enum NestedBench {
+    Frame(FrameData),
+}
+
 pub const NAME: &str = "ours";
 
 /// Receiver spin from `--ours-spin-us` (passed to children through the environment); `None`
@@ -98,6 +118,32 @@ pub fn frame() -> Sample {
     frames(FRAME_COUNT, elapsed)
 }
 
+/// `frame`, with the frame nested in a derived struct.
+pub fn nested_frame() -> Sample {
+    let path = ShmPath::new("ours-nested-frame");
+    let mut rx = NestedBench::create_receiver(&path.0, FRAME_RING as u64).unwrap();
+    if let Some(us) = std::env::var("IPC_BENCH_OURS_SPIN_US").ok().and_then(|v| v.parse().ok()) {
+        rx.set_spin(std::time::Duration::from_micros(us));
+    }
+    let mut child = Child::spawn(NAME, "nested-frames", &[path.0.clone()]);
+    child.wait_ready();
+    child.go();
+    let mut start = None;
+    for i in 0..FRAME_WARMUP + FRAME_COUNT {
+        {
+            let got = rx.recv_view().unwrap();
+            let NestedBenchView::Frame(FrameDataView { seq, width, height, y, u, v }) = &*got;
+            check_frame(*seq, i, *width, *height, [y, u, v]);
+        }
+        if i + 1 == FRAME_WARMUP {
+            start = Some(Instant::now());
+        }
+    }
+    let elapsed = start.unwrap().elapsed();
+    child.finish();
+    frames(FRAME_COUNT, elapsed)
+}
+
 pub fn child(workload: &str, args: &[String]) {
     match workload {
         "produce" => {
@@ -137,6 +183,17 @@ pub fn child(workload: &str, args: &[String]) {
             child::wait_go();
             for seq in 0..FRAME_WARMUP + FRAME_COUNT {
                 tx.send_view(&BenchView::Frame { seq, width: WIDTH, height: HEIGHT, y: &y, u: &u, v: &v }).unwrap();
+            }
+            child::wait_done();
+        }
+        "nested-frames" => {
+            let tx = NestedBench::open_sender(&args[0]).unwrap();
+            let (y, u, v) = make_planes();
+            child::ready();
+            child::wait_go();
+            for seq in 0..FRAME_WARMUP + FRAME_COUNT {
+                let frame = FrameDataView { seq, width: WIDTH, height: HEIGHT, y: &y, u: &u, v: &v };
+                tx.send_view(&NestedBenchView::Frame(frame)).unwrap();
             }
             child::wait_done();
         }

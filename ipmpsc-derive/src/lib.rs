@@ -31,27 +31,39 @@ use proc_macro::TokenStream;
 ///   hash that every channel file records;
 /// - the inherent constants `Msg::SCHEMA_HASH: u64` and `Msg::SCHEMA_VERSION: u32`;
 /// - `MsgView<'a>`, the borrowed view a receiver decodes in place: the same variants and
-///   fields, where `String` (and `Box<str>`) becomes `&'a str`, `Vec<u8>` and `Box<[u8]>`
-///   become `&'a [u8]`, `Option<T>` and `Vec<T>` map their element, and every other field
-///   (numbers, nested types) stays owned. `Msg::as_view(&self)` borrows a message as a view
-///   (cloning the owned fields, which must therefore be `Clone`) and `MsgView::into_owned`
-///   copies one out. When no field borrows, `MsgView<'a>` is an alias of `Msg` itself rather
-///   than an enum with an artificial lifetime marker, so matching on a view never needs an
-///   extra arm. The std derives among `Msg`'s (`Debug`, `Clone`, `PartialEq`, `Eq`,
-///   `PartialOrd`, `Ord`, `Hash`) are given to the view too;
+///   fields, each field of type `T` viewed as `<T as ipmpsc::SchemaView>::View<'a>`: `String`
+///   (and `Box<str>`, `Cow<str>`) as `&'a str`, `Vec<u8>` and `Box<[u8]>` as `&'a [u8]`,
+///   containers element-wise (`Vec<(String, String)>` as `Vec<(&'a str, &'a str)>`, maps as a
+///   `Vec` of pairs), a nested `#[derive(ipmpsc::Schema)]` type `Meta` as its generated
+///   `MetaView<'a>`, numbers by value. `Msg::as_view(&self)` borrows a message as a view
+///   without copying any payload, and `MsgView::into_owned` copies one out. When every field
+///   is a number, `bool` or `char`, `MsgView<'a>` is an alias of `Msg` itself rather than an
+///   enum with an artificial lifetime marker. The std derives among `Msg`'s (`Debug`,
+///   `Clone`, `Copy`, `PartialEq`, `Eq`, `PartialOrd`, `Ord`, `Hash`) are given to the view
+///   too (the generated views of nested types implement `Debug`, `Clone`, `Copy`,
+///   `PartialEq` and `Eq` whenever their fields' views do);
 /// - `MsgSender` and `MsgReceiver`, aliases of `ipmpsc::TypedSender<Msg>` and
 ///   `ipmpsc::TypedReceiver<Msg>`, and the constructors `Msg::create_receiver(path,
 ///   capacity_bytes)`, `Msg::open_receiver(path)` and `Msg::open_sender(path)`.
 ///
-/// A message and its view encode to the same bytes: byte buffers are encoded as serde bytes
-/// in both, at any depth of `Option` and `Vec`.
+/// A message and its view encode to the same bytes; every field goes through
+/// [`ipmpsc::wire`](https://docs.rs/ipmpsc/latest/ipmpsc/wire/), which writes byte buffers in
+/// one piece at any depth.
+///
+/// `#[ipmpsc::channel(crate = "path")]` names the `ipmpsc` crate for users who reach it
+/// through another name (a renamed dependency, or a facade crate that re-exports it). Put
+/// `#[ipmpsc::channel]` above `#[derive(...)]`: a serde derive written before it is expanded
+/// first, and the two `Serialize` impls conflict (E0119). A variant may not be named like a
+/// generated item (`SCHEMA_HASH`, `as_view`, `open_sender`, …); names starting with
+/// `__ipmpsc` are reserved for the generated code.
 ///
 /// Field types must implement `ipmpsc::SchemaType`: the std types do, and
 /// `#[derive(ipmpsc::Schema)]` makes your own types do. The enum must have at least one
-/// variant, no generic parameters and no lifetimes (the view does the borrowing), no
-/// `#[serde(...)]` attributes (the message and its view must encode alike) and no `#[cfg]`
-/// on variants or fields (every build must agree on the schema); do not derive `Serialize` or
-/// `Deserialize` yourself.
+/// variant, no generic parameters, no lifetimes and no reference fields (a message owns its
+/// data; the view does the borrowing), no `#[serde(...)]` attributes, written directly or in
+/// a `cfg_attr` (the message and its view must encode alike) and no `#[cfg]` on variants or
+/// fields (every build must agree on the schema); do not derive `Serialize` or `Deserialize`
+/// yourself.
 ///
 /// # Examples
 ///
@@ -93,12 +105,23 @@ pub fn channel(args: TokenStream, input: TokenStream) -> TokenStream {
 /// implement `SchemaType` in turn) are folded into the hash of every channel that carries it,
 /// so a change anywhere inside it is caught when a channel is opened.
 ///
+/// It also implements `ipmpsc::SchemaView` with a generated view type: for `Meta`,
+/// `MetaView<'a>`, with the same fields (or variants) viewed as a message's are, so that a
+/// received view borrows strings and byte buffers from the channel at any depth;
+/// `MetaView::into_owned` copies one out. A type whose fields are all numbers, `bool` or
+/// `char` is its own view, and so is a generic type (which must then be `Clone`).
+///
 /// Works on structs with named, positional or no fields, on enums, and on generic types (each
 /// type parameter must implement `SchemaType`). It does not derive serde: derive
-/// `Serialize` and `Deserialize` next to it, as for any serde type (and `Clone`, which a
-/// message's `as_view` needs for the fields its view keeps owned). serde attributes are not
-/// part of the hash: bump the channel's version when you change them. A type that contains
-/// itself cannot be part of a schema (its hash would be defined in terms of itself).
+/// `Serialize` and `Deserialize` next to it, as for any serde type. serde attributes are
+/// modelled as bincode writes them: `#[serde(skip)]` leaves the field out of the hash and of
+/// the view (`into_owned` fills it as serde would), attributes that write nothing (`rename`,
+/// `alias`, `default`, `bound`, `borrow`, `transparent`, `with = "ipmpsc::wire"`,
+/// `with = "serde_bytes"`, …) are accepted, and the rest (`with` of your own, `flatten`,
+/// `untagged`, `tag`, `skip_serializing_if`, `from`, `into`, …) are refused with the reason.
+/// Put `#[serde(with = "ipmpsc::wire")]` on large byte-buffer fields to have them written in
+/// one piece. A type that mentions itself (`Tree { kids: Vec<Tree> }`) hashes that mention by
+/// name. `#[ipmpsc(crate = "path")]` names the `ipmpsc` crate, as for `#[ipmpsc::channel]`.
 ///
 /// # Examples
 ///
@@ -106,13 +129,14 @@ pub fn channel(args: TokenStream, input: TokenStream) -> TokenStream {
 /// use ipmpsc::SchemaType;
 /// use serde::{Deserialize, Serialize};
 ///
-/// #[derive(Clone, Serialize, Deserialize, ipmpsc::Schema)]
+/// #[derive(Debug, PartialEq, Serialize, Deserialize, ipmpsc::Schema)]
 /// pub struct Meta {
 ///     pub id: u32,
 ///     pub tags: Vec<String>,
 /// }
 ///
 /// #[ipmpsc::channel]
+/// #[derive(Debug, PartialEq)]
 /// pub enum Msg {
 ///     Tagged(Meta),
 /// }
@@ -120,6 +144,11 @@ pub fn channel(args: TokenStream, input: TokenStream) -> TokenStream {
 /// let mut text = String::new();
 /// Meta::describe(&mut text);
 /// assert_eq!(text, "Meta { id: u32, tags: Vec<String> }");
+///
+/// let msg = Msg::Tagged(Meta { id: 7, tags: vec!["a".into()] });
+/// let MsgView::Tagged(MetaView { id, tags }) = msg.as_view();
+/// let _: (u32, Vec<&str>) = (id, tags);
+/// assert_eq!(msg.as_view().into_owned(), msg);
 /// ```
 #[proc_macro_derive(Schema, attributes(ipmpsc))]
 pub fn derive_schema(input: TokenStream) -> TokenStream {

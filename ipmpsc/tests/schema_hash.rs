@@ -598,3 +598,39 @@ fn a_description_is_capped_at_the_header_limit() {
     assert!(description.len() <= Schema::DESCRIPTION_LIMIT);
     assert!(description.ends_with('…'));
 }
+
+#[test]
+fn a_derived_type_hashes_its_cfg_attr_serde_attributes_as_this_build_resolves_them() {
+    mod applied {
+        #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+        pub struct Inner {
+            #[cfg_attr(all(), serde(skip))]
+            pub x: u32,
+            pub y: u32,
+        }
+    }
+    mod not_applied {
+        #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+        pub struct Inner {
+            #[cfg_attr(any(), serde(skip))]
+            pub x: u32,
+            pub y: u32,
+        }
+    }
+    mod with_x {
+        #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+        pub struct Inner {
+            pub x: u32,
+            pub y: u32,
+        }
+    }
+    mod without_x {
+        #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+        pub struct Inner {
+            pub y: u32,
+        }
+    }
+    assert_eq!(hash::<applied::Inner>(), hash::<without_x::Inner>());
+    assert_eq!(hash::<not_applied::Inner>(), hash::<with_x::Inner>());
+    assert_ne!(hash::<applied::Inner>(), hash::<not_applied::Inner>());
+}

@@ -26,11 +26,12 @@
 //!   describe as `u64`/`i64`.
 //!
 //! Every other type hashes by its own name: `VecDeque<T>` is not `Vec<T>`, `HashMap` is not
-//! `BTreeMap`. serde attributes (`#[serde(rename)]`, `#[serde(skip)]`, …) on nested types
-//! are not part of the hash: bump the channel's `version` when you change them.
-//! A recursive type (a struct that contains itself through a `Vec` or `Box`) cannot be part
-//! of a schema: its hash would be defined in terms of itself, which the compiler rejects as
-//! a cycle.
+//! `BTreeMap`. serde attributes on nested types are modelled as bincode writes them
+//! (`#[serde(skip)]` leaves the field out of the hash; `rename`, `alias`, `default` write
+//! nothing) and the rest are refused by `#[derive(ipmpsc::Schema)]`; a record that decodes
+//! without reading all its bytes is an error. A type that mentions itself (`Tree { kids:
+//! Vec<Tree> }`) hashes that mention by name; types that contain each other in a cycle
+//! (`A` holds a `B`, which holds an `A`) are a compile-time cycle error.
 
 use std::fmt;
 
