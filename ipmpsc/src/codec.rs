@@ -58,7 +58,7 @@ pub(crate) fn encode_to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>>
 #[inline]
 pub(crate) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T> {
     let decoded = bincode::serde::seed_decode_from_slice(
-        BoundedDecode::<T, false>(PhantomData),
+        BoundedDecode::<T, false>(PhantomData, &bounded::Budget::for_record(bytes.len())),
         bytes,
         CONFIG,
     );
@@ -73,7 +73,7 @@ pub(crate) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T> {
 #[inline]
 pub(crate) fn decode_private<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     let decoded = bincode::serde::seed_decode_from_slice(
-        BoundedDecode::<T, true>(PhantomData),
+        BoundedDecode::<T, true>(PhantomData, &bounded::Budget::for_record(bytes.len())),
         bytes,
         CONFIG,
     );
@@ -99,15 +99,15 @@ fn whole_record<T>(
 
 /// Deserializes a `T` through [`bounded::Bounded`] (`P`: strings copied before they are
 /// checked).
-struct BoundedDecode<T, const P: bool>(PhantomData<T>);
+struct BoundedDecode<'b, T, const P: bool>(PhantomData<T>, &'b bounded::Budget);
 
 impl<'de, T: Deserialize<'de>, const P: bool> serde::de::DeserializeSeed<'de>
-    for BoundedDecode<T, P>
+    for BoundedDecode<'_, T, P>
 {
     type Value = T;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<T, D::Error> {
-        T::deserialize(bounded::Bounded::<_, P>(d))
+        T::deserialize(bounded::Bounded::<_, P>(d, self.1))
     }
 }
 
@@ -201,6 +201,59 @@ mod tests {
         assert_eq!(
             decode::<(String, serde_bytes::ByteBuf, Vec<String>)>(&bytes).unwrap(),
             msg
+        );
+    }
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    enum Expr {
+        Leaf(u32),
+        Neg(Box<Expr>),
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_a_decode_error_not_a_stack_overflow() {
+        // `Neg` a million times: without a limit, decoding (and dropping) recurses until the
+        // stack overflows and the process aborts.
+        let mut bytes: Vec<u8> = std::iter::repeat_n(1u32.to_le_bytes(), 1 << 20)
+            .flatten()
+            .collect();
+        bytes.extend(0u32.to_le_bytes());
+        bytes.extend(7u32.to_le_bytes());
+        for err in [
+            decode::<Expr>(&bytes).unwrap_err(),
+            decode_private::<Expr>(&bytes).unwrap_err(),
+        ] {
+            assert!(
+                matches!(&err, Error::Decode(why) if why.contains("deeper than")),
+                "{err:?}"
+            );
+        }
+        // Within the limit, nesting decodes.
+        let mut shallow = Expr::Leaf(1);
+        for _ in 0..(bounded::MAX_DEPTH / 2 - 2) {
+            shallow = Expr::Neg(Box::new(shallow));
+        }
+        let buf = encode_to_vec(&shallow).unwrap();
+        assert_eq!(decode_private::<Expr>(&buf).unwrap(), shallow);
+    }
+
+    #[test]
+    fn a_huge_count_of_zero_sized_elements_is_a_decode_error_not_a_hang() {
+        let bytes = u64::MAX.to_le_bytes();
+        for err in [
+            decode::<Vec<()>>(&bytes).unwrap_err(),
+            decode_private::<Vec<()>>(&bytes).unwrap_err(),
+        ] {
+            assert!(
+                matches!(&err, Error::Decode(why) if why.contains("more elements")),
+                "{err:?}"
+            );
+        }
+        // As many as the allowance holds still decode.
+        let some = vec![(); 1000];
+        assert_eq!(
+            decode_private::<Vec<()>>(&encode_to_vec(&some).unwrap()).unwrap(),
+            some
         );
     }
 

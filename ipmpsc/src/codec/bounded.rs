@@ -7,36 +7,103 @@
 //! slice before anything is allocated; serde's visitors for owned types accept borrowed input
 //! and copy exactly what is there. Every nested access (sequences, maps, enums, options) is
 //! wrapped the same way, so the rule holds at any depth.
+//!
+//! Two more bounds make every decode end soon, whatever the bytes say: nesting is at most
+//! [`MAX_DEPTH`] deep (a recursive type such as `enum Expr { Neg(Box<Expr>), .. }` could
+//! otherwise be told to nest until the stack overflows), and a record yields at most its own
+//! length plus [`ZERO_SIZED_ALLOWANCE`] sequence or map elements in all (an element of a
+//! zero-sized type takes no bytes, so a claimed length of 2^64 would otherwise loop for
+//! ages).
 
 use serde::de::{
     DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor,
 };
 
+use std::cell::Cell;
+
+/// Deepest nesting a message may have (serde_json's limit too).
+pub(crate) const MAX_DEPTH: u32 = 128;
+
+/// Sequence and map elements a record may yield beyond one per byte it holds (for elements
+/// of zero-sized types, which take no bytes).
+pub(crate) const ZERO_SIZED_ALLOWANCE: u64 = 1 << 16;
+
+/// What one decode may still spend: nesting depth and elements.
+pub(crate) struct Budget {
+    depth: Cell<u32>,
+    elements: Cell<u64>,
+}
+
+impl Budget {
+    /// The budget of a record of `len` bytes.
+    pub(crate) fn for_record(len: usize) -> Self {
+        Budget {
+            depth: Cell::new(0),
+            elements: Cell::new(len as u64 + ZERO_SIZED_ALLOWANCE),
+        }
+    }
+
+    /// One level deeper, until the guard is dropped.
+    fn enter<E: serde::de::Error>(&self) -> Result<DepthGuard<'_>, E> {
+        let depth = self.depth.get() + 1;
+        if depth > MAX_DEPTH {
+            return Err(E::custom(format_args!(
+                "the message nests deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        self.depth.set(depth);
+        Ok(DepthGuard(self))
+    }
+
+    /// One more element of a sequence or map.
+    fn element<E: serde::de::Error>(&self) -> Result<(), E> {
+        match self.elements.get().checked_sub(1) {
+            Some(left) => {
+                self.elements.set(left);
+                Ok(())
+            }
+            None => Err(E::custom(
+                "the message claims more elements than its record could hold",
+            )),
+        }
+    }
+}
+
+/// Leaves a level of [`Budget::enter`] when dropped (also when decoding unwinds).
+struct DepthGuard<'b>(&'b Budget);
+
+impl Drop for DepthGuard<'_> {
+    fn drop(&mut self) {
+        self.0.depth.set(self.0.depth.get() - 1);
+    }
+}
+
 /// Wraps a deserializer (see the module docs).
-pub(crate) struct Bounded<D, const P: bool>(pub(crate) D);
+pub(crate) struct Bounded<'b, D, const P: bool>(pub(crate) D, pub(crate) &'b Budget);
 
 /// Wraps a visitor so that what it is handed is wrapped too.
-struct BoundedVisitor<V, const P: bool>(V);
+struct BoundedVisitor<'b, V, const P: bool>(V, &'b Budget);
 
 /// Wraps a seed so that the deserializer it receives is wrapped.
-struct BoundedSeed<S, const P: bool>(S);
+struct BoundedSeed<'b, S, const P: bool>(S, &'b Budget);
 
-struct BoundedSeq<A, const P: bool>(A);
-struct BoundedMap<A, const P: bool>(A);
-struct BoundedEnum<A, const P: bool>(A);
-struct BoundedVariant<A, const P: bool>(A);
+struct BoundedSeq<'b, A, const P: bool>(A, &'b Budget);
+struct BoundedMap<'b, A, const P: bool>(A, &'b Budget);
+struct BoundedEnum<'b, A, const P: bool>(A, &'b Budget);
+struct BoundedVariant<'b, A, const P: bool>(A, &'b Budget);
 
 macro_rules! forward {
     ($($method:ident),* $(,)?) => {
         $(
             fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-                self.0.$method(BoundedVisitor::<_, P>(visitor))
+                let _depth = self.1.enter()?;
+                self.0.$method(BoundedVisitor::<_, P>(visitor, self.1))
             }
         )*
     };
 }
 
-impl<'de, D: Deserializer<'de>, const P: bool> Deserializer<'de> for Bounded<D, P> {
+impl<'de, D: Deserializer<'de>, const P: bool> Deserializer<'de> for Bounded<'_, D, P> {
     type Error = D::Error;
 
     forward!(
@@ -67,7 +134,8 @@ impl<'de, D: Deserializer<'de>, const P: bool> Deserializer<'de> for Bounded<D, 
         if P {
             self.0.deserialize_bytes(Private::<_, true>(visitor))
         } else {
-            self.0.deserialize_str(BoundedVisitor::<_, P>(visitor))
+            self.0
+                .deserialize_str(BoundedVisitor::<_, P>(visitor, self.1))
         }
     }
 
@@ -79,7 +147,8 @@ impl<'de, D: Deserializer<'de>, const P: bool> Deserializer<'de> for Bounded<D, 
         if P {
             self.0.deserialize_bytes(Private::<_, false>(visitor))
         } else {
-            self.0.deserialize_bytes(BoundedVisitor::<_, P>(visitor))
+            self.0
+                .deserialize_bytes(BoundedVisitor::<_, P>(visitor, self.1))
         }
     }
 
@@ -92,8 +161,9 @@ impl<'de, D: Deserializer<'de>, const P: bool> Deserializer<'de> for Bounded<D, 
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
+        let _depth = self.1.enter()?;
         self.0
-            .deserialize_unit_struct(name, BoundedVisitor::<_, P>(visitor))
+            .deserialize_unit_struct(name, BoundedVisitor::<_, P>(visitor, self.1))
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
@@ -101,8 +171,9 @@ impl<'de, D: Deserializer<'de>, const P: bool> Deserializer<'de> for Bounded<D, 
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
+        let _depth = self.1.enter()?;
         self.0
-            .deserialize_newtype_struct(name, BoundedVisitor::<_, P>(visitor))
+            .deserialize_newtype_struct(name, BoundedVisitor::<_, P>(visitor, self.1))
     }
 
     fn deserialize_tuple<V: Visitor<'de>>(
@@ -110,8 +181,9 @@ impl<'de, D: Deserializer<'de>, const P: bool> Deserializer<'de> for Bounded<D, 
         len: usize,
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
+        let _depth = self.1.enter()?;
         self.0
-            .deserialize_tuple(len, BoundedVisitor::<_, P>(visitor))
+            .deserialize_tuple(len, BoundedVisitor::<_, P>(visitor, self.1))
     }
 
     fn deserialize_tuple_struct<V: Visitor<'de>>(
@@ -120,8 +192,9 @@ impl<'de, D: Deserializer<'de>, const P: bool> Deserializer<'de> for Bounded<D, 
         len: usize,
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
+        let _depth = self.1.enter()?;
         self.0
-            .deserialize_tuple_struct(name, len, BoundedVisitor::<_, P>(visitor))
+            .deserialize_tuple_struct(name, len, BoundedVisitor::<_, P>(visitor, self.1))
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -130,8 +203,9 @@ impl<'de, D: Deserializer<'de>, const P: bool> Deserializer<'de> for Bounded<D, 
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
+        let _depth = self.1.enter()?;
         self.0
-            .deserialize_struct(name, fields, BoundedVisitor::<_, P>(visitor))
+            .deserialize_struct(name, fields, BoundedVisitor::<_, P>(visitor, self.1))
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -140,8 +214,9 @@ impl<'de, D: Deserializer<'de>, const P: bool> Deserializer<'de> for Bounded<D, 
         variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
+        let _depth = self.1.enter()?;
         self.0
-            .deserialize_enum(name, variants, BoundedVisitor::<_, P>(visitor))
+            .deserialize_enum(name, variants, BoundedVisitor::<_, P>(visitor, self.1))
     }
 
     fn is_human_readable(&self) -> bool {
@@ -159,7 +234,7 @@ macro_rules! pass {
     };
 }
 
-impl<'de, V: Visitor<'de>, const P: bool> Visitor<'de> for BoundedVisitor<V, P> {
+impl<'de, V: Visitor<'de>, const P: bool> Visitor<'de> for BoundedVisitor<'_, V, P> {
     type Value = V::Value;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -194,7 +269,7 @@ impl<'de, V: Visitor<'de>, const P: bool> Visitor<'de> for BoundedVisitor<V, P> 
     }
 
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
-        self.0.visit_some(Bounded::<_, P>(d))
+        self.0.visit_some(Bounded::<_, P>(d, self.1))
     }
 
     fn visit_unit<E: serde::de::Error>(self) -> Result<V::Value, E> {
@@ -202,38 +277,39 @@ impl<'de, V: Visitor<'de>, const P: bool> Visitor<'de> for BoundedVisitor<V, P> 
     }
 
     fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
-        self.0.visit_newtype_struct(Bounded::<_, P>(d))
+        self.0.visit_newtype_struct(Bounded::<_, P>(d, self.1))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
-        self.0.visit_seq(BoundedSeq::<_, P>(seq))
+        self.0.visit_seq(BoundedSeq::<_, P>(seq, self.1))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
-        self.0.visit_map(BoundedMap::<_, P>(map))
+        self.0.visit_map(BoundedMap::<_, P>(map, self.1))
     }
 
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
-        self.0.visit_enum(BoundedEnum::<_, P>(data))
+        self.0.visit_enum(BoundedEnum::<_, P>(data, self.1))
     }
 }
 
-impl<'de, S: DeserializeSeed<'de>, const P: bool> DeserializeSeed<'de> for BoundedSeed<S, P> {
+impl<'de, S: DeserializeSeed<'de>, const P: bool> DeserializeSeed<'de> for BoundedSeed<'_, S, P> {
     type Value = S::Value;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<S::Value, D::Error> {
-        self.0.deserialize(Bounded::<_, P>(d))
+        self.0.deserialize(Bounded::<_, P>(d, self.1))
     }
 }
 
-impl<'de, A: SeqAccess<'de>, const P: bool> SeqAccess<'de> for BoundedSeq<A, P> {
+impl<'de, A: SeqAccess<'de>, const P: bool> SeqAccess<'de> for BoundedSeq<'_, A, P> {
     type Error = A::Error;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, A::Error> {
-        self.0.next_element_seed(BoundedSeed::<_, P>(seed))
+        self.1.element()?;
+        self.0.next_element_seed(BoundedSeed::<_, P>(seed, self.1))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -241,18 +317,19 @@ impl<'de, A: SeqAccess<'de>, const P: bool> SeqAccess<'de> for BoundedSeq<A, P> 
     }
 }
 
-impl<'de, A: MapAccess<'de>, const P: bool> MapAccess<'de> for BoundedMap<A, P> {
+impl<'de, A: MapAccess<'de>, const P: bool> MapAccess<'de> for BoundedMap<'_, A, P> {
     type Error = A::Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, A::Error> {
-        self.0.next_key_seed(BoundedSeed::<_, P>(seed))
+        self.1.element()?;
+        self.0.next_key_seed(BoundedSeed::<_, P>(seed, self.1))
     }
 
     fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, A::Error> {
-        self.0.next_value_seed(BoundedSeed::<_, P>(seed))
+        self.0.next_value_seed(BoundedSeed::<_, P>(seed, self.1))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -260,20 +337,20 @@ impl<'de, A: MapAccess<'de>, const P: bool> MapAccess<'de> for BoundedMap<A, P> 
     }
 }
 
-impl<'de, A: EnumAccess<'de>, const P: bool> EnumAccess<'de> for BoundedEnum<A, P> {
+impl<'b, 'de, A: EnumAccess<'de>, const P: bool> EnumAccess<'de> for BoundedEnum<'b, A, P> {
     type Error = A::Error;
-    type Variant = BoundedVariant<A::Variant, P>;
+    type Variant = BoundedVariant<'b, A::Variant, P>;
 
     fn variant_seed<T: DeserializeSeed<'de>>(
         self,
         seed: T,
     ) -> Result<(T::Value, Self::Variant), A::Error> {
-        let (value, variant) = self.0.variant_seed(BoundedSeed::<_, P>(seed))?;
-        Ok((value, BoundedVariant::<_, P>(variant)))
+        let (value, variant) = self.0.variant_seed(BoundedSeed::<_, P>(seed, self.1))?;
+        Ok((value, BoundedVariant::<_, P>(variant, self.1)))
     }
 }
 
-impl<'de, A: VariantAccess<'de>, const P: bool> VariantAccess<'de> for BoundedVariant<A, P> {
+impl<'de, A: VariantAccess<'de>, const P: bool> VariantAccess<'de> for BoundedVariant<'_, A, P> {
     type Error = A::Error;
 
     fn unit_variant(self) -> Result<(), A::Error> {
@@ -281,11 +358,13 @@ impl<'de, A: VariantAccess<'de>, const P: bool> VariantAccess<'de> for BoundedVa
     }
 
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, A::Error> {
-        self.0.newtype_variant_seed(BoundedSeed::<_, P>(seed))
+        self.0
+            .newtype_variant_seed(BoundedSeed::<_, P>(seed, self.1))
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, A::Error> {
-        self.0.tuple_variant(len, BoundedVisitor::<_, P>(visitor))
+        self.0
+            .tuple_variant(len, BoundedVisitor::<_, P>(visitor, self.1))
     }
 
     fn struct_variant<V: Visitor<'de>>(
@@ -294,7 +373,7 @@ impl<'de, A: VariantAccess<'de>, const P: bool> VariantAccess<'de> for BoundedVa
         visitor: V,
     ) -> Result<V::Value, A::Error> {
         self.0
-            .struct_variant(fields, BoundedVisitor::<_, P>(visitor))
+            .struct_variant(fields, BoundedVisitor::<_, P>(visitor, self.1))
     }
 }
 
