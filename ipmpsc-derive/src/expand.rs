@@ -69,9 +69,7 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
         #[derive(#krate::__private::serde::Serialize, #krate::__private::serde::Deserialize)]
         #[serde(crate = #serde_crate)]
     };
-    // `Self` and the enum's own name inside a field type (a recursive message) are the enum.
-    let self_ty: Type = parse_quote!(#ident);
-    let field_ty = |field: &Field<'_>| view::replace_self(field.ty, ident, &self_ty);
+    let field_ty = |field: &Field<'_>| field.ty.clone();
     let borrows = variants
         .iter()
         .flat_map(|v| &v.fields)
@@ -183,13 +181,6 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
 
         impl #krate::Channel for #ident {
             const SCHEMA: #krate::Schema = {
-                struct __IpmpscRecursive;
-                impl #krate::SchemaType for __IpmpscRecursive {
-                    const HASH: u64 = #krate::__private::recursive_hash(#name);
-                    fn describe(__ipmpsc_out: &mut ::std::string::String) {
-                        __ipmpsc_out.push_str(#name);
-                    }
-                }
                 const VARIANTS: &[#krate::schema::VariantSchema] = #variants_table;
                 #krate::Schema {
                     name: #name,

@@ -109,16 +109,18 @@ pub fn channel(args: TokenStream, input: TokenStream) -> TokenStream {
 /// `MetaView<'a>`, with the same fields (or variants) viewed as a message's are, so that a
 /// received view borrows strings and byte buffers from the channel at any depth;
 /// `MetaView::into_owned` copies one out. A type whose fields are all numbers, `bool` or
-/// `char` is its own view, and so is a generic type (which must then be `Clone`).
+/// `char` is its own view, and so is a generic type (which must then be `Clone`; a generic
+/// type cannot contain itself).
 ///
 /// Works on structs with named, positional or no fields, on enums, and on generic types (each
 /// type parameter must implement `SchemaType`). It does not derive serde: derive
 /// `Serialize` and `Deserialize` next to it, as for any serde type. serde attributes are
 /// modelled as bincode writes them: `#[serde(skip)]` leaves the field out of the hash and of
 /// the view (`into_owned` fills it as serde would), attributes that write nothing (`rename`,
-/// `alias`, `default`, `bound`, `borrow`, `transparent`, `with = "ipmpsc::wire"`,
-/// `with = "serde_bytes"`, …) are accepted, and the rest (`with` of your own, `flatten`,
-/// `untagged`, `tag`, `skip_serializing_if`, `from`, `into`, …) are refused with the reason.
+/// `alias`, `default`, `bound`, `borrow`, `transparent`, `with = "ipmpsc::wire"`, …) are
+/// accepted, and the rest (`with` of your own, `serde_bytes` included, `flatten`,
+/// `untagged`, `tag`, `skip_serializing_if`, `from`, `into`, `skip` on a newtype's one
+/// field, …) are refused with the reason.
 /// Put `#[serde(with = "ipmpsc::wire")]` on large byte-buffer fields to have them written in
 /// one piece. A type that mentions itself (`Tree { kids: Vec<Tree> }`) hashes that mention by
 /// name. `#[ipmpsc(crate = "path")]` names the `ipmpsc` crate, as for `#[ipmpsc::channel]`.

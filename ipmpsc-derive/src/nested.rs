@@ -36,7 +36,7 @@ pub fn derive_schema(input: &DeriveInput) -> syn::Result<TokenStream> {
     let krate = attr::crate_path(&input.attrs)?;
     let ident = &input.ident;
     let name = ident.unraw().to_string();
-    let container = serde_attr::read(&input.attrs, Place::Container);
+    let container = serde_attr::read(&input.attrs, Place::Container, &krate);
     let (is_enum, variants) = match &input.data {
         Data::Struct(data) => (false, vec![Variant::new(ident, &[], &data.fields)]),
         Data::Enum(data) => (true, data.variants.iter().map(Variant::from_syn).collect()),
@@ -54,60 +54,122 @@ pub fn derive_schema(input: &DeriveInput) -> syn::Result<TokenStream> {
     let mut parts = Vec::new();
     for variant in variants {
         if is_enum {
-            errors.check(serde_attr::read(variant.attrs, Place::Variant).map(drop));
+            errors.check(serde_attr::read(variant.attrs, Place::Variant, &krate).map(drop));
         }
         let models = variant
             .fields
             .iter()
             .map(|f| {
                 errors
-                    .take(serde_attr::read(f.attrs, Place::Field))
+                    .take(serde_attr::read(f.attrs, Place::Field, &krate))
                     .unwrap_or_default()
             })
             .collect();
         parts.push(Part { variant, models });
     }
+    // serde ignores `skip` on the one field of a newtype struct: it is on the wire anyway.
+    if !is_enum && parts[0].variant.shape == Shape::Tuple && parts[0].models.len() == 1 {
+        if parts[0].models[0].skip {
+            errors.push(syn::Error::new_spanned(
+                parts[0].variant.fields[0].ty,
+                "`#[serde(skip)]` on the only field of a tuple struct is ignored by serde \
+                 (the field is still sent and received), so it cannot be part of a schema; \
+                 remove it, or make the field named",
+            ));
+        }
+    }
     errors.finish()?;
 
-    // A field that names the type itself is hashed as a reference to it, by name.
-    let marker: Type = parse_quote!(__IpmpscRecursive);
-    let marker_item = quote! {
-        struct __IpmpscRecursive;
-        impl #krate::SchemaType for __IpmpscRecursive {
-            const HASH: u64 = #krate::__private::recursive_hash(#name);
-            fn describe(__ipmpsc_out: &mut ::std::string::String) {
-                __ipmpsc_out.push_str(#name);
+    // A field that names the type itself (a recursive type) is hashed through a marker type:
+    // first with a bare "self" marker, giving the type's shallow structure; then with a marker
+    // that stands for that structure. So two types of one name, with different structures,
+    // never share the marker (a name alone would let `Tree { kids: x::Tree<Tree> }` and
+    // `Tree { kids: x::Tree }` hash alike).
+    let recursive = parts
+        .iter()
+        .any(|p| p.wire_fields().any(|f| view::mentions(f.ty, ident)));
+    if recursive && !input.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &input.generics,
+            "a generic type that contains itself cannot be part of a schema: its hash would \
+             depend on its own type parameters; make it concrete",
+        ));
+    }
+    let hash_with = |marker: &Type| {
+        let table = |part: &Part<'_>| {
+            let entries = part.wire_fields().map(|field| {
+                let ty = view::replace_self(field.ty, ident, marker);
+                schema::field_entry(&ty, &field.name, &krate)
+            });
+            quote!(&[#(#entries),*])
+        };
+        if is_enum {
+            let entries = parts.iter().map(|part| {
+                let variant_name = part.variant.ident.unraw().to_string();
+                let shape = schema::shape(part.variant.shape, &krate);
+                let fields = table(part);
+                quote! {
+                    #krate::schema::VariantSchema { name: #variant_name, shape: #shape, fields: #fields }
+                }
+            });
+            let variants = quote!(&[#(#entries),*]);
+            (
+                quote!(#krate::__private::enum_hash(#name, const { #variants })),
+                quote!(#krate::__private::describe_enum(__ipmpsc_out, #name, const { #variants })),
+            )
+        } else {
+            let shape = schema::shape(parts[0].variant.shape, &krate);
+            let fields = table(&parts[0]);
+            (
+                quote!(#krate::__private::struct_hash(#name, #shape, const { #fields })),
+                quote!(#krate::__private::describe_struct(__ipmpsc_out, #name, #shape, const { #fields })),
+            )
+        }
+    };
+    let marker = |ty: &str, hash: TokenStream| {
+        let ty = format_ident!("{}", ty);
+        quote! {
+            struct #ty;
+            impl #krate::SchemaType for #ty {
+                const HASH: u64 = #hash;
+                fn describe(__ipmpsc_out: &mut ::std::string::String) {
+                    __ipmpsc_out.push_str(#name);
+                }
             }
         }
     };
-    let table = |part: &Part<'_>| {
-        let entries = part.wire_fields().map(|field| {
-            let ty = view::replace_self(field.ty, ident, &marker);
-            schema::field_entry(&ty, &field.name, &krate)
-        });
-        quote!(&[#(#entries),*])
-    };
-    let (hash, describe) = if is_enum {
-        let entries = parts.iter().map(|part| {
-            let variant_name = part.variant.ident.unraw().to_string();
-            let shape = schema::shape(part.variant.shape, &krate);
-            let fields = table(part);
-            quote! {
-                #krate::schema::VariantSchema { name: #variant_name, shape: #shape, fields: #fields }
-            }
-        });
-        let variants = quote!(&[#(#entries),*]);
+    let (hash, describe) = if recursive {
+        let (shallow, _) = hash_with(&parse_quote!(__IpmpscSelf));
+        let (hash, describe) = hash_with(&parse_quote!(__IpmpscRecursive));
+        let self_marker = marker(
+            "__IpmpscSelf",
+            quote!(#krate::__private::recursive_hash(#name)),
+        );
+        let full_marker = marker(
+            "__IpmpscRecursive",
+            quote!(#krate::__private::fold_u64(#krate::__private::recursive_hash(#name), __IPMPSC_SHALLOW)),
+        );
         (
-            quote!(#krate::__private::enum_hash(#name, const { #variants })),
-            quote!(#krate::__private::describe_enum(__ipmpsc_out, #name, const { #variants })),
+            quote!({
+                #self_marker
+                const __IPMPSC_SHALLOW: u64 = #shallow;
+                #full_marker
+                #hash
+            }),
+            {
+                // Describing needs only the marker's name.
+                let name_marker = marker(
+                    "__IpmpscRecursive",
+                    quote!(#krate::__private::recursive_hash(#name)),
+                );
+                quote!({
+                    #name_marker
+                    #describe
+                })
+            },
         )
     } else {
-        let shape = schema::shape(parts[0].variant.shape, &krate);
-        let fields = table(&parts[0]);
-        (
-            quote!(#krate::__private::struct_hash(#name, #shape, const { #fields })),
-            quote!(#krate::__private::describe_struct(__ipmpsc_out, #name, #shape, const { #fields })),
-        )
+        hash_with(&parse_quote!(__IpmpscUnused))
     };
 
     let mut generics = input.generics.clone();
@@ -117,9 +179,8 @@ pub fn derive_schema(input: &DeriveInput) -> syn::Result<TokenStream> {
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let schema_type = quote! {
         impl #impl_generics #krate::SchemaType for #ident #ty_generics #where_clause {
-            const HASH: u64 = { #marker_item #hash };
+            const HASH: u64 = #hash;
             fn describe(__ipmpsc_out: &mut ::std::string::String) {
-                #marker_item
                 #describe
             }
         }
@@ -176,14 +237,19 @@ fn view_type(
     let default_of = |field: &Field<'_>, model: &Model| {
         let member = &field.member;
         let ty = field_ty(field);
+        // serde's order: the field's own `default = "path"`, its own `default`, then the
+        // container's, then the field type's `Default`.
         match (
             &model.default_path,
+            model.default,
             &container.default_path,
             container.default,
         ) {
-            (Some(path), _, _) => quote!(#path()),
-            (None, Some(path), _) => quote!(#path().#member),
-            (None, None, true) => quote!(<#ident as ::core::default::Default>::default().#member),
+            (Some(path), _, _, _) => quote!(#path()),
+            (None, false, Some(path), _) => quote!(#path().#member),
+            (None, false, None, true) => {
+                quote!(<#ident as ::core::default::Default>::default().#member)
+            }
             _ => quote!(<#ty as ::core::default::Default>::default()),
         }
     };

@@ -39,13 +39,19 @@ pub struct Model {
     pub skip: bool,
     /// `#[serde(default = "path")]` (field or container): how serde fills a skipped field.
     pub default_path: Option<syn::ExprPath>,
-    /// `#[serde(default)]` (container): skipped fields come from the container's `Default`.
+    /// `#[serde(default)]`: on a container, skipped fields come from the container's
+    /// `Default`; on a field, from the field type's (which wins over the container's).
     pub default: bool,
 }
 
 /// Reads every `#[serde(...)]` among `attrs` (written directly or inside `cfg_attr`) at
 /// `place`, refusing what the hash cannot model.
-pub fn read(attrs: &[Attribute], place: Place) -> syn::Result<Model> {
+pub fn read(attrs: &[Attribute], place: Place, krate: &syn::Path) -> syn::Result<Model> {
+    let same_bytes = [
+        "ipmpsc::wire".to_owned(),
+        "::ipmpsc::wire".to_owned(),
+        format!("{}::wire", krate.to_token_stream()).replace(' ', ""),
+    ];
     let mut model = Model::default();
     let mut errors: Option<syn::Error> = None;
     let mut push = |e: syn::Error| match &mut errors {
@@ -59,11 +65,12 @@ pub fn read(attrs: &[Attribute], place: Place) -> syn::Result<Model> {
                 place,
                 &mut model,
                 None,
+                &same_bytes,
             ) {
                 push(e);
             }
         } else if attr.path().is_ident("cfg_attr") {
-            if let Err(e) = read_cfg_attr(attr, place) {
+            if let Err(e) = read_cfg_attr(attr, place, &same_bytes) {
                 push(e);
             }
         }
@@ -73,7 +80,7 @@ pub fn read(attrs: &[Attribute], place: Place) -> syn::Result<Model> {
 
 /// `cfg_attr(predicate, attr, …)`: the macro cannot tell whether the predicate holds in the
 /// build that compiles it, so only attributes without wire effect may hide in one.
-fn read_cfg_attr(attr: &Attribute, place: Place) -> syn::Result<()> {
+fn read_cfg_attr(attr: &Attribute, place: Place, same_bytes: &[String]) -> syn::Result<()> {
     let (predicate, inner) = attr.parse_args_with(|input: ParseStream<'_>| {
         let predicate: Meta = input.parse()?;
         input.parse::<Token![,]>()?;
@@ -85,7 +92,13 @@ fn read_cfg_attr(attr: &Attribute, place: Place) -> syn::Result<()> {
         if meta.path().is_ident("serde") {
             let tokens = meta.require_list().map(|l| l.tokens.clone());
             let mut conditional = Model::default();
-            read_serde(tokens, place, &mut conditional, Some(&predicate))?;
+            read_serde(
+                tokens,
+                place,
+                &mut conditional,
+                Some(&predicate),
+                same_bytes,
+            )?;
             if conditional.skip {
                 return Err(syn::Error::new_spanned(
                     &meta,
@@ -112,7 +125,7 @@ fn read_cfg_attr(attr: &Attribute, place: Place) -> syn::Result<()> {
             ));
         } else if meta.path().is_ident("cfg_attr") {
             let nested: Attribute = syn::parse_quote!(#[#meta]);
-            read_cfg_attr(&nested, place)?;
+            read_cfg_attr(&nested, place, same_bytes)?;
         }
     }
     Ok(())
@@ -124,6 +137,7 @@ fn read_serde(
     place: Place,
     model: &mut Model,
     predicate: Option<&str>,
+    same_bytes: &[String],
 ) -> syn::Result<()> {
     let tokens = tokens?;
     let parser = syn::meta::parser(|meta| {
@@ -152,7 +166,7 @@ fn read_serde(
             .path
             .get_ident()
             .map_or_else(Span::call_site, |i| i.span());
-        match classify(&name, value.as_deref(), place) {
+        match classify(&name, value.as_deref(), place, same_bytes) {
             Verdict::NoWireEffect => {
                 if name == "default" {
                     match (&value, place) {
@@ -161,7 +175,7 @@ fn read_serde(
                                 syn::Error::new(span, "`default` must name a function")
                             })?);
                         }
-                        (None, Place::Container) => model.default = true,
+                        (None, Place::Container | Place::Field) => model.default = true,
                         _ => {}
                     }
                 }
@@ -192,21 +206,17 @@ enum Verdict {
     Refused(String),
 }
 
-/// The `with` modules that write the same bytes as serde's own encoding.
-const SAME_BYTES: &[&str] = &[
-    "serde_bytes",
-    "::serde_bytes",
-    "ipmpsc::wire",
-    "::ipmpsc::wire",
-];
-
-fn classify(name: &str, value: Option<&str>, place: Place) -> Verdict {
+/// `same_bytes`: the spellings of `ipmpsc::wire`, the one `with` module known to write the
+/// same bytes as serde's own encoding for every type. (`serde_bytes` does not: it gives a
+/// byte array a length prefix that the array's own encoding lacks.)
+fn classify(name: &str, value: Option<&str>, place: Place, same_bytes: &[String]) -> Verdict {
     use Place::*;
     use Verdict::*;
     let custom = "it replaces serde's encoding with code the schema hash cannot see, so two \
-                  builds could encode differently under one hash; give the value a type of \
-                  its own whose schema you declare with `ipmpsc::opaque_schema!` (bump its \
-                  version when the encoding changes)";
+                  builds could encode differently under one hash; for byte buffers write \
+                  `with = \"ipmpsc::wire\"` (same bytes, written in one piece), otherwise give \
+                  the value a type of its own whose schema you declare with \
+                  `ipmpsc::opaque_schema!` (bump its version when the encoding changes)";
     match (name, place) {
         // No effect on bincode's bytes.
         ("rename" | "alias" | "bound", _)
@@ -216,7 +226,9 @@ fn classify(name: &str, value: Option<&str>, place: Place) -> Verdict {
         | ("default", Container | Field)
         | ("borrow", Variant | Field) => NoWireEffect,
         ("skip", Field) => Skip,
-        ("with", Field) if value.is_some_and(|v| SAME_BYTES.contains(&v.trim())) => NoWireEffect,
+        ("with", Field) if value.is_some_and(|v| same_bytes.iter().any(|s| s == v.trim())) => {
+            NoWireEffect
+        }
         ("skip", Variant) => Refused(
             "a variant that cannot be sent makes serde renumber the ones after it when \
              decoding; remove the variant from the type instead"

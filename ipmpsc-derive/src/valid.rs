@@ -58,6 +58,17 @@ pub fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>]) -> syn::Result<()
         errors.check(no_cfg(variant.attrs, "variant"));
         errors.check(not_generated_name(variant));
         for field in &variant.fields {
+            if crate::view::mentions(field.ty, &item.ident) {
+                errors.push(syn::Error::new_spanned(
+                    field.ty,
+                    format!(
+                        "a channel enum cannot contain itself: put the recursive part in a \
+                         type of its own that derives `ipmpsc::Schema` (e.g. `struct Tree {{ \
+                         kids: Vec<Tree> }}`) and send that in a variant of `{}`",
+                        item.ident
+                    ),
+                ));
+            }
             errors.check(no_serde_attrs(field.attrs, "on a channel's fields"));
             errors.check(no_cfg(field.attrs, "field"));
             errors.check(owns_its_data(field.ty));

@@ -634,3 +634,42 @@ fn a_derived_type_hashes_its_cfg_attr_serde_attributes_as_this_build_resolves_th
     assert_eq!(hash::<not_applied::Inner>(), hash::<with_x::Inner>());
     assert_ne!(hash::<applied::Inner>(), hash::<not_applied::Inner>());
 }
+
+#[test]
+fn a_recursive_mention_hashes_the_structure_it_stands_for_not_only_its_name() {
+    // Both outer types are called `Tree` with a field `kids` of a type also called `Tree`;
+    // in one the inner `Tree` is generic over the outer, in the other it contains itself.
+    // A mention hashed by name alone gave both the same hash, and their bytes differ.
+    mod generic_inner {
+        pub mod x {
+            #[derive(
+                Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, ipmpsc::Schema,
+            )]
+            pub struct Tree<T> {
+                pub items: Vec<T>,
+            }
+        }
+        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+        pub struct Tree {
+            pub a: u8,
+            pub kids: x::Tree<Tree>,
+        }
+    }
+    mod recursive_inner {
+        pub mod x {
+            #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+            pub struct Tree {
+                pub items: Vec<Tree>,
+            }
+        }
+        #[derive(serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+        pub struct Tree {
+            pub a: u8,
+            pub kids: x::Tree,
+        }
+    }
+    assert_ne!(
+        hash::<generic_inner::Tree>(),
+        hash::<recursive_inner::Tree>()
+    );
+}

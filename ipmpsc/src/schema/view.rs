@@ -120,22 +120,22 @@ pub trait SchemaView: SchemaType + Serialize + DeserializeOwned + Sized {
 #[doc(hidden)]
 macro_rules! __slice_of_views {
     () => {
-        type SliceView<'a>
-            = ::std::vec::Vec<<Self as $crate::SchemaView>::View<'a>>
+        type SliceView<'__ipmpsc_a>
+            = ::std::vec::Vec<<Self as $crate::SchemaView>::View<'__ipmpsc_a>>
         where
-            Self: 'a;
-        fn view_slice(__ipmpsc_items: &[Self]) -> Self::SliceView<'_> {
+            Self: '__ipmpsc_a;
+        fn view_slice(__ipmpsc_items: &[Self]) -> <Self as $crate::SchemaView>::SliceView<'_> {
             __ipmpsc_items
                 .iter()
                 .map(|__ipmpsc_item| <Self as $crate::SchemaView>::view(__ipmpsc_item))
                 .collect()
         }
-        fn serialize_slice_view<'v, S: $crate::__private::serde::Serializer>(
-            __ipmpsc_view: &Self::SliceView<'v>,
-            __ipmpsc_serializer: S,
-        ) -> ::core::result::Result<S::Ok, S::Error>
+        fn serialize_slice_view<'__ipmpsc_v, __IpmpscS: $crate::__private::serde::Serializer>(
+            __ipmpsc_view: &<Self as $crate::SchemaView>::SliceView<'__ipmpsc_v>,
+            __ipmpsc_serializer: __IpmpscS,
+        ) -> ::core::result::Result<__IpmpscS::Ok, __IpmpscS::Error>
         where
-            Self: 'v,
+            Self: '__ipmpsc_v,
         {
             __ipmpsc_serializer.collect_seq(
                 __ipmpsc_view
@@ -143,9 +143,11 @@ macro_rules! __slice_of_views {
                     .map($crate::__private::WireView::<Self>::new),
             )
         }
-        fn vec_from_view<'a>(__ipmpsc_view: Self::SliceView<'a>) -> ::std::vec::Vec<Self>
+        fn vec_from_view<'__ipmpsc_a>(
+            __ipmpsc_view: <Self as $crate::SchemaView>::SliceView<'__ipmpsc_a>,
+        ) -> ::std::vec::Vec<Self>
         where
-            Self: 'a,
+            Self: '__ipmpsc_a,
         {
             __ipmpsc_view
                 .into_iter()

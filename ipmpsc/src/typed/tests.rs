@@ -203,3 +203,46 @@ fn a_nested_view_borrows_every_slice_from_the_mapping() {
     tx.send(&frame).unwrap();
     assert_eq!(rx.recv_view().unwrap().into_owned(), frame);
 }
+
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize, crate::Schema)]
+#[serde(default = "made")]
+pub struct Defaults {
+    name: String,
+    #[serde(skip, default)]
+    count: u32,
+    #[serde(skip)]
+    other: u32,
+}
+
+fn made() -> Defaults {
+    Defaults {
+        name: "made".into(),
+        count: 42,
+        other: 43,
+    }
+}
+
+#[test]
+fn a_view_fills_skipped_fields_as_serde_does() {
+    // serde: a field's own `default` wins over the container's `default = "path"`, which
+    // fills the other skipped fields.
+    let sent = Defaults {
+        name: "sent".into(),
+        count: 5,
+        other: 6,
+    };
+    let bytes = codec::encode_to_vec(&sent).unwrap();
+    let owned: Defaults = codec::decode_private(&bytes).unwrap();
+    let view: DefaultsView<'_> = codec::decode(&bytes).unwrap();
+    let expected = Defaults {
+        name: "sent".into(),
+        count: 0,
+        other: 43,
+    };
+    assert_eq!(owned, expected);
+    assert_eq!(view.into_owned(), expected);
+    assert_eq!(
+        codec::encode_to_vec(&crate::SchemaView::view(&sent)).unwrap(),
+        bytes
+    );
+}

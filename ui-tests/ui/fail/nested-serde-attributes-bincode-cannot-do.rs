@@ -22,7 +22,13 @@ pub struct Outer {
     pub custom: u32,
     #[serde(skip_deserializing)]
     pub one_sided: u32,
+    // serde_bytes gives an array a length prefix the array's own encoding lacks.
+    #[serde(with = "serde_bytes")]
+    pub key: [u8; 4],
 }
+
+#[derive(Serialize, Deserialize, ipmpsc::Schema)]
+pub struct Newtype(#[serde(skip)] String);
 
 #[derive(Serialize, Deserialize, ipmpsc::Schema)]
 pub struct Inner {

@@ -1,0 +1,7 @@
+#[ipmpsc::channel]
+pub enum Msg {
+    Leaf(String),
+    Many(Vec<Msg>),
+}
+
+fn main() {}
