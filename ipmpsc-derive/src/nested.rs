@@ -68,8 +68,12 @@ pub fn derive_schema(input: &DeriveInput) -> syn::Result<TokenStream> {
         parts.push(Part { variant, models });
     }
     // serde ignores `skip` on the one field of a newtype struct: it is on the wire anyway.
-    if !is_enum && parts[0].variant.shape == Shape::Tuple && parts[0].models.len() == 1 {
-        if parts[0].models[0].skip {
+    if !is_enum
+        && parts[0].variant.shape == Shape::Tuple
+        && parts[0].models.len() == 1
+        && parts[0].models[0].skip
+    {
+        {
             errors.push(syn::Error::new_spanned(
                 parts[0].variant.fields[0].ty,
                 "`#[serde(skip)]` on the only field of a tuple struct is ignored by serde \
