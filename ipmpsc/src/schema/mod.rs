@@ -35,6 +35,7 @@
 use std::fmt;
 
 mod diagnose;
+pub mod hash;
 mod impls;
 mod view;
 
