@@ -55,7 +55,7 @@ pub fn view_serde_attrs(ty: &Type, krate: &Path) -> TokenStream {
         quote!(#ty)
     );
     let with = syn::LitStr::new(&with, ty.span());
-    quote!(#[serde(borrow, serialize_with = #with)])
+    quote!(#[serde(borrow = "'a", serialize_with = #with)])
 }
 
 /// The serde attribute of a message's own field: byte buffers written in one piece.

@@ -62,6 +62,17 @@
 //! - The untyped API of ipmpsc 0.5: [`SharedRingBuffer`], [`Sender`], [`Receiver`],
 //!   [`ZeroCopyContext`]: any serde type, no schema check.
 //! - Everything that can go wrong: [`Error`].
+//! - Which types a message can hold, and how to declare one ipmpsc does not know:
+//!   [`schema`](schema#which-types-have-a-schema), [`opaque_schema!`].
+//!
+//! # Cargo features
+//!
+//! Off by default; each implements [`SchemaType`] and [`SchemaView`] for another crate's types
+//! and turns on that crate's `serde` feature:
+//!
+//! - `uuid`: `uuid::Uuid` (its 16 bytes; its own view).
+//! - `bytes`: `bytes::Bytes` and `bytes::BytesMut` (a byte string, hashed and viewed as
+//!   `Vec<u8>` is: as a `&[u8]`).
 //!
 //! # Guarantees
 //!

@@ -23,42 +23,11 @@ pub const fn field<T: crate::SchemaType>(name: &'static str) -> FieldSchema {
 }
 
 // ---------------------------------------------------------------------------------------
-// The hash: 64-bit FNV-1a, const.
+// The hash: the public folds of `schema::hash`, under the names generated code has used.
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+pub use crate::schema::hash::{fold_bytes, fold_str, fold_u64, type_hash};
 
-/// Folds raw bytes into `h`.
-pub const fn fold_bytes(mut h: u64, bytes: &[u8]) -> u64 {
-    let mut i = 0;
-    while i < bytes.len() {
-        h ^= bytes[i] as u64;
-        h = h.wrapping_mul(FNV_PRIME);
-        i += 1;
-    }
-    h
-}
-
-/// Folds a number into `h` (as 8 little-endian bytes).
-pub const fn fold_u64(h: u64, x: u64) -> u64 {
-    fold_bytes(h, &x.to_le_bytes())
-}
-
-/// Folds a string into `h`, length first, so that `"ab", "c"` and `"a", "bc"` differ.
-pub const fn fold_str(h: u64, s: &str) -> u64 {
-    fold_bytes(fold_u64(h, s.len() as u64), s.as_bytes())
-}
-
-/// Hash of a type called `name` with type arguments whose hashes are `args`.
-pub const fn type_hash(name: &str, args: &[u64]) -> u64 {
-    let mut h = fold_u64(fold_str(FNV_OFFSET, name), args.len() as u64);
-    let mut i = 0;
-    while i < args.len() {
-        h = fold_u64(h, args[i]);
-        i += 1;
-    }
-    h
-}
+use crate::schema::hash::SEED as FNV_OFFSET;
 
 const fn fold_fields(mut h: u64, shape: Shape, fields: &[FieldSchema]) -> u64 {
     h = fold_u64(fold_u64(h, shape.tag()), fields.len() as u64);

@@ -2,8 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
+use super::hash::{fold_u64, type_hash};
 use super::SchemaType;
-use crate::__private::{fold_u64, type_hash};
 
 /// Types that hash and describe as a plain name.
 macro_rules! leaf {

@@ -13,30 +13,73 @@
 //! `std::vec::Vec<u8>` and a type alias of it hash alike, and a change anywhere down the tree
 //! changes the channel's hash.
 //!
-//! Types hash alike exactly when a channel treats them as the same field type, that is when
-//! the message's borrowed view maps them to the same borrowed type and they encode to the
-//! same bytes:
+//! # Which types have a schema
 //!
-//! * `String`, `str`, `Box<str>` and `&str` are all "a string" (described as `String`);
-//! * `Vec<T>`, `[T]`, `Box<[T]>` and `&[T]` are all "a sequence of `T`" (described as
-//!   `Vec<T>`), so `Vec<u8>` and `Box<[u8]>`, which a channel encodes as the same bytes and
-//!   views as the same `&[u8]`, hash alike;
-//! * `Box<T>` and `&T` are transparent: they hash and describe as `T`;
+//! [`SchemaType`] and [`SchemaView`] are implemented for:
+//!
+//! * the primitives (`bool`, `char`, the integers, `f32`, `f64`, `()`), `String`, `str`;
+//! * `Vec<T>`, `[T]`, `VecDeque<T>`, `Option<T>`, arrays, tuples of up to 12 elements,
+//!   `HashMap`, `BTreeMap`, `HashSet`, `BTreeSet`;
+//! * `Box<T>`, `Rc<T>`, `Arc<T>` (also of `str` and `[T]`), `Cow<'static, str>`,
+//!   `Cow<'static, [T]>`, `Cow<'static, Path>`;
+//! * `Duration`, `SystemTime` (from the Unix epoch on: an earlier time is
+//!   [`Error::Encode`](crate::Error::Encode)), `IpAddr`, `Ipv4Addr`, `Ipv6Addr`,
+//!   `SocketAddr`, `SocketAddrV4`, `SocketAddrV6` (serde leaves out a v6 socket address's
+//!   flow info and scope id: they arrive as 0), every `NonZero*` integer, `Range<T>`,
+//!   `RangeInclusive<T>`, `Wrapping<T>`, `Reverse<T>`, `PathBuf` and `Box<Path>` (a path that
+//!   is not UTF-8 is `Error::Encode`), `PhantomData<T>` (which encodes as nothing);
+//! * with the cargo feature `uuid`, `uuid::Uuid`; with `bytes`, `bytes::Bytes` and
+//!   `bytes::BytesMut` (features of this crate, off by default; they turn on the other crate's
+//!   `serde` feature);
+//! * your own structs and enums, with `#[derive(ipmpsc::Schema)]`;
+//! * any other type of your own, declared by a name and a version with
+//!   [`opaque_schema!`](crate::opaque_schema): a newtype around another crate's type (the
+//!   orphan rule keeps you from implementing ipmpsc's traits for that type itself), or a type
+//!   with hand-written serde impls. The [`hash`] module has the folds for impls by hand.
+//!
+//! # Which types hash alike
+//!
+//! Two types hash alike only if they encode to the same bytes, so a channel never accepts a
+//! sender whose messages it would decode wrongly. The converse does not hold: most types hash
+//! by their own name, so `VecDeque<T>` is not `Vec<T>`, `HashMap` is not `BTreeMap`,
+//! `NonZeroU32` is not `u32` and `Wrapping<T>` is not `T`, although each pair encodes alike.
+//! The types that hash alike are the spellings of one wire type, which encode to the same bytes
+//! and are viewed as the same borrowed data:
+//!
+//! * `String`, `str`, `Box<str>`, `Rc<str>`, `Arc<str>`, `Cow<'static, str>` and `&str` are
+//!   all "a string" (described as `String`);
+//! * `Vec<T>`, `[T]`, `Box<[T]>`, `Rc<[T]>`, `Arc<[T]>`, `Cow<'static, [T]>` and `&[T]` are
+//!   all "a sequence of `T`" (described as `Vec<T>`), so `Vec<u8>` and `Box<[u8]>`, which a
+//!   channel encodes as the same bytes and views as the same `&[u8]`, hash alike, and so do
+//!   `bytes::Bytes` and `bytes::BytesMut`;
+//! * `PathBuf`, `Path`, `Box<Path>` and `Cow<'static, Path>` are all "a path" (described as
+//!   `PathBuf`; a path encodes as a string, but is a type of its own);
+//! * `Box<T>`, `Rc<T>`, `Arc<T>` and `&T` are transparent: they hash and describe as `T`;
 //! * `usize`/`isize` are encoded as 64-bit integers on every platform, so they hash and
-//!   describe as `u64`/`i64`.
+//!   describe as `u64`/`i64`, and `NonZeroUsize`/`NonZeroIsize` as `NonZeroU64`/`NonZeroI64`;
+//! * `PhantomData<T>` hashes alike for every `T` (it encodes as nothing).
 //!
-//! Every other type hashes by its own name: `VecDeque<T>` is not `Vec<T>`, `HashMap` is not
-//! `BTreeMap`. serde attributes on nested types are modelled as bincode writes them
-//! (`#[serde(skip)]` leaves the field out of the hash; `rename`, `alias`, `default` write
-//! nothing) and the rest are refused by `#[derive(ipmpsc::Schema)]`; a record that decodes
-//! without reading all its bytes is an error. A type that mentions itself (`Tree { kids:
-//! Vec<Tree> }`) hashes that mention by name; types that contain each other in a cycle
-//! (`A` holds a `B`, which holds an `A`) are a compile-time cycle error.
+//! A type declared with [`opaque_schema!`](crate::opaque_schema) hashes by the name and the
+//! version it declares, and never like any type above.
+//!
+//! serde attributes on nested types are modelled by `#[derive(ipmpsc::Schema)]` as bincode
+//! writes them (`#[serde(skip)]` leaves the field out of the hash; `rename`, `alias`,
+//! `default` write nothing) and the rest are refused; a record that decodes without reading
+//! all its bytes is an error. A type that mentions itself (`Tree { kids: Vec<Tree> }`) hashes
+//! that mention as a marker of its name and shallow structure; types that contain each other
+//! in a cycle (`A` holds a `B`, which holds an `A`) are a compile-time cycle error.
 
 use std::fmt;
 
+mod declare;
 mod diagnose;
+#[cfg(any(feature = "uuid", feature = "bytes"))]
+mod external;
+pub mod hash;
 mod impls;
+mod std_types;
+#[cfg(test)]
+mod tests;
 mod view;
 
 use diagnose::diagnose;
@@ -47,9 +90,11 @@ pub use view::SchemaView;
 
 /// A type whose structure can be folded into a channel's schema hash.
 ///
-/// Implemented for the primitive types, `String`/`str`, sequences, `Option`, `Box`,
-/// references, arrays, tuples of up to 12 elements and the std maps and sets; derive it for
-/// your own types with `#[derive(ipmpsc::Schema)]`.
+/// Implemented for the primitive types, `String`/`str`, sequences, `Option`, the pointers,
+/// arrays, tuples of up to 12 elements, the std maps and sets, and more of the standard
+/// library (the [module docs](self#which-types-have-a-schema) list them all); derive it for
+/// your own types with `#[derive(ipmpsc::Schema)]`, or declare it for a type whose structure
+/// ipmpsc cannot see with [`opaque_schema!`](crate::opaque_schema).
 ///
 /// # Examples
 ///
@@ -68,10 +113,14 @@ pub use view::SchemaView;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be part of a channel message: it has no schema",
     label = "`{Self}` does not implement `ipmpsc::SchemaType`",
-    note = "add `#[derive(ipmpsc::Schema)]` to the definition of `{Self}` (next to its serde \
-            `Serialize` and `Deserialize` derives)",
-    note = "for a type from another crate, wrap it in a struct of your own that derives \
-            `ipmpsc::Schema`"
+    note = "for a struct or enum of your own, add `#[derive(ipmpsc::Schema)]` to its \
+            definition (next to its serde `Serialize` and `Deserialize` derives)",
+    note = "the standard library's types that messages carry have schemas already (see the \
+            `ipmpsc::schema` docs), and `uuid::Uuid`, `bytes::Bytes` and `bytes::BytesMut` \
+            have them with ipmpsc's cargo features `uuid` and `bytes`",
+    note = "for any other type of another crate, wrap it in a newtype of your own with \
+            `#[serde(transparent)]` and declare its schema with \
+            `ipmpsc::opaque_schema!(MyType, \"my_crate::MyType\", version = 1)`"
 )]
 pub trait SchemaType {
     /// Structural hash of the type.

@@ -38,8 +38,9 @@ use super::SchemaType;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be part of a channel message: it has no view",
     label = "`{Self}` does not implement `ipmpsc::SchemaView`",
-    note = "`#[derive(ipmpsc::Schema)]` implements it (with `SchemaType`) for a type of your \
-            own; a type whose schema you declare by hand needs both"
+    note = "`#[derive(ipmpsc::Schema)]` implements it (with `SchemaType`) for a struct or enum \
+            of your own, `ipmpsc::opaque_schema!` for any other type of your own; a type whose \
+            schema you implement by hand needs both"
 )]
 pub trait SchemaView: SchemaType + Serialize + DeserializeOwned + Sized {
     /// The borrowed form, borrowing for `'a`; it encodes to the same bytes as `Self`.
