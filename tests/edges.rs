@@ -489,7 +489,9 @@ fn a_reader_cannot_keep_a_dead_sender_alive() {
             other => panic!("{point}: a reader's lock withheld the end of the stream: {other:?}"),
         }
         match Msg::open_sender(&path) {
-            Err(Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::ResourceBusy, "{e}"),
+            Err(e @ Error::Io { .. }) => {
+                assert_eq!(e.io_kind(), Some(std::io::ErrorKind::ResourceBusy), "{e:?}")
+            }
             other => panic!("expected the read-lock error, got {:?}", other.map(drop)),
         }
         drop(reader);
@@ -612,9 +614,9 @@ fn create_names_a_reader_in_the_way() {
         let mut reader = spawn(&["read-locker", path.as_str(), byte]);
         reader.expect_out("READY 0", T);
         match Msg::create_receiver(&path, 4096) {
-            Err(Error::Io(e)) => {
-                assert_eq!(e.kind(), std::io::ErrorKind::ResourceBusy, "{e}");
-                assert!(e.to_string().contains(what), "{e}");
+            Err(Error::Io { source, .. }) => {
+                assert_eq!(source.kind(), std::io::ErrorKind::ResourceBusy, "{source}");
+                assert!(source.to_string().contains(what), "{source}");
             }
             other => panic!(
                 "byte {byte}: expected the read-lock error, got {:?}",

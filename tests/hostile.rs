@@ -160,7 +160,7 @@ fn allowed(e: &Error, what: &str) {
         Error::IncompatibleRingBuffer(_)
         | Error::Corrupt(_)
         | Error::Decode(_)
-        | Error::Io(_)
+        | Error::Io { .. }
         | Error::SchemaMismatch(_)
         | Error::ReceiverAlreadyExists { .. }
         | Error::Disconnected

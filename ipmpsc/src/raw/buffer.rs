@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::error::op;
 use crate::ring::consumer::{Claimed, Consumer};
 use crate::ring::peers::Registration;
 use crate::ring::{Creation, Replace, Ring};
@@ -56,7 +57,7 @@ impl SharedRingBuffer {
     /// let buffer = ipmpsc::SharedRingBuffer::create(&path, 64 * 1024)?;
     /// assert!(buffer.capacity() >= 64 * 1024);
     /// # std::fs::remove_file(&path)?;
-    /// # Ok::<(), ipmpsc::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn create(path: impl AsRef<Path>, size_in_bytes: u64) -> Result<SharedRingBuffer> {
         Self::create_with_mode(path, size_in_bytes, file::DEFAULT_MODE)
@@ -73,7 +74,7 @@ impl SharedRingBuffer {
     /// let _buffer = ipmpsc::SharedRingBuffer::create_with_mode(&path, 4096, 0o640)?;
     /// assert_eq!(std::fs::metadata(&path)?.permissions().mode() & 0o777, 0o640);
     /// # std::fs::remove_file(&path)?;
-    /// # Ok::<(), ipmpsc::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn create_with_mode(
         path: impl AsRef<Path>,
@@ -124,10 +125,12 @@ impl SharedRingBuffer {
         );
         let path = dir.join(name);
         let path_str = path.to_str().map(str::to_owned).ok_or_else(|| {
-            Error::Io(std::io::Error::new(
+            Error::refused(
+                op::CREATE,
+                path.clone(),
                 std::io::ErrorKind::InvalidData,
-                format!("temporary path {path:?} is not UTF-8"),
-            ))
+                "the temporary path is not UTF-8",
+            )
         })?;
         let Some(Creation { ring, .. }) = Ring::create(
             &path,
@@ -138,10 +141,12 @@ impl SharedRingBuffer {
             Replace::Never,
         )?
         else {
-            return Err(Error::Io(std::io::Error::new(
+            return Err(Error::refused(
+                op::CREATE,
+                path,
                 std::io::ErrorKind::AlreadyExists,
-                format!("temporary path {path_str} is taken"),
-            )));
+                "something is at the temporary path already",
+            ));
         };
         let mut ring = Arc::into_inner(ring).expect("the only reference");
         ring.set_remove_on_drop(path);
@@ -234,20 +239,18 @@ impl SharedRingBuffer {
                         Claimed::Replaced => continue,
                     }
                 }
-                Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(e) if e.io_kind() == Some(std::io::ErrorKind::NotFound) => {
                     let Some((capacity, mode)) = create else {
-                        return Err(Error::Io(e));
+                        return Err(e);
                     };
                     if std::fs::symlink_metadata(path).is_ok() {
                         // Something is there that opening cannot follow to a file.
-                        return Err(Error::Io(std::io::Error::new(
+                        return Err(Error::refused(
+                            op::OPEN,
+                            path.to_path_buf(),
                             std::io::ErrorKind::NotFound,
-                            format!(
-                                "{} is a symlink to nothing: remove it, or point it at a \
-                                 channel",
-                                path.display()
-                            ),
-                        )));
+                            "it is a symlink to nothing: remove it, or point it at a channel",
+                        ));
                     }
                     if let Some(c) =
                         Ring::create(path, capacity, schema, mode, true, Replace::Never)?
@@ -283,7 +286,10 @@ impl SharedRingBuffer {
         match self.ring.registration() {
             Registration::Stay => Ok(false),
             Registration::Reopen => Ok(true),
-            Registration::Retry => Err(crate::ring::peers::creator_not_done()),
+            Registration::Retry => Err(crate::ring::peers::creator_not_done(
+                op::REGISTER_SENDER,
+                self.ring.path(),
+            )),
         }
     }
 }
@@ -300,11 +306,15 @@ fn marked_replaced(path: &Path) -> Error {
 
 /// The file at `path` was replaced again and again while this process tried to open it.
 fn keeps_changing(path: &Path) -> Error {
-    Error::Io(std::io::Error::other(format!(
-        "the channel at {} was replaced {} times while this process tried to open it",
-        path.display(),
-        file::OPEN_ATTEMPTS
-    )))
+    Error::refused(
+        op::OPEN,
+        path.to_path_buf(),
+        std::io::ErrorKind::Other,
+        format!(
+            "it was replaced {} times while this process tried to open it",
+            file::OPEN_ATTEMPTS
+        ),
+    )
 }
 
 /// `Error::SchemaMismatch` unless the file's schema is `ours` (a typed schema never matches
