@@ -39,9 +39,10 @@ use std::path::{Path, PathBuf};
 pub enum Error {
     /// The message is larger than the channel could ever hold, even when empty.
     MessageTooLarge {
-        /// Size of the record the message needs, in bytes (header and padding included).
+        /// Encoded size of the message, in bytes.
         size: u64,
-        /// Largest record the channel can hold, in bytes.
+        /// Largest message the channel takes, in encoded bytes: the capacity it was created
+        /// with, rounded up to a multiple of 8.
         capacity: u64,
     },
     /// The file is not an ipmpsc channel this build can use: another format, another

@@ -34,8 +34,10 @@ pub struct SharedRingBuffer {
 }
 
 impl SharedRingBuffer {
-    /// Creates a raw channel file at `path` with room for `size_in_bytes` bytes of records
-    /// (rounded up to a multiple of 8), readable and writable by the owner only (mode 0600).
+    /// Creates a raw channel file at `path` that takes messages of up to `size_in_bytes`
+    /// encoded bytes (rounded up to a multiple of 8), as ipmpsc 0.5's did, readable and
+    /// writable by the owner only (mode 0600). Smaller messages share the ring: each one takes
+    /// its encoded size rounded up to 8, plus 8 bytes.
     ///
     /// The file's memory is reserved at once, and the file is initialised under a temporary
     /// name in the same directory and renamed into place, so nobody ever maps a half-written
@@ -181,17 +183,26 @@ impl SharedRingBuffer {
         })
     }
 
-    /// Capacity of the data region in bytes.
+    /// The largest message the channel takes, in encoded bytes: the capacity it was created
+    /// with, rounded up to a multiple of 8. (Its ring has room for that message and for the
+    /// 8-byte length word in front of it.)
     ///
     /// # Examples
     ///
     /// ```
     /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(1000)?;
     /// assert_eq!(buffer.capacity(), 1000);
+    /// let tx = ipmpsc::Sender::new(buffer.clone());
+    /// tx.send(&vec![7u8; 992])?; // 992 bytes and their 8-byte length: 1000 bytes
+    /// let err = tx.send(&vec![7u8; 993]).unwrap_err();
+    /// assert!(matches!(err, ipmpsc::Error::MessageTooLarge { size: 1001, capacity: 1000 }));
+    ///
+    /// let (_path, rounded) = ipmpsc::SharedRingBuffer::create_temp(1001)?;
+    /// assert_eq!(rounded.capacity(), 1008);
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
     pub fn capacity(&self) -> u64 {
-        self.ring.capacity()
+        self.ring.max_message()
     }
 
     // ---------------------------------------------------------------------------------------

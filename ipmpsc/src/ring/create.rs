@@ -47,7 +47,8 @@ pub(crate) struct Creation {
 }
 
 impl Ring {
-    /// Creates a channel file at `path` of `capacity` data bytes for `schema`. With `receiver`,
+    /// Creates a channel file at `path` for `schema` that takes one message of `capacity`
+    /// encoded bytes (its data region is [`header::data_capacity`]). With `receiver`,
     /// the calling process holds the receiver role of the new file from before it is visible.
     /// `Ok(None)` only with [`Replace::Never`], when something is at the path.
     ///
@@ -63,10 +64,15 @@ impl Ring {
         receiver: bool,
         replace: Replace,
     ) -> Result<Option<Creation>> {
-        let capacity = header::round_capacity(capacity).ok_or(Error::MessageTooLarge {
-            size: capacity,
-            capacity: u64::MAX,
-        })?;
+        let too_large = || {
+            Error::refused(
+                op::CREATE,
+                path.to_path_buf(),
+                std::io::ErrorKind::InvalidInput,
+                format!("a capacity of {capacity} bytes is larger than a file can be"),
+            )
+        };
+        let capacity = header::data_capacity(capacity).ok_or_else(too_large)?;
         let stored = StoredSchema::from(schema);
         let name = stored.name.as_bytes();
         let desc = stored.description.as_bytes();
@@ -83,14 +89,7 @@ impl Ring {
             name.len() as u32,
             desc.len() as u32,
         )
-        .ok_or_else(|| {
-            Error::refused(
-                op::CREATE,
-                path.to_path_buf(),
-                std::io::ErrorKind::InvalidInput,
-                format!("a capacity of {capacity} bytes is larger than a file can be"),
-            )
-        })?;
+        .ok_or_else(too_large)?;
         let mut staged =
             StagedFile::create(path, geo.file_len, mode, RECEIVER_LOCK, &header::MAGIC)
                 .doing(op::CREATE, path)?;

@@ -265,10 +265,16 @@ impl Ring {
         start..start + self.map.len()
     }
 
-    /// Data capacity in bytes.
+    /// Bytes of the data region.
     #[inline]
     pub(crate) fn capacity(&self) -> u64 {
         self.geo.capacity
+    }
+
+    /// The largest message the ring takes, in bytes: a record of it fills the data region.
+    #[inline]
+    pub(crate) fn max_message(&self) -> u64 {
+        self.geo.capacity - RECORD_HEADER
     }
 
     /// The schema recorded in the file.

@@ -288,8 +288,8 @@ impl Ring {
             Some(size) if size <= cap => size,
             _ => {
                 return Err(Error::MessageTooLarge {
-                    size: len.saturating_add(RECORD_HEADER),
-                    capacity: cap,
+                    size: len,
+                    capacity: self.max_message(),
                 })
             }
         };
