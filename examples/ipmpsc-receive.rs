@@ -32,7 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let buffer = match SharedRingBuffer::open(&args.map_file) {
         Ok(buffer) => buffer,
-        Err(ipmpsc::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(e) if e.io_kind() == Some(std::io::ErrorKind::NotFound) => {
             SharedRingBuffer::create(&args.map_file, args.capacity)?
         }
         Err(e) => return Err(e.into()),

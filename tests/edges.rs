@@ -121,10 +121,11 @@ fn a_scribbler_never_gets_invalid_utf8_into_an_owned_string() {
     const LEN: usize = 1 << 20;
     const MESSAGES: usize = 40;
     let path = ShmPath::new("scribble");
-    // Exactly one record: every message sits at data offset 0.
-    let record = (8 + 4 + 8 + LEN as u64 + 7) & !7;
-    let mut rx = Msg::create_receiver(&path, record).unwrap();
-    let data_offset = std::fs::metadata(&path.path).unwrap().len() - record;
+    // Room for exactly one message: every message sits at data offset 0.
+    let encoded = 4 + 8 + LEN as u64;
+    let mut rx = Msg::create_receiver(&path, encoded).unwrap();
+    let data_offset =
+        std::fs::metadata(&path.path).unwrap().len() - common::data_region(&path.path);
     let last_byte = data_offset + 8 + 4 + 8 + LEN as u64 - 1;
     let mut scribbler = spawn(&["scribble", path.as_str(), &last_byte.to_string()]);
     scribbler.expect_out("READY", T);
@@ -210,7 +211,8 @@ fn a_forged_length_is_reported_not_a_silent_wedge() {
     let mut rx = Msg::create_receiver(&path, capacity).unwrap();
     let tx = Msg::open_sender(&path).unwrap();
     tx.send(&Msg::Text("x".into())).unwrap(); // 24-byte record at data offset 0
-    let data_offset = std::fs::metadata(&path.path).unwrap().len() - capacity;
+    let data_offset =
+        std::fs::metadata(&path.path).unwrap().len() - common::data_region(&path.path);
     let file = std::fs::OpenOptions::new()
         .write(true)
         .open(&path.path)
@@ -489,7 +491,9 @@ fn a_reader_cannot_keep_a_dead_sender_alive() {
             other => panic!("{point}: a reader's lock withheld the end of the stream: {other:?}"),
         }
         match Msg::open_sender(&path) {
-            Err(Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::ResourceBusy, "{e}"),
+            Err(e @ Error::Io { .. }) => {
+                assert_eq!(e.io_kind(), Some(std::io::ErrorKind::ResourceBusy), "{e:?}")
+            }
             other => panic!("expected the read-lock error, got {:?}", other.map(drop)),
         }
         drop(reader);
@@ -612,9 +616,9 @@ fn create_names_a_reader_in_the_way() {
         let mut reader = spawn(&["read-locker", path.as_str(), byte]);
         reader.expect_out("READY 0", T);
         match Msg::create_receiver(&path, 4096) {
-            Err(Error::Io(e)) => {
-                assert_eq!(e.kind(), std::io::ErrorKind::ResourceBusy, "{e}");
-                assert!(e.to_string().contains(what), "{e}");
+            Err(Error::Io { source, .. }) => {
+                assert_eq!(source.kind(), std::io::ErrorKind::ResourceBusy, "{source}");
+                assert!(source.to_string().contains(what), "{source}");
             }
             other => panic!(
                 "byte {byte}: expected the read-lock error, got {:?}",

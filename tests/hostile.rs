@@ -128,7 +128,8 @@ fn case() -> impl Strategy<Value = Case> {
         )
 }
 
-/// Applies `m` to the file with plain file writes (the page cache is what the mapping shows).
+/// Applies `m` to the file with plain file writes (the page cache is what the mapping shows);
+/// `capacity` is its `data_region`, read before any mutation could change it.
 fn apply(path: &Path, capacity: u64, m: &Mutation) {
     let len = std::fs::metadata(path).unwrap().len();
     let data_offset = len - capacity;
@@ -160,7 +161,7 @@ fn allowed(e: &Error, what: &str) {
         Error::IncompatibleRingBuffer(_)
         | Error::Corrupt(_)
         | Error::Decode(_)
-        | Error::Io(_)
+        | Error::Io { .. }
         | Error::SchemaMismatch(_)
         | Error::ReceiverAlreadyExists { .. }
         | Error::Disconnected
@@ -324,8 +325,7 @@ fn run_case(c: Case) {
     let capacity;
     if c.typed {
         let mut rx = Msg::create_receiver(&path, c.capacity).unwrap();
-        // Capacities are rounded up to whole words.
-        capacity = c.capacity.max(8).div_ceil(8) * 8;
+        capacity = common::data_region(&path);
         let tx = Msg::open_sender(&path).unwrap();
         for (i, &n) in c.sends.iter().enumerate() {
             let msg = Msg::Item {
@@ -342,7 +342,7 @@ fn run_case(c: Case) {
         }
     } else {
         let buffer = SharedRingBuffer::create(&path, c.capacity).unwrap();
-        capacity = buffer.capacity();
+        capacity = common::data_region(&path);
         let rx = Receiver::new(buffer.clone());
         let tx = Sender::new(buffer);
         for (i, &n) in c.sends.iter().enumerate() {
@@ -495,12 +495,13 @@ fn huge_length_prefix_is_an_error_not_an_abort() {
             drop(rx);
             // Record at data offset 0: length word, then variant (u32), id (u32), seq (u64),
             // data length (u64).
-            let data_offset = std::fs::metadata(&shm.path).unwrap().len() - 4096;
+            let region = common::data_region(&shm.path);
+            let data_offset = std::fs::metadata(&shm.path).unwrap().len() - region;
             let m = Mutation {
                 target: Target::Anywhere(data_offset + 8 + 16),
                 bytes: (1u64 << 62).to_le_bytes().to_vec(),
             };
-            apply(&shm.path, 4096, &m);
+            apply(&shm.path, region, &m);
         }
         let mut child = common::ChildProc::spawn(CHILD, &["recv-once", shm.as_str(), kind], &[]);
         let line = child.next_out(T);

@@ -499,7 +499,9 @@ fn a_reader_cannot_keep_a_dead_receiver_alive() {
     // It can keep a new receiver out (its read lock conflicts with the receiver's write
     // lock), but the error says so instead of naming a receiver that is not there.
     match Msg::open_receiver(&path) {
-        Err(Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::ResourceBusy, "{e}"),
+        Err(e @ Error::Io { .. }) => {
+            assert_eq!(e.io_kind(), Some(std::io::ErrorKind::ResourceBusy), "{e:?}")
+        }
         other => panic!("expected the read-lock error, got {:?}", other.map(drop)),
     }
     drop(reader);

@@ -219,7 +219,7 @@ fn symlinks_at_the_path() {
     })
     .expect("open_or_create_receiver hung on a dangling symlink");
     assert!(
-        matches!(&r, Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound),
+        matches!(&r, Err(e) if e.io_kind() == Some(std::io::ErrorKind::NotFound)),
         "{r:?}"
     );
     assert!(Msg::create_receiver(&dangling, 4096).is_ok());

@@ -105,12 +105,10 @@ fn wrap_around_with_random_sizes_up_to_the_capacity() {
     let path = ShmPath::new("wrap");
     let rx = Receiver::new(SharedRingBuffer::create(&path, CAP).unwrap());
     assert_eq!(rx_capacity(&path), CAP);
-    // Item payloads of 0..=4068 bytes make records of 32..=4096 bytes: up to the whole ring.
-    let max = (CAP - 28) as usize;
-    assert_eq!(
-        common::record_len(common::item_encoded_len(max as u64)),
-        CAP
-    );
+    // Item payloads of 0..=4076 bytes encode to 20..=4096 bytes: up to the largest message,
+    // whose record fills the whole ring.
+    let max = (CAP - 20) as usize;
+    assert_eq!(common::item_encoded_len(max as u64), CAP);
     let pattern = Pattern {
         seed: 3,
         min: 0,
@@ -135,11 +133,8 @@ fn records_of_exactly_the_capacity_pass_one_by_one() {
     let path = ShmPath::new("whole-ring");
     let rx = Receiver::new(SharedRingBuffer::create(&path, CAP).unwrap());
     // Small and whole-ring messages alternate, so every whole-ring record needs padding first.
-    let whole = (CAP - 28) as usize;
-    assert_eq!(
-        common::record_len(common::item_encoded_len(whole as u64)),
-        CAP
-    );
+    let whole = (CAP - 20) as usize;
+    assert_eq!(common::item_encoded_len(whole as u64), CAP);
     let big = Pattern {
         seed: 4,
         min: whole,
@@ -169,16 +164,17 @@ fn records_of_exactly_the_capacity_pass_one_by_one() {
 /// back to sleep must still hand the skipped bytes back to senders: the sender that wrote the
 /// padding waits for exactly those bytes (its next record needs the whole ring).
 ///
-/// Each round: a message whose record is 3200 of the 4096 bytes, then (once the receiver is
-/// asleep again) a message whose record is the whole ring, which needs a 896-byte padding
-/// record first.
+/// Each round: a message whose record is 3200 of the ring's 4104 bytes (a capacity of 4096,
+/// and the length word of a record), then (once the receiver is asleep again) the largest
+/// message, whose record is the whole ring and needs a 904-byte padding record first.
 #[test]
 fn padding_skipped_by_a_sleeping_receiver_is_released() {
     const CAP: u64 = 4096;
     const ROUNDS: usize = 30;
     let path = ShmPath::new("padding-release");
     let rx = Receiver::new(SharedRingBuffer::create(&path, CAP).unwrap());
-    let (part, whole) = ((3200 - 16) as usize, (CAP - 16) as usize);
+    // A Vec<u8> of n bytes encodes to 8 + n bytes; its record is 8 more.
+    let (part, whole) = ((3200 - 16) as usize, (CAP - 8) as usize);
     let mut script = vec![path.as_str().to_string()];
     for _ in 0..ROUNDS {
         script.extend([
@@ -482,13 +478,13 @@ fn message_too_large_is_refused_and_the_ring_stays_usable() {
     let path = ShmPath::new("too-large");
     let rx = Receiver::new(SharedRingBuffer::create(&path, CAP).unwrap());
     let tx = Sender::new(SharedRingBuffer::open(&path).unwrap());
-    // A Vec<u8> of n bytes encodes to 8 + n bytes; its record is 8 + 8 + n rounded up to 8.
-    let fits = (CAP - 16) as usize;
+    // A Vec<u8> of n bytes encodes to 8 + n bytes.
+    let fits = (CAP - 8) as usize;
     for len in [fits + 1, fits + 8, CAP as usize, 10 * CAP as usize] {
         match tx.send(&vec![1u8; len]) {
             Err(Error::MessageTooLarge { size, capacity }) => {
                 assert_eq!(capacity, CAP);
-                assert!(size > capacity, "size {size} for {len} bytes");
+                assert_eq!(size, len as u64 + 8);
             }
             other => panic!("{len} bytes into {CAP}: {other:?}"),
         }
@@ -566,5 +562,45 @@ proptest! {
         for p in &mut ps {
             p.wait_success(T);
         }
+    }
+}
+
+/// As in ipmpsc 0.5, a ring created with capacity C takes one message of C encoded bytes (a
+/// program that sized its ring to its largest message keeps working), and not one byte more.
+/// Capacities are rounded up to a multiple of 8, and `capacity()` says what they became.
+#[test]
+fn a_ring_of_capacity_c_takes_a_message_of_c_encoded_bytes() {
+    // A Vec<u8> of n bytes encodes to 8 + n bytes (a u64 length, then the bytes); the refusal
+    // of C + 1 bytes below checks that by its reported size.
+    const PREFIX: u64 = 8;
+    for (asked, c) in [(8, 8), (64, 64), (1000, 1000), (1001, 1008), (4096, 4096)] {
+        let path = ShmPath::new(&format!("exact-{asked}"));
+        let buffer = SharedRingBuffer::create(&path, asked).unwrap();
+        assert_eq!(buffer.capacity(), c);
+        let rx = Receiver::new(buffer);
+
+        let mut child = spawn(&["send-len", path.as_str(), &(c - PREFIX).to_string()]);
+        let sent = child.next_out(T);
+        assert_eq!(sent.as_deref(), Some("OK"), "capacity {asked}, {c} bytes");
+        child.wait_success(T);
+        let got: Vec<u8> = rx.recv_timeout(T).unwrap().expect("the message");
+        assert_eq!(got, vec![0xA5; (c - PREFIX) as usize], "capacity {asked}");
+
+        // Twice in a row, from another position in the ring: still whole.
+        let tx = Sender::new(SharedRingBuffer::open(&path).unwrap());
+        for round in 0..2u8 {
+            tx.send(&vec![round; (c - PREFIX) as usize]).unwrap();
+            let got: Vec<u8> = rx.recv_timeout(T).unwrap().expect("again");
+            assert_eq!(got, vec![round; (c - PREFIX) as usize]);
+        }
+
+        let mut child = spawn(&["send-len", path.as_str(), &(c - PREFIX + 1).to_string()]);
+        let line = child.expect_out("ERR", T);
+        assert_eq!(
+            line,
+            format!("ERR MessageTooLarge {} {c}", c + 1),
+            "capacity {asked}"
+        );
+        assert_eq!(child.wait_exit(T).code(), Some(3));
     }
 }

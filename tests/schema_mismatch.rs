@@ -129,3 +129,53 @@ fn serde_skip_inside_a_nested_type_matches_a_build_without_the_field() {
     let expected = nested::without_x::Nested::Data(nested::without_x::Inner { y: 2 }, 3);
     assert_eq!(rx.recv_timeout(T).unwrap(), Some(expected));
 }
+
+/// The README's message enum, and the same enum as a producer built from a changed version of
+/// it would have it.
+mod readme {
+    pub mod channel {
+        #[ipmpsc::channel(version = 2)]
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Msg {
+            Frame {
+                width: u32,
+                height: u32,
+                pixels: Vec<u8>,
+            },
+            Log(String),
+            Stop,
+        }
+    }
+    pub mod changed {
+        #[ipmpsc::channel(version = 2)]
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Msg {
+            Frame {
+                width: u32,
+                height: u32,
+                pixels: Vec<u16>,
+            },
+            Log(String),
+            Stop,
+        }
+    }
+}
+
+#[test]
+fn the_readme_shows_the_refusal_a_changed_producer_gets() {
+    const README: &str = include_str!("../README.md");
+    let intro = "A producer compiled from a changed enum gets:\n\n```text\n";
+    let start = README.find(intro).expect("the README shows a refusal") + intro.len();
+    let shown = README[start..].split("\n```").next().unwrap();
+
+    let path = ShmPath::new("mismatch-readme");
+    let _rx = readme::channel::Msg::create_receiver(path.as_str(), 4096).unwrap();
+    let err = readme::changed::Msg::open_sender(path.as_str()).unwrap_err();
+    assert!(matches!(err, ipmpsc::Error::SchemaMismatch(_)), "{err}");
+    // The README leaves the hashes out.
+    let real = err
+        .to_string()
+        .replace(&format!("{:016x}", readme::channel::Msg::SCHEMA_HASH), "…")
+        .replace(&format!("{:016x}", readme::changed::Msg::SCHEMA_HASH), "…");
+    assert_eq!(shown, real);
+}

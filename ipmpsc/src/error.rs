@@ -1,11 +1,21 @@
 //! The one error type of ipmpsc.
+//!
+//! Its `Display` and its `source()` never repeat each other (the Rust API guidelines' rule):
+//! an [`Error::Io`] displays what ipmpsc was doing and to which file, and hands the
+//! operating system's error out as its `source()`; every other variant is the whole story
+//! and has no source. So a reporter that prints the chain (`anyhow`'s `{:#}`) shows each
+//! part once, and one that prints only `Display` still says what failed.
 
 use std::fmt;
 use std::io;
+use std::path::{Path, PathBuf};
 
 /// What can go wrong when creating, opening, sending on or receiving from a channel.
 ///
-/// Every variant says what happened and what to do about it in its `Display` output.
+/// Every variant says what happened and what to do about it in its `Display` output. An
+/// [`Error::Io`] says there what ipmpsc was doing and to which file; the operating system's
+/// error is its [`source()`](std::error::Error::source), so print the chain (`anyhow`'s
+/// `{:#}`, or walk `source()`) to see both. No `Display` repeats its source.
 ///
 /// # Examples
 ///
@@ -13,17 +23,26 @@ use std::io;
 /// use ipmpsc::{Error, SharedRingBuffer};
 ///
 /// let err = SharedRingBuffer::open("/definitely/not/here").unwrap_err();
-/// assert!(matches!(err, Error::Io(_)));
-/// println!("{err}");
+/// assert!(matches!(err, Error::Io { .. }));
+/// assert_eq!(err.io_kind(), Some(std::io::ErrorKind::NotFound));
+/// assert_eq!(
+///     err.to_string(),
+///     "could not open the channel file /definitely/not/here"
+/// );
+///
+/// // The cause is the error's source: print the chain to see it.
+/// let cause = std::error::Error::source(&err).expect("the operating system's error");
+/// println!("{err}: {cause}");
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The message is larger than the channel could ever hold, even when empty.
     MessageTooLarge {
-        /// Size of the record the message needs, in bytes (header and padding included).
+        /// Encoded size of the message, in bytes.
         size: u64,
-        /// Largest record the channel can hold, in bytes.
+        /// Largest message the channel takes, in encoded bytes: the capacity it was created
+        /// with, rounded up to a multiple of 8.
         capacity: u64,
     },
     /// The file is not an ipmpsc channel this build can use: another format, another
@@ -61,7 +80,8 @@ pub enum Error {
         /// committed).
         undelivered: u64,
     },
-    /// The channel was created for another message type (or another version of it).
+    /// The channel was created for another message type (or another version of it). Displays
+    /// as the [`SchemaMismatch`](crate::SchemaMismatch) itself.
     SchemaMismatch(Box<crate::schema::SchemaMismatch>),
     /// Every sender slot of the channel is taken by a live sender.
     TooManySenders {
@@ -75,12 +95,24 @@ pub enum Error {
     Encode(String),
     /// Decoding a message failed: the bytes are not a message of the expected type.
     Decode(String),
-    /// An operating-system call failed; or the channel cannot be used from here for a reason
-    /// the message gives: a creator that stopped while deciding about the file (kind
-    /// `WouldBlock`), read locks of a process without write access keeping receivers,
+    /// An operating-system call on the channel file failed; or the channel cannot be used from
+    /// here for a reason `source` gives: a creator that stopped while deciding about the file
+    /// (kind `WouldBlock`), read locks of a process without write access keeping receivers,
     /// creators or senders out (`ResourceBusy`), a channel end inherited through `fork`
-    /// (`Other`).
-    Io(io::Error),
+    /// (`Other`), a file replaced under a receiver (`NotFound`).
+    ///
+    /// Displays as what ipmpsc was doing ("could not open the channel file /dev/shm/x");
+    /// the cause is `source`, returned by [`source()`](std::error::Error::source).
+    /// [`Error::io_kind`] gives its kind.
+    Io {
+        /// What ipmpsc was doing, as words that follow "could not": `"open the channel
+        /// file"`.
+        op: &'static str,
+        /// The channel file it was doing it to, where known.
+        path: Option<PathBuf>,
+        /// What went wrong.
+        source: io::Error,
+    },
 }
 
 impl fmt::Display for Error {
@@ -115,6 +147,7 @@ impl fmt::Display for Error {
                  `open_receiver`) instead of creating it anew, or remove the file to start over",
                 path.display()
             ),
+            // The mismatch is the whole story, so it is displayed here and is no source.
             Error::SchemaMismatch(m) => fmt::Display::fmt(m, f),
             Error::TooManySenders { max } => write!(
                 f,
@@ -126,7 +159,11 @@ impl fmt::Display for Error {
             ),
             Error::Encode(why) => write!(f, "could not encode the message: {why}"),
             Error::Decode(why) => write!(f, "could not decode a message: {why}"),
-            Error::Io(e) => write!(f, "I/O error: {e}"),
+            // The cause is the source, not repeated here.
+            Error::Io { op, path, .. } => match path {
+                Some(path) => write!(f, "could not {op} {}", path.display()),
+                None => write!(f, "could not {op}"),
+            },
         }
     }
 }
@@ -134,22 +171,123 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Io(e) => Some(e),
-            Error::SchemaMismatch(m) => Some(&**m),
+            Error::Io { source, .. } => Some(source),
             _ => None,
         }
     }
 }
 
-impl From<io::Error> for Error {
-    fn from(e: io::Error) -> Self {
-        Error::Io(e)
+impl Error {
+    /// The kind of an [`Error::Io`]'s cause; `None` for every other variant.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = ipmpsc::SharedRingBuffer::open("/definitely/not/here").unwrap_err();
+    /// assert_eq!(err.io_kind(), Some(std::io::ErrorKind::NotFound));
+    /// assert_eq!(ipmpsc::Error::Disconnected.io_kind(), None);
+    /// ```
+    pub fn io_kind(&self) -> Option<io::ErrorKind> {
+        match self {
+            Error::Io { source, .. } => Some(source.kind()),
+            _ => None,
+        }
+    }
+
+    /// An [`Error::Io`]: `source` happened while ipmpsc tried to `op` (see [`op`]) the file
+    /// at `path`.
+    pub(crate) fn io(
+        op: &'static str,
+        path: impl Into<Option<PathBuf>>,
+        source: impl Into<io::Error>,
+    ) -> Error {
+        Error::Io {
+            op,
+            path: path.into(),
+            source: source.into(),
+        }
+    }
+
+    /// An [`Error::Io`] that ipmpsc decided on itself (no system call failed): `why`, of
+    /// `kind`, stopped it from doing `op` to the file at `path`.
+    pub(crate) fn refused(
+        op: &'static str,
+        path: impl Into<Option<PathBuf>>,
+        kind: io::ErrorKind,
+        why: impl Into<String>,
+    ) -> Error {
+        Error::io(op, path, io::Error::new(kind, why.into()))
+    }
+
+    /// A copy of this error, for one that is reported again on a later call. An I/O cause
+    /// keeps its OS error code, or else its kind and text.
+    pub(crate) fn duplicate(&self) -> Error {
+        match self {
+            Error::MessageTooLarge { size, capacity } => Error::MessageTooLarge {
+                size: *size,
+                capacity: *capacity,
+            },
+            Error::IncompatibleRingBuffer(why) => Error::IncompatibleRingBuffer(why.clone()),
+            Error::Corrupt(why) => Error::Corrupt(why.clone()),
+            Error::Disconnected => Error::Disconnected,
+            Error::ReceiverAlreadyExists { pid } => Error::ReceiverAlreadyExists { pid: *pid },
+            Error::ChannelInUse {
+                path,
+                senders,
+                undelivered,
+            } => Error::ChannelInUse {
+                path: path.clone(),
+                senders: *senders,
+                undelivered: *undelivered,
+            },
+            Error::SchemaMismatch(m) => Error::SchemaMismatch(m.clone()),
+            Error::TooManySenders { max } => Error::TooManySenders { max: *max },
+            Error::AlreadyReceived => Error::AlreadyReceived,
+            Error::Encode(why) => Error::Encode(why.clone()),
+            Error::Decode(why) => Error::Decode(why.clone()),
+            Error::Io { op, path, source } => Error::Io {
+                op,
+                path: path.clone(),
+                source: match source.raw_os_error() {
+                    Some(code) => io::Error::from_raw_os_error(code),
+                    None => io::Error::new(source.kind(), source.to_string()),
+                },
+            },
+        }
     }
 }
 
-impl From<rustix::io::Errno> for Error {
-    fn from(e: rustix::io::Errno) -> Self {
-        Error::Io(e.into())
+/// What ipmpsc was doing when an [`Error::Io`] happened: the words after "could not", before
+/// the path.
+pub(crate) mod op {
+    /// Creating a channel file (staging it, reserving its memory, publishing it).
+    pub(crate) const CREATE: &str = "create the channel file";
+    /// Replacing the channel file at a path with a new one.
+    pub(crate) const REPLACE: &str = "replace the channel file";
+    /// Opening an existing channel file.
+    pub(crate) const OPEN: &str = "open the channel file";
+    /// Mapping a channel file into memory.
+    pub(crate) const MAP: &str = "map the channel file";
+    /// Taking the receiver role of a channel.
+    pub(crate) const CLAIM_RECEIVER: &str = "claim the receiver role of the channel";
+    /// Taking a sender slot of a channel.
+    pub(crate) const REGISTER_SENDER: &str = "register a sender on the channel";
+    /// Sending a message.
+    pub(crate) const SEND: &str = "send on the channel";
+    /// Receiving a message (looking at a sender's lock on the way).
+    pub(crate) const RECEIVE: &str = "receive from the channel";
+}
+
+/// Attaches what ipmpsc was doing, and to which file, to the error of an OS call.
+pub(crate) trait IoContext<T> {
+    /// `Error::Io { op, path, source }` for an error.
+    fn doing(self, op: &'static str, path: &Path) -> Result<T>;
+}
+
+impl<T, E: Into<io::Error>> IoContext<T> for std::result::Result<T, E> {
+    #[inline]
+    fn doing(self, op: &'static str, path: &Path) -> Result<T> {
+        self.map_err(|e| Error::io(op, path.to_path_buf(), e))
     }
 }
 

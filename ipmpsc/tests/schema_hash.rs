@@ -409,7 +409,7 @@ fn a_retyped_field_is_named_with_both_types() {
 }
 
 #[test]
-fn a_change_inside_a_nested_type_is_shown_in_full() {
+fn a_retyped_field_of_a_nested_struct_is_named() {
     mod m {
         #[derive(Clone, serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
         pub struct Meta {
@@ -430,8 +430,7 @@ fn a_change_inside_a_nested_type_is_shown_in_full() {
     }
     assert_eq!(
         against_v2(&<m::Msg as Channel>::SCHEMA).difference(),
-        "variant `Tagged`, field 0: channel has `Meta { id: u32, tags: Vec<String> }`, \
-         this process has `Meta { id: u64, tags: Vec<String> }`"
+        "variant `Tagged`, field 0: `Meta`'s field `id`: channel has `u32`, this process has `u64`"
     );
 }
 
@@ -568,9 +567,13 @@ fn a_description_that_cannot_be_parsed_still_gives_a_sentence() {
     channel.hash ^= 1;
     channel.description = "Msg v2\ngarbage".to_owned();
     let mismatch = SchemaMismatch::new(channel, &<v2::Msg as Channel>::SCHEMA);
-    assert!(mismatch
-        .difference()
-        .starts_with("the descriptions agree but the hashes differ"));
+    assert!(
+        mismatch
+            .difference()
+            .starts_with("the hashes differ, and the channel's description cannot be compared"),
+        "{}",
+        mismatch.difference()
+    );
 }
 
 #[test]
@@ -672,4 +675,323 @@ fn a_recursive_mention_hashes_the_structure_it_stands_for_not_only_its_name() {
         hash::<generic_inner::Tree>(),
         hash::<recursive_inner::Tree>()
     );
+}
+fn empty_braces_and_parentheses_are_compared_not_given_up_on() {
+    // `Stop {}` renders as `Stop { }`; before, that line made the whole description
+    // unparseable and the difference was blamed on ipmpsc versions.
+    let braced = v2_variant!(2, Frame { width: u32, height: u32, pixels: Vec<u8> }, Log(String), Tagged(Meta), Stop {});
+    assert!(braced.description().ends_with("\n  Stop { }"));
+    assert_eq!(
+        against_v2(&braced).difference(),
+        "variant `Stop` changed shape: channel has `Stop`, this process has `Stop { }`"
+    );
+    let parenthesised = v2_variant!(2, Frame { width: u32, height: u32, pixels: Vec<u8> }, Log(String), Tagged(Meta), Stop());
+    assert_eq!(
+        against_v2(&parenthesised).difference(),
+        "variant `Stop` changed shape: channel has `Stop`, this process has `Stop()`"
+    );
+    // An empty variant elsewhere does not hide a real difference further on.
+    let channel = v2_variant!(2, Frame { width: u32, height: u32, pixels: Vec<u8> }, Log(String), Tagged(Meta), Stop {}, Reset());
+    let ours = v2_variant!(2, Frame { width: u32, height: u32, pixels: Vec<u16> }, Log(String), Tagged(Meta), Stop {}, Reset());
+    assert_eq!(
+        SchemaMismatch::new(stored(&channel), &ours).difference(),
+        "variant `Frame`, field `pixels`: channel has `Vec<u8>`, this process has `Vec<u16>`"
+    );
+    let ours = v2_variant!(2, Frame { width: u32, height: u32, pixels: Vec<u8> }, Log(String), Tagged(Meta), Stop {}, Reset(), Go {});
+    assert_eq!(
+        SchemaMismatch::new(stored(&channel), &ours).difference(),
+        "variant `Go` added: this process has it, the channel does not"
+    );
+}
+
+#[test]
+fn a_removed_or_added_tuple_field_is_named_by_position() {
+    let channel = v2_variant!(2, Frame { width: u32, height: u32, pixels: Vec<u8> }, Log(String, u32), Tagged(Meta), Stop);
+    let diff = |ours: &Schema| {
+        SchemaMismatch::new(stored(&channel), ours)
+            .difference()
+            .to_owned()
+    };
+    // The last field went.
+    let last_gone = v2_variant!(2, Frame { width: u32, height: u32, pixels: Vec<u8> }, Log(String), Tagged(Meta), Stop);
+    assert_eq!(
+        diff(&last_gone),
+        "variant `Log`, field 1 removed: the channel has it, this process does not"
+    );
+    // The first field went: the others moved up a position, which is not a retype of field 0.
+    let first_gone = v2_variant!(2, Frame { width: u32, height: u32, pixels: Vec<u8> }, Log(u32), Tagged(Meta), Stop);
+    assert_eq!(
+        diff(&first_gone),
+        "variant `Log`, field 0 removed: the channel has it, this process does not"
+    );
+    let inserted = v2_variant!(2, Frame { width: u32, height: u32, pixels: Vec<u8> }, Log(u8, String, u32), Tagged(Meta), Stop);
+    assert_eq!(
+        diff(&inserted),
+        "variant `Log`, field 0 added: this process has it, the channel does not"
+    );
+    let two_gone = v2_variant!(2, Frame { width: u32, height: u32, pixels: Vec<u8> }, Log(), Tagged(Meta), Stop);
+    assert_eq!(
+        diff(&two_gone),
+        "variant `Log`, fields 0 to 1 removed: the channel has them, this process does not"
+    );
+    // Same length, one type changed: a retype of that position.
+    let retyped = v2_variant!(2, Frame { width: u32, height: u32, pixels: Vec<u8> }, Log(String, u64), Tagged(Meta), Stop);
+    assert_eq!(
+        diff(&retyped),
+        "variant `Log`, field 1: channel has `u32`, this process has `u64`"
+    );
+    let swapped = v2_variant!(2, Frame { width: u32, height: u32, pixels: Vec<u8> }, Log(u32, String), Tagged(Meta), Stop);
+    assert_eq!(
+        diff(&swapped),
+        "variant `Log`, fields reordered: channel has `Log(String, u32)`, this process has \
+         `Log(u32, String)`"
+    );
+    // A change that is neither: both whole lists.
+    let different = v2_variant!(2, Frame { width: u32, height: u32, pixels: Vec<u8> }, Log(u64), Tagged(Meta), Stop);
+    assert_eq!(
+        diff(&different),
+        "variant `Log`, fields differ: channel has `Log(String, u32)`, this process has `Log(u64)`"
+    );
+}
+
+/// Two builds of a channel whose variants hold nested derived types.
+mod nested_v1 {
+    #[derive(Clone, serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+    pub struct Inner {
+        pub y: u32,
+    }
+    #[derive(Clone, serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+    pub struct Pos {
+        pub x: u32,
+        pub y: u32,
+        pub inner: Inner,
+    }
+    #[derive(Clone, serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+    pub struct Pair(pub u8, pub u16);
+    #[derive(Clone, serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+    pub enum Kind {
+        A,
+        B(u32),
+        C { at: Pos },
+    }
+}
+
+/// The channel enum of the nested tests, over whichever `Pos`, `Pair` and `Kind` are in scope.
+macro_rules! game {
+    () => {
+        #[allow(dead_code)]
+        #[ipmpsc::channel]
+        pub enum Game {
+            Move { pos: Pos },
+            Pairs(Vec<Pair>),
+            Act(Kind),
+            Stop,
+        }
+    };
+}
+
+mod game_v1 {
+    pub use super::nested_v1::*;
+    game!();
+}
+
+/// `Pos::y` renamed to `z`.
+mod game_renamed {
+    pub use super::nested_v1::{Inner, Kind, Pair};
+    #[derive(Clone, serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+    pub struct Pos {
+        pub x: u32,
+        pub z: u32,
+        pub inner: Inner,
+    }
+    game!();
+}
+
+/// `Inner::y`, inside `Pos::inner`, retyped.
+mod game_deeper {
+    pub use super::nested_v1::{Kind, Pair};
+    #[derive(Clone, serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+    pub struct Inner {
+        pub y: u64,
+    }
+    #[derive(Clone, serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+    pub struct Pos {
+        pub x: u32,
+        pub y: u32,
+        pub inner: Inner,
+    }
+    game!();
+}
+
+/// `Pair`'s first field removed.
+mod game_pair {
+    pub use super::nested_v1::{Kind, Pos};
+    #[derive(Clone, serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+    pub struct Pair(pub u16);
+    game!();
+}
+
+/// `Kind::B` retyped.
+mod game_kind {
+    pub use super::nested_v1::{Pair, Pos};
+    #[derive(Clone, serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+    pub enum Kind {
+        A,
+        B(u64),
+        C { at: Pos },
+    }
+    game!();
+}
+
+/// `Kind::C` removed.
+mod game_fewer {
+    pub use super::nested_v1::{Pair, Pos};
+    #[derive(Clone, serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+    pub enum Kind {
+        A,
+        B(u32),
+    }
+    game!();
+}
+
+/// `Pos` replaced by a struct of another name.
+mod game_other {
+    pub use super::nested_v1::{Inner, Kind, Pair};
+    #[derive(Clone, serde::Serialize, serde::Deserialize, ipmpsc::Schema)]
+    pub struct Place {
+        pub x: u32,
+        pub y: u32,
+        pub inner: Inner,
+    }
+    pub type Pos = Place;
+    game!();
+}
+
+fn nested_channel() -> Schema {
+    <game_v1::Game as Channel>::SCHEMA
+}
+
+fn against_nested(ours: &Schema) -> String {
+    SchemaMismatch::new(stored(&nested_channel()), ours)
+        .difference()
+        .to_owned()
+}
+
+#[test]
+fn a_change_inside_a_nested_struct_names_the_nested_field() {
+    assert_eq!(
+        against_nested(&<game_renamed::Game as Channel>::SCHEMA),
+        "variant `Move`, field `pos`: `Pos`'s field renamed: channel has `y`, this process has `z`"
+    );
+}
+
+#[test]
+fn a_change_two_levels_down_names_every_level() {
+    assert_eq!(
+        against_nested(&<game_deeper::Game as Channel>::SCHEMA),
+        "variant `Move`, field `pos`: `Pos`'s field `inner`: `Inner`'s field `y`: channel has \
+         `u32`, this process has `u64`"
+    );
+}
+
+#[test]
+fn a_change_inside_a_nested_tuple_struct_or_enum_names_it() {
+    // Inside a `Vec`: the element's change is named.
+    assert_eq!(
+        against_nested(&<game_pair::Game as Channel>::SCHEMA),
+        "variant `Pairs`, field 0: `Pair`'s field 0 removed: the channel has it, this process \
+         does not"
+    );
+    assert_eq!(
+        against_nested(&<game_kind::Game as Channel>::SCHEMA),
+        "variant `Act`, field 0: `Kind`'s variant `B`, field 0: channel has `u32`, this process \
+         has `u64`"
+    );
+}
+
+#[test]
+fn a_nested_enum_variant_added_or_removed_is_named() {
+    assert_eq!(
+        against_nested(&<game_fewer::Game as Channel>::SCHEMA),
+        "variant `Act`, field 0: `Kind`'s variant `C` removed: the channel has it, this process \
+         does not"
+    );
+}
+
+#[test]
+fn a_nested_type_of_another_name_is_shown_whole() {
+    assert_eq!(
+        against_nested(&<game_other::Game as Channel>::SCHEMA),
+        "variant `Move`, field `pos`: channel has `Pos { x: u32, y: u32, inner: Inner { y: u32 } }`, \
+         this process has `Place { x: u32, y: u32, inner: Inner { y: u32 } }`"
+    );
+}
+
+/// A schema whose description is longer than [`Schema::DESCRIPTION_LIMIT`]: ten variants of
+/// 6 KiB each, then `last`.
+fn huge_schema(hash: u64, last: &'static ipmpsc::schema::VariantSchema) -> Schema {
+    use ipmpsc::schema::{FieldSchema, Shape, VariantSchema};
+    fn long(out: &mut String) {
+        out.push_str(&"Long".repeat(Schema::DESCRIPTION_LIMIT / 40));
+    }
+    static FIELDS: [FieldSchema; 1] = [FieldSchema {
+        name: "0",
+        hash: 1,
+        describe: long,
+    }];
+    let mut variants: Vec<VariantSchema> = (0..10)
+        .map(|i| VariantSchema {
+            name: ["V0", "V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8", "V9"][i],
+            shape: Shape::Tuple,
+            fields: &FIELDS,
+        })
+        .collect();
+    variants.push(*last);
+    Schema {
+        name: "Msg",
+        version: 1,
+        hash,
+        variants: Vec::leak(variants),
+    }
+}
+
+#[test]
+fn a_description_cut_short_is_never_compared() {
+    use ipmpsc::schema::{Shape, VariantSchema};
+    static STOP: VariantSchema = VariantSchema {
+        name: "Stop",
+        shape: Shape::Unit,
+        fields: &[],
+    };
+    static HALT: VariantSchema = VariantSchema {
+        name: "Halt",
+        shape: Shape::Unit,
+        fields: &[],
+    };
+    let channel = huge_schema(1, &STOP);
+    let ours = huge_schema(2, &HALT);
+    assert!(channel.description().ends_with('…'));
+    let too_long = |d: &str| {
+        assert!(d.contains("too long to compare"), "{d}");
+        assert!(!d.contains("variant `"), "{d}");
+        assert!(!d.contains("versions of ipmpsc"), "{d}");
+    };
+    too_long(SchemaMismatch::new(stored(&channel), &ours).difference());
+    // Only one side too long: its end cannot be told from a removed variant either.
+    let short = v2_variant!(1, V0(String));
+    let mut short_as_msg = short;
+    short_as_msg.name = "Msg";
+    too_long(SchemaMismatch::new(stored(&channel), &short_as_msg).difference());
+    too_long(SchemaMismatch::new(stored(&short_as_msg), &channel).difference());
+    // A version that differs is still named.
+    let mut v2 = huge_schema(3, &STOP);
+    v2.version = 2;
+    let d = SchemaMismatch::new(stored(&channel), &v2);
+    assert!(
+        d.difference()
+            .starts_with("version differs: channel has v1, this process has v2"),
+        "{}",
+        d.difference()
+    );
+    too_long(d.difference());
 }

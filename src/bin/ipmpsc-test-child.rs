@@ -66,6 +66,18 @@ fn wait_for_stdin_end() -> ! {
     std::process::exit(0)
 }
 
+/// The error and each of its causes, joined by ": " (as `anyhow` prints a chain with `{:#}`).
+pub(crate) fn chain(e: &Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// Prints the error in a form the tests parse, and exits with status 3.
 pub(crate) fn fail(e: Error) -> ! {
     match &e {

@@ -92,9 +92,14 @@ pub const fn item_encoded_len(len: u64) -> u64 {
     4 + 8 + 8 + len
 }
 
-/// Ring bytes of a record holding a payload of `len` encoded bytes.
-pub const fn record_len(encoded: u64) -> u64 {
-    (encoded + 8 + 7) & !7
+/// Bytes of the data region of the channel file at `path` (the file's last bytes), as its
+/// creator recorded them in the header: a channel of capacity C has C rounded up to 8, plus
+/// a record's 8-byte length word.
+pub fn data_region(path: &Path) -> u64 {
+    let mut word = [0u8; 8];
+    let file = std::fs::File::open(path).unwrap();
+    std::os::unix::fs::FileExt::read_exact_at(&file, &mut word, 32).unwrap();
+    u64::from_ne_bytes(word)
 }
 
 // ------------------------------------------------------------------------------------------

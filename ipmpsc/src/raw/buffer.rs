@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::error::op;
 use crate::ring::consumer::{Claimed, Consumer};
 use crate::ring::peers::Registration;
 use crate::ring::{Creation, Replace, Ring};
@@ -33,8 +34,10 @@ pub struct SharedRingBuffer {
 }
 
 impl SharedRingBuffer {
-    /// Creates a raw channel file at `path` with room for `size_in_bytes` bytes of records
-    /// (rounded up to a multiple of 8), readable and writable by the owner only (mode 0600).
+    /// Creates a raw channel file at `path` that takes messages of up to `size_in_bytes`
+    /// encoded bytes (rounded up to a multiple of 8), as ipmpsc 0.5's did, readable and
+    /// writable by the owner only (mode 0600). Smaller messages share the ring: each one takes
+    /// its encoded size rounded up to 8, plus 8 bytes.
     ///
     /// The file's memory is reserved at once, and the file is initialised under a temporary
     /// name in the same directory and renamed into place, so nobody ever maps a half-written
@@ -56,7 +59,7 @@ impl SharedRingBuffer {
     /// let buffer = ipmpsc::SharedRingBuffer::create(&path, 64 * 1024)?;
     /// assert!(buffer.capacity() >= 64 * 1024);
     /// # std::fs::remove_file(&path)?;
-    /// # Ok::<(), ipmpsc::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn create(path: impl AsRef<Path>, size_in_bytes: u64) -> Result<SharedRingBuffer> {
         Self::create_with_mode(path, size_in_bytes, file::DEFAULT_MODE)
@@ -73,7 +76,7 @@ impl SharedRingBuffer {
     /// let _buffer = ipmpsc::SharedRingBuffer::create_with_mode(&path, 4096, 0o640)?;
     /// assert_eq!(std::fs::metadata(&path)?.permissions().mode() & 0o777, 0o640);
     /// # std::fs::remove_file(&path)?;
-    /// # Ok::<(), ipmpsc::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn create_with_mode(
         path: impl AsRef<Path>,
@@ -124,10 +127,12 @@ impl SharedRingBuffer {
         );
         let path = dir.join(name);
         let path_str = path.to_str().map(str::to_owned).ok_or_else(|| {
-            Error::Io(std::io::Error::new(
+            Error::refused(
+                op::CREATE,
+                path.clone(),
                 std::io::ErrorKind::InvalidData,
-                format!("temporary path {path:?} is not UTF-8"),
-            ))
+                "the temporary path is not UTF-8",
+            )
         })?;
         let Some(Creation { ring, .. }) = Ring::create(
             &path,
@@ -138,10 +143,12 @@ impl SharedRingBuffer {
             Replace::Never,
         )?
         else {
-            return Err(Error::Io(std::io::Error::new(
+            return Err(Error::refused(
+                op::CREATE,
+                path,
                 std::io::ErrorKind::AlreadyExists,
-                format!("temporary path {path_str} is taken"),
-            )));
+                "something is at the temporary path already",
+            ));
         };
         let mut ring = Arc::into_inner(ring).expect("the only reference");
         ring.set_remove_on_drop(path);
@@ -176,17 +183,26 @@ impl SharedRingBuffer {
         })
     }
 
-    /// Capacity of the data region in bytes.
+    /// The largest message the channel takes, in encoded bytes: the capacity it was created
+    /// with, rounded up to a multiple of 8. (Its ring has room for that message and for the
+    /// 8-byte length word in front of it.)
     ///
     /// # Examples
     ///
     /// ```
     /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(1000)?;
     /// assert_eq!(buffer.capacity(), 1000);
+    /// let tx = ipmpsc::Sender::new(buffer.clone());
+    /// tx.send(&vec![7u8; 992])?; // 992 bytes and their 8-byte length: 1000 bytes
+    /// let err = tx.send(&vec![7u8; 993]).unwrap_err();
+    /// assert!(matches!(err, ipmpsc::Error::MessageTooLarge { size: 1001, capacity: 1000 }));
+    ///
+    /// let (_path, rounded) = ipmpsc::SharedRingBuffer::create_temp(1001)?;
+    /// assert_eq!(rounded.capacity(), 1008);
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
     pub fn capacity(&self) -> u64 {
-        self.ring.capacity()
+        self.ring.max_message()
     }
 
     // ---------------------------------------------------------------------------------------
@@ -234,20 +250,18 @@ impl SharedRingBuffer {
                         Claimed::Replaced => continue,
                     }
                 }
-                Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(e) if e.io_kind() == Some(std::io::ErrorKind::NotFound) => {
                     let Some((capacity, mode)) = create else {
-                        return Err(Error::Io(e));
+                        return Err(e);
                     };
                     if std::fs::symlink_metadata(path).is_ok() {
                         // Something is there that opening cannot follow to a file.
-                        return Err(Error::Io(std::io::Error::new(
+                        return Err(Error::refused(
+                            op::OPEN,
+                            path.to_path_buf(),
                             std::io::ErrorKind::NotFound,
-                            format!(
-                                "{} is a symlink to nothing: remove it, or point it at a \
-                                 channel",
-                                path.display()
-                            ),
-                        )));
+                            "it is a symlink to nothing: remove it, or point it at a channel",
+                        ));
                     }
                     if let Some(c) =
                         Ring::create(path, capacity, schema, mode, true, Replace::Never)?
@@ -283,7 +297,10 @@ impl SharedRingBuffer {
         match self.ring.registration() {
             Registration::Stay => Ok(false),
             Registration::Reopen => Ok(true),
-            Registration::Retry => Err(crate::ring::peers::creator_not_done()),
+            Registration::Retry => Err(crate::ring::peers::creator_not_done(
+                op::REGISTER_SENDER,
+                self.ring.path(),
+            )),
         }
     }
 }
@@ -300,11 +317,15 @@ fn marked_replaced(path: &Path) -> Error {
 
 /// The file at `path` was replaced again and again while this process tried to open it.
 fn keeps_changing(path: &Path) -> Error {
-    Error::Io(std::io::Error::other(format!(
-        "the channel at {} was replaced {} times while this process tried to open it",
-        path.display(),
-        file::OPEN_ATTEMPTS
-    )))
+    Error::refused(
+        op::OPEN,
+        path.to_path_buf(),
+        std::io::ErrorKind::Other,
+        format!(
+            "it was replaced {} times while this process tried to open it",
+            file::OPEN_ATTEMPTS
+        ),
+    )
 }
 
 /// `Error::SchemaMismatch` unless the file's schema is `ours` (a typed schema never matches

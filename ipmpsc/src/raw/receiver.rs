@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 
 use super::{SharedRingBuffer, ZeroCopyContext};
 use crate::codec;
+use crate::error::op;
 use crate::ring::consumer::{Claimed, Consumer};
 use crate::ring::record::RecordRef;
 use crate::ring::wait::deadline_after;
@@ -39,37 +40,19 @@ use crate::{Error, Result};
 /// ```
 pub struct Receiver {
     buffer: SharedRingBuffer,
-    /// The receiver role, or why this receiver could not claim it (reported by every
-    /// receive). `RefCell`: one consumer, so the receiver is `Send` but not `Sync`.
-    core: std::result::Result<RefCell<Consumer>, Refusal>,
+    /// The receiver role, or why this receiver could not claim it (a copy of which every
+    /// receive reports). `RefCell`: one consumer, so the receiver is `Send` but not `Sync`.
+    core: std::result::Result<RefCell<Consumer>, Error>,
 }
 
-/// Why [`Receiver::new`] could not claim a channel.
-#[derive(Debug, Clone)]
-enum Refusal {
-    /// A live receiver with this pid holds it.
-    Held(u32),
-    /// The file was replaced by a new channel at its path.
-    Replaced,
-    /// Claiming failed otherwise (corrupt cursors, an I/O error).
-    Other(String),
-}
-
-impl Refusal {
-    fn error(&self) -> Error {
-        match self {
-            Refusal::Held(pid) => Error::ReceiverAlreadyExists { pid: *pid },
-            Refusal::Replaced => replaced(),
-            Refusal::Other(why) => Error::Corrupt(why.clone()),
-        }
-    }
-}
-
-fn replaced() -> Error {
-    Error::Io(std::io::Error::new(
+/// The file at `path` was replaced by a new channel before this receiver could claim it.
+fn replaced(path: &std::path::Path) -> Error {
+    Error::refused(
+        op::CLAIM_RECEIVER,
+        path.to_path_buf(),
         std::io::ErrorKind::NotFound,
-        "the channel file was replaced by a new channel at its path; open the path again",
-    ))
+        "the file was replaced by a new channel at its path; open the path again",
+    )
 }
 
 impl Receiver {
@@ -88,9 +71,8 @@ impl Receiver {
     pub fn new(buffer: SharedRingBuffer) -> Receiver {
         let core = match Consumer::claim(buffer.ring.clone()) {
             Ok(Claimed::Consumer(c)) => Ok(RefCell::new(c)),
-            Ok(Claimed::Replaced) => Err(Refusal::Replaced),
-            Err(Error::ReceiverAlreadyExists { pid }) => Err(Refusal::Held(pid)),
-            Err(other) => Err(Refusal::Other(other.to_string())),
+            Ok(Claimed::Replaced) => Err(replaced(buffer.ring.path())),
+            Err(e) => Err(e),
         };
         Receiver { buffer, core }
     }
@@ -116,7 +98,7 @@ impl Receiver {
     pub fn try_new(buffer: SharedRingBuffer) -> Result<Receiver> {
         match Consumer::claim(buffer.ring.clone())? {
             Claimed::Consumer(c) => Ok(Self::from_consumer(buffer, c)),
-            Claimed::Replaced => Err(replaced()),
+            Claimed::Replaced => Err(replaced(buffer.ring.path())),
         }
     }
 
@@ -177,7 +159,7 @@ impl Receiver {
                 core.check_not_inherited()?;
                 Ok(core)
             }
-            Err(refusal) => Err(refusal.error()),
+            Err(refusal) => Err(refusal.duplicate()),
         }
     }
 
@@ -195,7 +177,7 @@ impl Receiver {
                 core.check_not_inherited()?;
                 Ok(core)
             }
-            Err(refusal) => Err(refusal.error()),
+            Err(refusal) => Err(refusal.duplicate()),
         }
     }
 

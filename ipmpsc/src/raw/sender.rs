@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::SharedRingBuffer;
 use crate::codec;
+use crate::error::op;
 use crate::ring::producer::{SenderHandle, Wait};
 use crate::ring::wait::deadline_after;
 use crate::ring::Ring;
@@ -114,11 +115,15 @@ impl Sender {
                 return Ok(sender);
             }
         }
-        Err(crate::Error::Io(std::io::Error::other(format!(
-            "the channel at {} was being replaced {} times while a sender registered",
-            path.display(),
-            crate::sys::file::OPEN_ATTEMPTS
-        ))))
+        Err(crate::Error::refused(
+            op::REGISTER_SENDER,
+            path.to_path_buf(),
+            std::io::ErrorKind::Other,
+            format!(
+                "it was being replaced {} times while a sender registered",
+                crate::sys::file::OPEN_ATTEMPTS
+            ),
+        ))
     }
 
     /// Sends `value`, waiting for space if the ring is full.
@@ -203,7 +208,7 @@ impl Sender {
     /// ```
     pub fn send_when_empty(&self, value: &(impl Serialize + ?Sized)) -> Result<()> {
         use std::sync::atomic::Ordering;
-        self.buffer.ring.check_not_inherited("sender")?;
+        self.buffer.ring.check_not_inherited("sender", op::SEND)?;
         let ring = &self.buffer.ring;
         loop {
             let tail = ring.tail().load(Ordering::Acquire) & crate::ring::POSITION_MASK;
@@ -223,7 +228,7 @@ impl Sender {
     /// `value`'s `Serialize` abandons the reservation (the receiver skips it at once) and
     /// leaves the sender usable.
     pub(crate) fn send_with(&self, value: &(impl Serialize + ?Sized), wait: Wait) -> Result<bool> {
-        self.buffer.ring.check_not_inherited("sender")?;
+        self.buffer.ring.check_not_inherited("sender", op::SEND)?;
         let ring = &*self.buffer.ring;
         let len = codec::encoded_size(value)?;
         let handle = &self.registration.handle;

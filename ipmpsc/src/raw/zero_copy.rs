@@ -117,7 +117,7 @@ impl<'a> ZeroCopyContext<'a> {
         let consumer = match self.consumer.take() {
             Some(Ok(consumer)) => consumer,
             Some(Err(e)) => {
-                let again = clone_error(&e);
+                let again = e.duplicate();
                 self.consumer = Some(Err(again));
                 return Err(e);
             }
@@ -152,14 +152,5 @@ impl<'a> ZeroCopyContext<'a> {
                 Err(e)
             }
         }
-    }
-}
-
-/// The error to report again on the next call of a context whose receiver was refused.
-fn clone_error(e: &Error) -> Error {
-    match e {
-        Error::ReceiverAlreadyExists { pid } => Error::ReceiverAlreadyExists { pid: *pid },
-        Error::Corrupt(why) => Error::Corrupt(why.clone()),
-        other => Error::Io(std::io::Error::other(other.to_string())),
     }
 }

@@ -22,6 +22,7 @@ use super::wait::sleep_unless;
 use super::{
     record_size, Ring, FLAG_EMPTY, FLAG_MESSAGE, FLAG_PADDING, POSITION_MASK, RECORD_HEADER,
 };
+use crate::error::op;
 use crate::{Error, Result};
 
 /// How long a reservation may stay uncommitted before the receiver checks whether its owner is
@@ -116,7 +117,7 @@ impl Consumer {
     /// `Ring::check_not_inherited`).
     #[inline]
     pub(crate) fn check_not_inherited(&self) -> Result<()> {
-        self.ring.check_not_inherited("receiver")
+        self.ring.check_not_inherited("receiver", op::RECEIVE)
     }
 
     /// Whether this consumer is a copy a forked child inherited (it must not give the role

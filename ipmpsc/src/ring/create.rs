@@ -22,6 +22,7 @@ use super::consumer::{Claimed, Consumer};
 use super::header::{self, Geometry, Header, RECEIVER_LOCK, REPLACE_LOCK};
 use super::peers::{readers_in_the_way, slot_lock};
 use super::{Ring, CLOSED, POSITION_MASK, REPLACED, REPLACING};
+use crate::error::{op, IoContext};
 use crate::schema::{Schema, StoredSchema};
 use crate::sys::file::{self, Publish, StagedFile};
 use crate::sys::fork::ChannelFile;
@@ -46,7 +47,8 @@ pub(crate) struct Creation {
 }
 
 impl Ring {
-    /// Creates a channel file at `path` of `capacity` data bytes for `schema`. With `receiver`,
+    /// Creates a channel file at `path` for `schema` that takes one message of `capacity`
+    /// encoded bytes (its data region is [`header::data_capacity`]). With `receiver`,
     /// the calling process holds the receiver role of the new file from before it is visible.
     /// `Ok(None)` only with [`Replace::Never`], when something is at the path.
     ///
@@ -62,10 +64,15 @@ impl Ring {
         receiver: bool,
         replace: Replace,
     ) -> Result<Option<Creation>> {
-        let capacity = header::round_capacity(capacity).ok_or(Error::MessageTooLarge {
-            size: capacity,
-            capacity: u64::MAX,
-        })?;
+        let too_large = || {
+            Error::refused(
+                op::CREATE,
+                path.to_path_buf(),
+                std::io::ErrorKind::InvalidInput,
+                format!("a capacity of {capacity} bytes is larger than a file can be"),
+            )
+        };
+        let capacity = header::data_capacity(capacity).ok_or_else(too_large)?;
         let stored = StoredSchema::from(schema);
         let name = stored.name.as_bytes();
         let desc = stored.description.as_bytes();
@@ -82,23 +89,20 @@ impl Ring {
             name.len() as u32,
             desc.len() as u32,
         )
-        .ok_or_else(|| {
-            Error::Io(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "capacity too large",
-            ))
-        })?;
+        .ok_or_else(too_large)?;
         let mut staged =
-            StagedFile::create(path, geo.file_len, mode, RECEIVER_LOCK, &header::MAGIC)?;
+            StagedFile::create(path, geo.file_len, mode, RECEIVER_LOCK, &header::MAGIC)
+                .doing(op::CREATE, path)?;
         // Mapped through a description of its own, which never holds a lock: a mapping keeps
         // its description open, and one inherited by a forked child would keep the locks.
-        let map = file::map(&*staged.reopen()?)?;
+        let map = file::map(&*staged.reopen().doing(op::CREATE, path)?).doing(op::MAP, path)?;
         let ring = Ring::from_parts(
             map,
-            staged.file.try_clone()?,
-            staged.reopen()?,
+            staged.file.try_clone().doing(op::CREATE, path)?,
+            staged.reopen().doing(op::CREATE, path)?,
             geo,
             stored.clone(),
+            path,
         );
         ring.write_identity(name, desc);
         let ring = Arc::new(ring);
@@ -110,16 +114,20 @@ impl Ring {
                 Claimed::Replaced => unreachable!("a fresh file is not replaced"),
             }
         } else {
-            if !lock::try_lock(ring.receiver_file.as_fd(), RECEIVER_LOCK)? {
-                return Err(Error::Io(std::io::Error::other(
-                    "could not lock a freshly created channel file",
-                )));
+            if !lock::try_lock(ring.receiver_file.as_fd(), RECEIVER_LOCK).doing(op::CREATE, path)? {
+                return Err(Error::refused(
+                    op::CREATE,
+                    path.to_path_buf(),
+                    std::io::ErrorKind::Other,
+                    "another open file description holds the receiver lock of the file this \
+                     process just created under a temporary name",
+                ));
             }
             None
         };
         let mut attempts = 0;
         loop {
-            if let Publish::Done = staged.publish_new()? {
+            if let Publish::Done = staged.publish_new().doing(op::CREATE, path)? {
                 break;
             }
             if replace == Replace::Never {
@@ -130,14 +138,17 @@ impl Ring {
             }
             attempts += 1;
             if attempts >= file::OPEN_ATTEMPTS {
-                return Err(Error::Io(std::io::Error::other(format!(
-                    "{} kept changing while this process tried to create a channel there",
-                    path.display()
-                ))));
+                return Err(Error::refused(
+                    op::CREATE,
+                    path.to_path_buf(),
+                    std::io::ErrorKind::Other,
+                    "what is at the path kept changing while this process tried to create a \
+                     channel there",
+                ));
             }
         }
         if !receiver {
-            lock::unlock(ring.receiver_file.as_fd(), RECEIVER_LOCK)?;
+            lock::unlock(ring.receiver_file.as_fd(), RECEIVER_LOCK).doing(op::CREATE, path)?;
         }
         Ok(Some(Creation { ring, consumer }))
     }
@@ -185,7 +196,8 @@ impl Ring {
     /// ipmpsc channel of this layout, word size and codec; [`Error::Corrupt`] if its geometry or
     /// cursors are impossible.
     pub(crate) fn open(path: &Path) -> Result<Ring> {
-        let [map_file, receiver_file, sender_file] = file::open_separately(path)?;
+        let [map_file, receiver_file, sender_file] =
+            file::open_separately(path).doing(op::OPEN, path)?;
         let ring = Ring::map_existing(&map_file, receiver_file, sender_file, path)?;
         ring.check_cursors()?;
         Ok(ring)
@@ -201,7 +213,7 @@ impl Ring {
         sender_file: ChannelFile,
         path: &Path,
     ) -> Result<Ring> {
-        let actual_len = map_file.metadata()?.len();
+        let actual_len = map_file.metadata().doing(op::OPEN, path)?.len();
         let min = std::mem::size_of::<Header>() as u64;
         if actual_len < min {
             return Err(Error::IncompatibleRingBuffer(format!(
@@ -209,7 +221,7 @@ impl Ring {
                 path.display()
             )));
         }
-        let map = file::map(map_file)?;
+        let map = file::map(map_file).doing(op::MAP, path)?;
         if (map.len() as u64) < min {
             return Err(Error::IncompatibleRingBuffer(
                 "file shrank while being opened".into(),
@@ -305,6 +317,7 @@ impl Ring {
             sender_file,
             geo,
             schema,
+            path,
         ))
     }
 }
@@ -318,54 +331,70 @@ fn replace_existing(staged: &mut StagedFile) -> Result<bool> {
         Ok(old) => old,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return swap_out_symlink(staged),
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(Error::io(op::REPLACE, path, e)),
     };
-    let meta = old.metadata()?;
+    let meta = old.metadata().doing(op::REPLACE, &path)?;
     if !meta.is_file() {
-        return Err(Error::Io(std::io::Error::new(
+        return Err(Error::refused(
+            op::REPLACE,
+            path,
             std::io::ErrorKind::AlreadyExists,
-            format!("{} exists and is not a regular file", path.display()),
-        )));
+            "something that is not a regular file is at the path",
+        ));
     }
     // The replace lock first, then the receiver lock: whoever finds the receiver lock held
     // and the replace lock free knows a receiver holds it, not a creator.
-    match lock::take(old.as_fd(), REPLACE_LOCK)? {
+    match lock::take(old.as_fd(), REPLACE_LOCK).doing(op::REPLACE, &path)? {
         Holder::Us => {}
         Holder::Writer => {
             // Another creator is deciding about this file: wait for its decision, then look
             // again.
             let deadline = std::time::Instant::now() + super::peers::CREATOR_PATIENCE;
-            while lock::is_locked(old.as_fd(), REPLACE_LOCK)? {
+            while lock::is_locked(old.as_fd(), REPLACE_LOCK).doing(op::REPLACE, &path)? {
                 if std::time::Instant::now() >= deadline {
-                    return Err(super::peers::creator_not_done());
+                    return Err(super::peers::creator_not_done(op::REPLACE, &path));
                 }
                 std::thread::sleep(std::time::Duration::from_micros(50));
             }
             return Ok(false);
         }
-        Holder::Readers => return Err(readers_in_the_way("creator", REPLACE_LOCK)),
+        Holder::Readers => {
+            return Err(readers_in_the_way(
+                "creator",
+                REPLACE_LOCK,
+                op::REPLACE,
+                &path,
+            ))
+        }
     }
     // Given back explicitly, whatever the outcome: closing `old` would not do it while a child
     // forked meanwhile still has a copy of its descriptor (until its fork handler runs).
     let _unlock = UnlockOnDrop(&old);
-    match lock::take(old.as_fd(), RECEIVER_LOCK)? {
+    match lock::take(old.as_fd(), RECEIVER_LOCK).doing(op::REPLACE, &path)? {
         Holder::Us => {}
         Holder::Writer => {
             let pid = inspect(&old, &path).map(|r| r.receiver_pid()).unwrap_or(0);
             return Err(Error::ReceiverAlreadyExists { pid });
         }
-        Holder::Readers => return Err(readers_in_the_way("receiver", RECEIVER_LOCK)),
+        Holder::Readers => {
+            return Err(readers_in_the_way(
+                "receiver",
+                RECEIVER_LOCK,
+                op::REPLACE,
+                &path,
+            ))
+        }
     }
-    if !file::path_is(&path, &old)? {
+    if !file::path_is(&path, &old).doing(op::REPLACE, &path)? {
         return Ok(false); // replaced meanwhile: look again
     }
     let channel = match inspect(&old, &path) {
         Ok(channel) => channel,
         // The file could not be mapped (out of memory or address space): nothing is known
         // about who uses it, so it stays.
-        Err(Error::Io(e)) => return Err(Error::Io(e)),
+        Err(e @ Error::Io { .. }) => return Err(e),
         Err(_) if meta.len() == 0 => {
-            staged.replace()?;
+            staged.replace().doing(op::REPLACE, &path)?;
             return Ok(true);
         }
         // A channel of another layout (an older ipmpsc), or one whose header is broken: its
@@ -381,7 +410,7 @@ fn replace_existing(staged: &mut StagedFile) -> Result<bool> {
                     undelivered: 0,
                 });
             }
-            staged.replace()?;
+            staged.replace().doing(op::REPLACE, &path)?;
             return Ok(true);
         }
         // Somebody's data: never clobbered.
@@ -403,7 +432,7 @@ fn replace_existing(staged: &mut StagedFile) -> Result<bool> {
     crate::fault::point("before-replace");
     if let Err(e) = staged.replace() {
         tail.fetch_and(!REPLACING, Ordering::SeqCst);
-        return Err(e.into());
+        return Err(Error::io(op::REPLACE, path, e));
     }
     // Marked only once it is off the path, so that whoever opens the path never finds a
     // replaced file there, even if this process dies right here (then REPLACING stays, with
@@ -429,14 +458,21 @@ impl Drop for UnlockOnDrop<'_> {
 /// through a description of its own that holds none: a mapping keeps its description open,
 /// and a forked child inheriting it must not keep the locks.
 fn inspect(old: &ChannelFile, path: &Path) -> Result<Ring> {
-    let map_file = file::open_nofollow(path)?;
-    if !file::same_file(&map_file, old)? {
-        return Err(Error::Io(std::io::Error::other(format!(
-            "{} changed while it was inspected",
-            path.display()
-        ))));
+    let map_file = file::open_nofollow(path).doing(op::REPLACE, path)?;
+    if !file::same_file(&map_file, old).doing(op::REPLACE, path)? {
+        return Err(Error::refused(
+            op::REPLACE,
+            path.to_path_buf(),
+            std::io::ErrorKind::Other,
+            "the file at the path changed while it was inspected",
+        ));
     }
-    Ring::map_existing(&map_file, old.try_clone()?, old.try_clone()?, path)
+    Ring::map_existing(
+        &map_file,
+        old.try_clone().doing(op::REPLACE, path)?,
+        old.try_clone().doing(op::REPLACE, path)?,
+        path,
+    )
 }
 
 /// `Error::ChannelInUse` if `channel` has live senders or undelivered bytes.
@@ -461,9 +497,12 @@ fn refuse_if_in_use(channel: &Ring, path: &Path) -> Result<()> {
 fn swap_out_symlink(staged: &mut StagedFile) -> Result<bool> {
     let path = staged.final_path().to_path_buf();
     if let Ok(target) = file::open(&path) {
-        if let Ok(channel) =
-            Ring::map_existing(&target, file::open(&path)?, file::open(&path)?, &path)
-        {
+        if let Ok(channel) = Ring::map_existing(
+            &target,
+            file::open(&path).doing(op::REPLACE, &path)?,
+            file::open(&path).doing(op::REPLACE, &path)?,
+            &path,
+        ) {
             if channel.receiver_held() {
                 return Err(Error::ReceiverAlreadyExists {
                     pid: channel.receiver_pid(),
@@ -472,11 +511,12 @@ fn swap_out_symlink(staged: &mut StagedFile) -> Result<bool> {
             refuse_if_in_use(&channel, &path)?;
         }
     }
-    staged.exchange()?;
-    if staged.displaced()?.file_type().is_symlink() {
-        staged.remove_displaced()?;
+    staged.exchange().doing(op::REPLACE, &path)?;
+    let displaced = staged.displaced().doing(op::REPLACE, &path)?;
+    if displaced.file_type().is_symlink() {
+        staged.remove_displaced().doing(op::REPLACE, &path)?;
         return Ok(true);
     }
-    staged.exchange()?;
+    staged.exchange().doing(op::REPLACE, &path)?;
     Ok(false)
 }

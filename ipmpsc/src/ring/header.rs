@@ -12,8 +12,9 @@
 //!    768   128  space wait word and target (senders sleep here)
 //!    896  64*N  sender slots (N = max_senders)                (sender i's lock: byte 896 + 64 i)
 //!      …     …  schema name and description (UTF-8)
-//!      …   C/8  commit flags, one byte per 8-byte word of the data region (page aligned)
-//!      …     C  data region (page aligned)
+//!      …   D/8  commit flags, one byte per 8-byte word of the data region (page aligned)
+//!      …     D  data region (page aligned): D = C rounded up to 8, plus a record's length
+//!               word, for a channel created with capacity C (see [`data_capacity`])
 //! ```
 //!
 //! The lock bytes are byte-range locks on the file (see [`crate::sys::lock`]), not bytes of
@@ -206,9 +207,11 @@ impl Geometry {
     }
 }
 
-/// Rounds a requested capacity up to a multiple of 8 (at least 8).
-pub(crate) fn round_capacity(requested: u64) -> Option<u64> {
-    align_up(requested.max(8), 8)
+/// The data region of a ring that takes one message of `largest` encoded bytes: the message
+/// rounded up to a multiple of 8, and room for its record's length word. So a ring created
+/// with capacity C takes a message of C bytes, as in ipmpsc 0.5. `None` if it overflows.
+pub(crate) fn data_capacity(largest: u64) -> Option<u64> {
+    align_up(largest, 8)?.checked_add(super::RECORD_HEADER)
 }
 
 #[cfg(test)]
@@ -249,10 +252,17 @@ mod tests {
     }
 
     #[test]
-    fn capacity_rounds_up_to_words() {
-        assert_eq!(round_capacity(0), Some(8));
-        assert_eq!(round_capacity(9), Some(16));
-        assert_eq!(round_capacity(64), Some(64));
-        assert_eq!(round_capacity(u64::MAX), None);
+    fn the_data_region_holds_the_largest_message_and_its_length_word() {
+        assert_eq!(data_capacity(0), Some(8));
+        assert_eq!(data_capacity(8), Some(16));
+        assert_eq!(data_capacity(9), Some(24));
+        assert_eq!(data_capacity(64), Some(72));
+        assert_eq!(data_capacity(u64::MAX), None);
+        assert_eq!(data_capacity(u64::MAX - 7), None);
+        for c in [0, 1, 8, 63, 64, 1000, 4096] {
+            let region = data_capacity(c).unwrap();
+            assert_eq!(region % 8, 0);
+            assert!(super::super::record_size(c).unwrap() <= region);
+        }
     }
 }

@@ -83,7 +83,7 @@ pub(crate) mod record;
 mod tests;
 pub(crate) mod wait;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 
 use memmap2::MmapRaw;
@@ -123,11 +123,16 @@ pub(crate) const REPLACED: u64 = 1 << 62;
 pub(crate) const REPLACING: u64 = 1 << 61;
 
 #[cold]
-fn inherited(end: &str) -> Error {
-    Error::Io(std::io::Error::other(format!(
-        "this {end} was inherited through fork: a forked child cannot use its parent's channel \
-         ends; open the channel again in the child"
-    )))
+fn inherited(end: &str, op: &'static str, path: &Path) -> Error {
+    Error::refused(
+        op,
+        path.to_path_buf(),
+        std::io::ErrorKind::Other,
+        format!(
+            "this {end} was inherited through fork: a forked child cannot use its parent's \
+             channel ends; open the channel again in the child"
+        ),
+    )
 }
 
 /// Bytes of the length word in front of every record.
@@ -152,6 +157,8 @@ pub(crate) struct Ring {
     sender_file: ChannelFile,
     geo: Geometry,
     schema: StoredSchema,
+    /// The path the file was opened or created at (where it may no longer be), for errors.
+    path: PathBuf,
     /// Whether a receiver of this process holds the receiver role through this mapping (the
     /// kernel lock cannot tell: a description never conflicts with itself).
     receiver_taken: AtomicBool,
@@ -174,13 +181,15 @@ unsafe impl Send for Ring {}
 unsafe impl Sync for Ring {}
 
 impl Ring {
-    /// Wraps a mapping whose identity and geometry have been validated (or just written).
+    /// Wraps a mapping of the file at `path` whose identity and geometry have been validated
+    /// (or just written).
     fn from_parts(
         map: MmapRaw,
         receiver_file: ChannelFile,
         sender_file: ChannelFile,
         geo: Geometry,
         schema: StoredSchema,
+        path: &Path,
     ) -> Ring {
         let words = (geo.max_senders as usize).div_ceil(64);
         Ring {
@@ -189,6 +198,7 @@ impl Ring {
             sender_file,
             geo,
             schema,
+            path: path.to_path_buf(),
             receiver_taken: AtomicBool::new(false),
             held_slots: (0..words).map(|_| AtomicU64::new(0)).collect(),
             remove_on_drop: None,
@@ -227,13 +237,19 @@ impl Ring {
 
     /// `Ok` if this mapping was made by this process; an error if it is a copy a forked child
     /// inherited: its descriptors point at `/dev/null` and its slots and role are the
-    /// parent's, so using it would act in the parent's name.
+    /// parent's, so using it would act in the parent's name. `end` names the channel end
+    /// used, `op` what was tried (see [`crate::error::op`]).
     #[inline]
-    pub(crate) fn check_not_inherited(&self, end: &str) -> Result<()> {
+    pub(crate) fn check_not_inherited(&self, end: &str, op: &'static str) -> Result<()> {
         if self.inherited() {
-            return Err(inherited(end));
+            return Err(inherited(end, op, &self.path));
         }
         Ok(())
+    }
+
+    /// The path the file was opened or created at.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Whether this mapping is a copy that a forked child inherited.
@@ -249,10 +265,16 @@ impl Ring {
         start..start + self.map.len()
     }
 
-    /// Data capacity in bytes.
+    /// Bytes of the data region.
     #[inline]
     pub(crate) fn capacity(&self) -> u64 {
         self.geo.capacity
+    }
+
+    /// The largest message the ring takes, in bytes: a record of it fills the data region.
+    #[inline]
+    pub(crate) fn max_message(&self) -> u64 {
+        self.geo.capacity - RECORD_HEADER
     }
 
     /// The schema recorded in the file.

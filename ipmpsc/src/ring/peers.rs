@@ -43,6 +43,7 @@
 //! waits), which takes the dead slot's lock and does what the owner could not.
 
 use std::os::fd::AsFd;
+use std::path::Path;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -50,6 +51,7 @@ use super::header::{RECEIVER_LOCK, REPLACE_LOCK, SENDER_LOCKS};
 use super::{
     Ring, CLOSED, FLAG_EMPTY, FLAG_PADDING, POSITION_MASK, RECORD_HEADER, REPLACED, REPLACING,
 };
+use crate::error::{op, IoContext};
 use crate::sys::lock::{self, Holder};
 use crate::sys::process;
 use crate::{Error, Result};
@@ -125,26 +127,30 @@ impl SenderSlot {
 }
 
 /// Another process is creating a channel at the path, and has held the file for longer than
-/// [`CREATOR_PATIENCE`] without deciding.
-pub(crate) fn creator_not_done() -> Error {
-    Error::Io(std::io::Error::new(
+/// [`CREATOR_PATIENCE`] without deciding; `op` (see [`crate::error::op`]) could not wait for it.
+pub(crate) fn creator_not_done(op: &'static str, path: &Path) -> Error {
+    Error::refused(
+        op,
+        path.to_path_buf(),
         std::io::ErrorKind::WouldBlock,
         "another process is creating a channel at this path and has not finished; try again",
-    ))
+    )
 }
 
 /// A role's lock byte at `offset` is held only through read locks (see
 /// [`crate::sys::lock::Holder::Readers`]): no peer holds it, but a process that may read the
 /// file keeps everyone from taking it.
 #[cold]
-pub(crate) fn readers_in_the_way(role: &str, offset: u64) -> Error {
-    Error::Io(std::io::Error::new(
+pub(crate) fn readers_in_the_way(role: &str, offset: u64, op: &'static str, path: &Path) -> Error {
+    Error::refused(
+        op,
+        path.to_path_buf(),
         std::io::ErrorKind::ResourceBusy,
         format!(
             "no {role} holds the channel, but a process with read access holds a read lock on \
              its {role} byte (offset {offset}) and keeps {role}s out"
         ),
-    ))
+    )
 }
 
 /// One registered sender fewer in `attached`, never below zero (a slot state forged to
@@ -204,7 +210,7 @@ impl Ring {
     /// [`Error::ReceiverAlreadyExists`] if a receiver holds it (in this process or another);
     /// [`Error::Corrupt`] if the cursors are impossible.
     pub(crate) fn claim_receiver(&self) -> Result<Claim> {
-        self.check_not_inherited("receiver's channel")?;
+        self.check_not_inherited("receiver's channel", op::CLAIM_RECEIVER)?;
         if self.receiver_taken.swap(true, Ordering::AcqRel) {
             return Err(Error::ReceiverAlreadyExists {
                 pid: process::current_pid(),
@@ -221,7 +227,8 @@ impl Ring {
         let mut writer_seen = 0;
         loop {
             let holder = lock::take(self.receiver_file.as_fd(), RECEIVER_LOCK)
-                .map_err(|e| undo(e.into()))?;
+                .doing(op::CLAIM_RECEIVER, &self.path)
+                .map_err(undo)?;
             // A creator deciding whether to replace the file holds the receiver lock too, for
             // a moment: wait for its decision rather than report a receiver that is not there.
             match holder {
@@ -230,7 +237,12 @@ impl Ring {
                 // Only read locks, which no receiver takes: a process that may only read the
                 // file is in the way; say so rather than name a receiver that is not there.
                 Holder::Readers => {
-                    return Err(undo(readers_in_the_way("receiver", RECEIVER_LOCK)));
+                    return Err(undo(readers_in_the_way(
+                        "receiver",
+                        RECEIVER_LOCK,
+                        op::CLAIM_RECEIVER,
+                        &self.path,
+                    )));
                 }
                 Holder::Writer => {
                     writer_seen += 1;
@@ -245,7 +257,7 @@ impl Ring {
             }
             writer_seen = 0;
             if std::time::Instant::now() >= deadline {
-                return Err(undo(creator_not_done()));
+                return Err(undo(creator_not_done(op::CLAIM_RECEIVER, &self.path)));
             }
             std::thread::sleep(Duration::from_micros(100));
         }
@@ -332,6 +344,10 @@ impl Ring {
     /// Takes a free sender slot, or one whose owner died and whose intent needs nobody, as a
     /// `state` ([`SlotState::Sender`] or [`SlotState::Borrowed`]).
     pub(crate) fn claim_slot(&self, state: SlotState) -> Result<u32> {
+        let op = match state {
+            SlotState::Sender => op::REGISTER_SENDER,
+            _ => op::SEND,
+        };
         let peers = &self.header().peers;
         // Slots nobody holds but read locks keep out (see `readers_in_the_way`).
         let mut squatted = 0usize;
@@ -353,7 +369,7 @@ impl Ring {
                     }
                     Err(e) => {
                         self.unhold_locally(i);
-                        return Err(e.into());
+                        return Err(Error::io(op, self.path.clone(), e));
                     }
                 }
                 // The slot is ours alone; what is in it belongs to a dead owner, or to nobody.
@@ -392,14 +408,16 @@ impl Ring {
             }
         }
         if squatted > 0 {
-            return Err(Error::Io(std::io::Error::new(
+            return Err(Error::refused(
+                op,
+                self.path.clone(),
                 std::io::ErrorKind::ResourceBusy,
                 format!(
                     "no sender slot is free: {squatted} of the {} are held by nobody but read \
                      locks of a process with read access to the file, which keep senders out",
                     self.max_senders()
                 ),
-            )));
+            ));
         }
         Err(Error::TooManySenders {
             max: self.max_senders() as usize,
@@ -604,7 +622,7 @@ impl Ring {
                 }
                 Err(e) => {
                     unlock_all(&dead);
-                    return Err(e.into());
+                    return Err(Error::io(op::RECEIVE, self.path.clone(), e));
                 }
             }
         }

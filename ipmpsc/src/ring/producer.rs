@@ -10,6 +10,7 @@ use super::{
     record_size, Ring, CLOSED, FLAG_MESSAGE, FLAG_PADDING, MAX_POSITION, POSITION_MASK,
     RECORD_HEADER, REPLACED, REPLACING,
 };
+use crate::error::op;
 use crate::sys::clock;
 use crate::{Error, Result};
 
@@ -54,7 +55,7 @@ impl SenderHandle {
     /// # Errors
     /// [`Error::TooManySenders`] if every slot is held by a live sender.
     pub(crate) fn register(ring: &Ring) -> Result<SenderHandle> {
-        ring.check_not_inherited("sender's channel")?;
+        ring.check_not_inherited("sender's channel", op::REGISTER_SENDER)?;
         let slot = ring.claim_slot(SlotState::Sender)?;
         Ok(Self::with(ring, Some(slot)))
     }
@@ -141,8 +142,7 @@ impl Drop for Unbusy<'_> {
 fn no_slot_free(e: &Error) -> bool {
     match e {
         Error::TooManySenders { .. } => true,
-        Error::Io(e) => e.kind() == std::io::ErrorKind::ResourceBusy,
-        _ => false,
+        _ => e.io_kind() == Some(std::io::ErrorKind::ResourceBusy),
     }
 }
 
@@ -288,8 +288,8 @@ impl Ring {
             Some(size) if size <= cap => size,
             _ => {
                 return Err(Error::MessageTooLarge {
-                    size: len.saturating_add(RECORD_HEADER),
-                    capacity: cap,
+                    size: len,
+                    capacity: self.max_message(),
                 })
             }
         };

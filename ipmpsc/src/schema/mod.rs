@@ -225,16 +225,20 @@ impl Schema {
             describe_fields(&mut out, variant.shape, variant.fields);
         }
         if out.len() > Self::DESCRIPTION_LIMIT {
-            let mut end = Self::DESCRIPTION_LIMIT - "\n…".len();
+            let mut end = Self::DESCRIPTION_LIMIT - CUT_SHORT.len();
             while !out.is_char_boundary(end) {
                 end -= 1;
             }
             out.truncate(end);
-            out.push_str("\n…");
+            out.push_str(CUT_SHORT);
         }
         out
     }
 }
+
+/// The end of a description that [`Schema::description`] cut short at
+/// [`Schema::DESCRIPTION_LIMIT`].
+const CUT_SHORT: &str = "\n…";
 
 /// Renders `(A, B)`, ` { a: A, b: B }` or nothing, after a variant or struct name.
 pub(crate) fn describe_fields(out: &mut String, shape: Shape, fields: &[FieldSchema]) {

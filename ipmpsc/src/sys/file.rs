@@ -46,7 +46,8 @@ impl StagedFile {
     ///
     /// Reserving (`fallocate`) matters on tmpfs: a sparse file that does not fit would be
     /// created happily and then kill a sender with `SIGBUS` when it touches a page that the
-    /// file system cannot provide. Here it fails at once, naming the path and the size.
+    /// file system cannot provide. Here it fails at once, naming the size (the caller names
+    /// the path).
     pub(crate) fn create(
         path: &Path,
         len: u64,
@@ -94,7 +95,7 @@ impl StagedFile {
                     staged
                         .file
                         .set_permissions(std::fs::Permissions::from_mode(mode))?;
-                    reserve(&staged.file, len, path)?;
+                    reserve(&staged.file, len)?;
                     return Ok(staged);
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
@@ -233,7 +234,7 @@ fn remove_abandoned(dir: &Path, name: &std::ffi::OsStr, held: u64, marker: &[u8]
 }
 
 /// Reserves `len` bytes of storage for `file` and sets its length to `len`.
-fn reserve(file: &File, len: u64, path: &Path) -> io::Result<()> {
+fn reserve(file: &File, len: u64) -> io::Result<()> {
     match rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), 0, len) {
         Ok(()) => Ok(()),
         // File systems without fallocate: a sparse file, as before.
@@ -241,18 +242,14 @@ fn reserve(file: &File, len: u64, path: &Path) -> io::Result<()> {
         Err(rustix::io::Errno::NOSPC) => Err(io::Error::new(
             io::ErrorKind::StorageFull,
             format!(
-                "cannot reserve {len} bytes for the channel file {}: no space left on the file \
-                 system (for /dev/shm, a container's default is often 64 MiB); create a smaller \
-                 channel or give the file system more room",
-                path.display()
+                "cannot reserve {len} bytes: no space left on the file system (for /dev/shm, a \
+                 container's default is often 64 MiB); create a smaller channel or give the \
+                 file system more room"
             ),
         )),
         Err(rustix::io::Errno::FBIG) => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!(
-                "a channel file of {len} bytes is larger than the file system allows ({})",
-                path.display()
-            ),
+            format!("a file of {len} bytes is larger than the file system allows"),
         )),
         Err(e) => Err(e.into()),
     }
@@ -286,8 +283,7 @@ pub(crate) fn open_separately(path: &Path) -> io::Result<[ChannelFile; 3]> {
         }
     }
     Err(io::Error::other(format!(
-        "{} was replaced {OPEN_ATTEMPTS} times while being opened",
-        path.display()
+        "it was replaced {OPEN_ATTEMPTS} times while being opened"
     )))
 }
 

@@ -68,7 +68,7 @@ pub fn race(path: &str, how: &str, capacity: u64) {
             let kind = match e {
                 Error::ReceiverAlreadyExists { .. } => "ReceiverAlreadyExists".to_owned(),
                 Error::ChannelInUse { .. } => "ChannelInUse".to_owned(),
-                Error::Io(e) => format!("Io:{:?}", e.kind()),
+                Error::Io { source, .. } => format!("Io:{:?}", source.kind()),
                 other => format!("{other:?}").replace(' ', "_"),
             };
             println!("LOST {kind}");
@@ -81,7 +81,7 @@ pub fn race(path: &str, how: &str, capacity: u64) {
         match rx.recv_timeout(std::time::Duration::from_secs(10)) {
             Ok(Some(m)) => println!("GOT {m:?}"),
             Ok(None) => println!("GOT nothing"),
-            Err(e) => println!("GOT error {e}"),
+            Err(e) => println!("GOT error {}", crate::chain(&e)),
         }
     }
 }
@@ -118,8 +118,10 @@ pub fn small_fs(dir: &str, too_big: u64, fits: u64) {
     let big = format!("{dir}/too-big");
     match Msg::create_receiver(&big, too_big) {
         Ok(_) => println!("CREATED {too_big}"),
-        Err(Error::Io(e)) => println!("REFUSED {:?} {e}", e.kind()),
-        Err(e) => println!("REFUSED other {e}"),
+        Err(e) => match e.io_kind() {
+            Some(kind) => println!("REFUSED {kind:?} {}", crate::chain(&e)),
+            None => println!("REFUSED other {}", crate::chain(&e)),
+        },
     }
     let path = format!("{dir}/fits");
     let mut rx = Msg::create_receiver(&path, fits).unwrap_or_else(|e| crate::fail(e));
@@ -378,7 +380,7 @@ pub fn fork_use(path: &str) {
     let tx = Msg::open_sender(path).unwrap_or_else(|e| crate::fail(e));
     let outcome = |r: Result<(), Error>| match r {
         Ok(()) => "ok".to_owned(),
-        Err(e) => format!("err {e}"),
+        Err(e) => format!("err {}", crate::chain(&e)),
     };
     let pid = fork();
     if pid == 0 {
@@ -439,7 +441,7 @@ pub fn zc_fork(path: &str, mode: &str) {
             let outcome = match ctx.try_recv::<&[u8]>() {
                 Ok(Some(bytes)) => format!("received {}", bytes.len()),
                 Ok(None) => "nothing".to_owned(),
-                Err(e) => format!("err {e}"),
+                Err(e) => format!("err {}", crate::chain(&e)),
             };
             println!("CHILD {outcome}");
             drop(ctx);
@@ -468,7 +470,7 @@ pub fn zc_fork(path: &str, mode: &str) {
     let sent = tx.try_send(&vec![0xBBu8; 6000]);
     println!(
         "PARENT {:?} {:#x} {:#x}",
-        sent.map_err(|e| e.to_string()),
+        sent.map_err(|e| crate::chain(&e)),
         view[0],
         view[5999]
     );
