@@ -68,8 +68,10 @@ pub(super) fn diagnose(channel: &StoredSchema, ours: &StoredSchema) -> String {
     }
     match structural {
         Structural::Difference(d) | Structural::TooLong(d) => d,
-        Structural::Agree => "the descriptions agree but the hashes differ: the two programs \
-                              were built with versions of ipmpsc that hash schemas differently"
+        Structural::Agree => "the descriptions agree but the hashes differ: a type that contains \
+                              itself differs where its description only names it (a recursive \
+                              mention is hashed with its structure), or the two programs were \
+                              built with versions of ipmpsc that hash schemas differently"
             .to_owned(),
         Structural::Unreadable => "the hashes differ, and the channel's description cannot be \
                                    compared with this process's: it was written by a version of \
