@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserializer, Serializer};
 
 use super::hash::type_hash;
-use super::view::{owned_string, slice_of_views};
+use super::view::{by_value, owned_string, sequence_view, slice_of_views, str_view};
 use super::{SchemaType, SchemaView};
 
 /// Types that hash and describe by a name and are their own view (copied). The name is the
@@ -38,19 +38,7 @@ macro_rules! named_value {
             }
         }
 
-        impl SchemaView for $ty {
-            type View<'a> = $ty;
-            fn view(&self) -> $ty {
-                *self
-            }
-            fn from_view<'a>(view: $ty) -> $ty
-            where
-                Self: 'a,
-            {
-                view
-            }
-            slice_of_views!();
-        }
+        by_value!($ty);
     )*};
 }
 
@@ -266,50 +254,10 @@ impl<B: SchemaType + ToOwned + ?Sized> SchemaType for Cow<'_, B> {
     }
 }
 
-impl SchemaView for Cow<'static, str> {
-    type View<'a> = &'a str;
-    fn view(&self) -> &str {
-        self
-    }
-    fn from_view<'a>(view: &'a str) -> Self
-    where
-        Self: 'a,
-    {
-        Cow::Owned(owned_string(view))
-    }
-    slice_of_views!();
-}
+str_view!(Cow<'static, str>);
 
-impl<T: SchemaView + Clone> SchemaView for Cow<'static, [T]> {
-    type View<'a>
-        = T::SliceView<'a>
-    where
-        T: 'a;
-    fn view(&self) -> Self::View<'_> {
-        T::view_slice(self)
-    }
-    fn from_view<'a>(view: Self::View<'a>) -> Self
-    where
-        Self: 'a,
-    {
-        Cow::Owned(T::vec_from_view(view))
-    }
-    fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        T::serialize_slice(self, serializer)
-    }
-    fn deserialize_wire<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        T::deserialize_vec(deserializer).map(Cow::Owned)
-    }
-    fn serialize_view<'v, S: Serializer>(
-        view: &Self::View<'v>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error>
-    where
-        Self: 'v,
-    {
-        T::serialize_slice_view(view, serializer)
-    }
-    slice_of_views!();
+sequence_view! {
+    [+ Clone] Cow<'static, [T]> => Cow::Owned;
 }
 
 impl SchemaView for Cow<'static, Path> {
@@ -372,52 +320,10 @@ macro_rules! shared_pointer {
             slice_of_views!();
         }
 
-        impl SchemaView for $rc<str> {
-            type View<'a> = &'a str;
-            fn view(&self) -> &str {
-                self
-            }
-            fn from_view<'a>(view: &'a str) -> Self
-            where
-                Self: 'a,
-            {
-                $rc::from(owned_string(view))
-            }
-            slice_of_views!();
-        }
+        str_view!($rc<str>);
 
-        impl<T: SchemaView> SchemaView for $rc<[T]> {
-            type View<'a>
-                = T::SliceView<'a>
-            where
-                T: 'a;
-            fn view(&self) -> Self::View<'_> {
-                T::view_slice(self)
-            }
-            fn from_view<'a>(view: Self::View<'a>) -> Self
-            where
-                Self: 'a,
-            {
-                $rc::from(T::vec_from_view(view))
-            }
-            fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                T::serialize_slice(self, serializer)
-            }
-            fn deserialize_wire<'de, D: Deserializer<'de>>(
-                deserializer: D,
-            ) -> Result<Self, D::Error> {
-                T::deserialize_vec(deserializer).map($rc::from)
-            }
-            fn serialize_view<'v, S: Serializer>(
-                view: &Self::View<'v>,
-                serializer: S,
-            ) -> Result<S::Ok, S::Error>
-            where
-                Self: 'v,
-            {
-                T::serialize_slice_view(view, serializer)
-            }
-            slice_of_views!();
+        sequence_view! {
+            [] $rc<[T]> => $rc::from;
         }
     )*};
 }

@@ -176,15 +176,17 @@ macro_rules! by_value {
                 *self
             }
             fn from_view<'a>(view: $ty) -> $ty
-    where
-        Self: 'a,
-    {
+            where
+                Self: 'a,
+            {
                 view
             }
             slice_of_views!();
         }
     )*};
 }
+
+pub(super) use by_value;
 
 by_value!(
     bool,
@@ -243,96 +245,73 @@ impl SchemaView for u8 {
     }
 }
 
-impl SchemaView for String {
-    type View<'a> = &'a str;
-    fn view(&self) -> &str {
-        self
-    }
-    fn from_view<'a>(view: &'a str) -> String
-    where
-        Self: 'a,
-    {
-        owned_string(view)
-    }
-    slice_of_views!();
+/// Types viewed as `&str`, owned again from a copy checked for UTF-8 (see [`owned_string`]).
+macro_rules! str_view {
+    ($($ty:ty),* $(,)?) => {$(
+        impl SchemaView for $ty {
+            type View<'a> = &'a str;
+            fn view(&self) -> &str {
+                self
+            }
+            fn from_view<'a>(view: &'a str) -> Self
+            where
+                Self: 'a,
+            {
+                <$ty>::from(owned_string(view))
+            }
+            slice_of_views!();
+        }
+    )*};
 }
+pub(super) use str_view;
 
-impl SchemaView for Box<str> {
-    type View<'a> = &'a str;
-    fn view(&self) -> &str {
-        self
-    }
-    fn from_view<'a>(view: &'a str) -> Self
-    where
-        Self: 'a,
-    {
-        owned_string(view).into_boxed_str()
-    }
-    slice_of_views!();
+str_view!(String, Box<str>);
+
+/// Sequences of `T`, viewed as `T::SliceView` (`&[u8]` for bytes, a `Vec` of views
+/// otherwise) and written through `T`'s slice methods; `$from_vec` makes one from a `Vec<T>`.
+/// `[$bounds]`: what `T` needs beyond `SchemaView`.
+macro_rules! sequence_view {
+    ($([$($bound:tt)*] $ty:ty => $from_vec:expr;)*) => {$(
+        impl<T: SchemaView $($bound)*> SchemaView for $ty {
+            type View<'a>
+                = T::SliceView<'a>
+            where
+                T: 'a;
+            fn view(&self) -> Self::View<'_> {
+                T::view_slice(self)
+            }
+            fn from_view<'a>(view: Self::View<'a>) -> Self
+            where
+                Self: 'a,
+            {
+                ($from_vec)(T::vec_from_view(view))
+            }
+            fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                T::serialize_slice(self, serializer)
+            }
+            fn deserialize_wire<'de, D: Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                T::deserialize_vec(deserializer).map($from_vec)
+            }
+            fn serialize_view<'v, S: Serializer>(
+                view: &Self::View<'v>,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error>
+            where
+                Self: 'v,
+            {
+                T::serialize_slice_view(view, serializer)
+            }
+            slice_of_views!();
+        }
+    )*};
 }
+pub(super) use sequence_view;
 
-impl<T: SchemaView> SchemaView for Vec<T> {
-    type View<'a>
-        = T::SliceView<'a>
-    where
-        T: 'a;
-    fn view(&self) -> Self::View<'_> {
-        T::view_slice(self)
-    }
-    fn from_view<'a>(view: Self::View<'a>) -> Self
-    where
-        Self: 'a,
-    {
-        T::vec_from_view(view)
-    }
-    fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        T::serialize_slice(self, serializer)
-    }
-    fn deserialize_wire<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        T::deserialize_vec(deserializer)
-    }
-    fn serialize_view<'v, S: Serializer>(
-        view: &Self::View<'v>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error>
-    where
-        Self: 'v,
-    {
-        T::serialize_slice_view(view, serializer)
-    }
-    slice_of_views!();
-}
-
-impl<T: SchemaView> SchemaView for Box<[T]> {
-    type View<'a>
-        = T::SliceView<'a>
-    where
-        T: 'a;
-    fn view(&self) -> Self::View<'_> {
-        T::view_slice(self)
-    }
-    fn from_view<'a>(view: Self::View<'a>) -> Self
-    where
-        Self: 'a,
-    {
-        T::vec_from_view(view).into_boxed_slice()
-    }
-    fn serialize_wire<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        T::serialize_slice(self, serializer)
-    }
-    fn deserialize_wire<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        T::deserialize_vec(deserializer).map(Vec::into_boxed_slice)
-    }
-    fn serialize_view<'v, S: Serializer>(
-        view: &Self::View<'v>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error>
-    where
-        Self: 'v,
-    {
-        T::serialize_slice_view(view, serializer)
-    }
-    slice_of_views!();
+sequence_view! {
+    [] Vec<T> => std::convert::identity;
+    [] Box<[T]> => Vec::into_boxed_slice;
 }
 
 impl<T: SchemaView> SchemaView for Option<T> {
