@@ -4,9 +4,9 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
-use syn::{parse_quote, ItemEnum, Type};
+use syn::ItemEnum;
 
-use crate::ast::{Field, Shape, Variant};
+use crate::ast::{Shape, Variant};
 use crate::attr::{self, ChannelArgs};
 use crate::schema;
 use crate::valid;
@@ -69,7 +69,6 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
         #[derive(#krate::__private::serde::Serialize, #krate::__private::serde::Deserialize)]
         #[serde(crate = #serde_crate)]
     };
-    let field_ty = |field: &Field<'_>| field.ty.clone();
     let borrows = variants
         .iter()
         .flat_map(|v| &v.fields)
@@ -79,9 +78,7 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
     let mut message = item.clone();
     for (variant, ir) in message.variants.iter_mut().zip(variants) {
         for (field, f) in variant.fields.iter_mut().zip(&ir.fields) {
-            field
-                .attrs
-                .extend(view::owned_serde_attr(&field_ty(f), krate));
+            field.attrs.extend(view::owned_serde_attr(f.ty, krate));
         }
     }
 
@@ -103,8 +100,8 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
     let to_view_arms = variants.iter().map(|variant| {
         let pattern = pattern(quote!(#ident), variant);
         let values = variant.fields.iter().map(|f| {
-            let (member, binding, ty) = (&f.member, &f.binding, field_ty(f));
-            if view::is_primitive(&ty) {
+            let (member, binding, ty) = (&f.member, &f.binding, f.ty);
+            if view::is_primitive(ty) {
                 quote!(#member: *#binding)
             } else {
                 quote_spanned!(f.ty.span()=> #member: <#ty as #krate::SchemaView>::view(#binding))
@@ -119,8 +116,8 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
         let arms = variants.iter().map(|variant| {
             let pattern = pattern(quote!(#view), variant);
             let values = variant.fields.iter().map(|f| {
-                let (member, binding, ty) = (&f.member, &f.binding, field_ty(f));
-                if view::is_primitive(&ty) {
+                let (member, binding, ty) = (&f.member, &f.binding, f.ty);
+                if view::is_primitive(ty) {
                     quote!(#member: #binding)
                 } else {
                     quote_spanned!(f.ty.span()=>
@@ -151,10 +148,8 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
         }
     };
 
-    // The schema table: a field that names the enum itself is hashed by name.
-    let marker: Type = parse_quote!(__IpmpscRecursive);
-    let variants_table =
-        schema::variants(variants, krate, |ty| view::replace_self(ty, ident, &marker));
+    // (A channel enum that names itself is refused by `valid`, so no field needs a marker.)
+    let variants_table = schema::variants(variants, krate);
     let Docs {
         sender_doc,
         receiver_doc,
@@ -251,7 +246,6 @@ fn view_enum(
     krate: &syn::Path,
 ) -> TokenStream {
     let (ident, vis) = (&item.ident, &item.vis);
-    let self_ty: Type = parse_quote!(#ident);
     let derives: Vec<_> = attr::derived(&item.attrs)
         .unwrap_or_default()
         .into_iter()
@@ -273,9 +267,8 @@ fn view_enum(
                 syn::Member::Named(name) => quote!(#name:),
                 syn::Member::Unnamed(_) => quote!(),
             };
-            let ty = view::replace_self(f.ty, ident, &self_ty);
-            let view_ty = view::view_type(&ty, krate);
-            let serde = view::view_serde_attrs(&ty, krate);
+            let view_ty = view::view_type(f.ty, krate);
+            let serde = view::view_serde_attrs(f.ty, krate);
             quote!(#(#docs)* #serde #name #view_ty)
         });
         match variant.shape {

@@ -26,16 +26,15 @@ pub fn field_entry(ty: &Type, name: &str, krate: &Path) -> TokenStream {
     quote_spanned!(ty.span()=> #krate::__private::field::<#ty>(#name))
 }
 
-/// `&[VariantSchema { .. }, …]`: a `&'static [VariantSchema]` inside a constant, with each
-/// field type passed through `ty` first.
-pub fn variants(variants: &[Variant<'_>], krate: &Path, ty: impl Fn(&Type) -> Type) -> TokenStream {
+/// `&[VariantSchema { .. }, …]`: a `&'static [VariantSchema]` inside a constant.
+pub fn variants(variants: &[Variant<'_>], krate: &Path) -> TokenStream {
     let entries = variants.iter().map(|variant| {
         let name = variant.ident.unraw().to_string();
         let shape = shape(variant.shape, krate);
         let fields = variant
             .fields
             .iter()
-            .map(|field| field_entry(&ty(field.ty), &field.name, krate));
+            .map(|field| field_entry(field.ty, &field.name, krate));
         quote! {
             #krate::schema::VariantSchema { name: #name, shape: #shape, fields: &[#(#fields),*] }
         }
