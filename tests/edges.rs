@@ -288,26 +288,7 @@ impl<'de> Deserialize<'de> for Poison {
     }
 }
 
-impl ipmpsc::SchemaType for Poison {
-    const HASH: u64 = 0x506f_6973_6f6e_0001;
-    fn describe(out: &mut String) {
-        out.push_str("Poison");
-    }
-}
-
-impl ipmpsc::SchemaView for Poison {
-    type View<'a> = Poison;
-    fn view(&self) -> Poison {
-        self.clone()
-    }
-    fn from_view<'a>(view: Poison) -> Poison
-    where
-        Self: 'a,
-    {
-        view
-    }
-    ipmpsc::schema::slice_of_views!();
-}
+ipmpsc::opaque_schema!(Poison, "tests::Poison", version = 1);
 
 #[ipmpsc::channel]
 #[derive(Debug, Clone, PartialEq)]

@@ -58,26 +58,7 @@ impl Serialize for Fuse {
     }
 }
 
-impl ipmpsc::SchemaType for Fuse {
-    const HASH: u64 = 0x4675_7365_0000_0001;
-    fn describe(out: &mut String) {
-        out.push_str("Fuse");
-    }
-}
-
-impl ipmpsc::SchemaView for Fuse {
-    type View<'a> = Fuse;
-    fn view(&self) -> Fuse {
-        self.clone()
-    }
-    fn from_view<'a>(view: Fuse) -> Fuse
-    where
-        Self: 'a,
-    {
-        view
-    }
-    ipmpsc::schema::slice_of_views!();
-}
+ipmpsc::opaque_schema!(Fuse, "tests::Fuse", version = 1);
 
 /// A channel of fuses.
 #[ipmpsc::channel]
