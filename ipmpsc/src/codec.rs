@@ -46,6 +46,90 @@ pub(crate) fn encode_into<T: Serialize + ?Sized>(value: &T, dst: &mut [u8]) -> R
     Ok(())
 }
 
+/// Encodes `value` into `dst`, which must be exactly [`encoded_size`] bytes long, except for
+/// the byte strings that are `holes` (the same address and length, written through
+/// `serialize_bytes`): their length prefix is written, and their bytes are left for the
+/// caller to fill. Returns where in `dst` each hole's bytes lie (0 for an empty hole).
+///
+/// # Errors
+/// [`Error::Encode`] as [`encode_into`], and when a non-empty hole is not in the encoding,
+/// or is in it more than once.
+pub(crate) fn encode_with_holes<T: Serialize + ?Sized, const K: usize>(
+    value: &T,
+    dst: &mut [u8],
+    holes: [&[u8]; K],
+) -> Result<[usize; K]> {
+    let mut w = HoleWriter {
+        dst,
+        at: 0,
+        holes,
+        found: [None; K],
+    };
+    bincode::serde::encode_into_writer(value, &mut w, CONFIG)
+        .map_err(|e| Error::Encode(e.to_string()))?;
+    if w.at != w.dst.len() {
+        return Err(Error::Encode(format!(
+            "the message encoded to {} bytes after sizing it at {} (a Serialize \
+             implementation that is not deterministic?)",
+            w.at,
+            w.dst.len()
+        )));
+    }
+    let mut offsets = [0; K];
+    for (k, (hole, found)) in holes.iter().zip(w.found).enumerate() {
+        match found {
+            Some(at) => offsets[k] = at,
+            None if hole.is_empty() => {}
+            None => {
+                return Err(Error::Encode(format!(
+                    "the message built for a loan does not hold loaned buffer {k} as a byte \
+                     string: put the slice the loan hands to the closure, whole, into a byte \
+                     field of the message (`&[u8]` in a view, or a field written with \
+                     `ipmpsc::wire` or `serde_bytes`)"
+                )))
+            }
+        }
+    }
+    Ok(offsets)
+}
+
+/// A bincode writer that copies into a slice, skipping the byte strings that are holes.
+struct HoleWriter<'d, 'h, const K: usize> {
+    dst: &'d mut [u8],
+    at: usize,
+    holes: [&'h [u8]; K],
+    found: [Option<usize>; K],
+}
+
+impl<const K: usize> bincode::enc::write::Writer for HoleWriter<'_, '_, K> {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) -> std::result::Result<(), bincode::error::EncodeError> {
+        let end = self
+            .at
+            .checked_add(bytes.len())
+            .filter(|&end| end <= self.dst.len())
+            .ok_or(bincode::error::EncodeError::UnexpectedEnd)?;
+        if !bytes.is_empty() {
+            let hole = self
+                .holes
+                .iter()
+                .position(|h| std::ptr::eq(h.as_ptr(), bytes.as_ptr()) && h.len() == bytes.len());
+            if let Some(k) = hole {
+                if self.found[k].replace(self.at).is_some() {
+                    return Err(bincode::error::EncodeError::Other(
+                        "a loaned buffer is in the message more than once",
+                    ));
+                }
+                self.at = end;
+                return Ok(());
+            }
+        }
+        self.dst[self.at..end].copy_from_slice(bytes);
+        self.at = end;
+        Ok(())
+    }
+}
+
 /// Encodes `value` into a new vector (tests; the send path never allocates).
 #[cfg(test)]
 pub(crate) fn encode_to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {

@@ -114,6 +114,6 @@ pub mod __private;
 
 pub use error::{Error, Result};
 pub use ipmpsc_derive::{channel, Schema};
-pub use raw::{Receiver, Sender, SharedRingBuffer, ZeroCopyContext};
+pub use raw::{Loan, LoanUninit, Receiver, Sender, SharedRingBuffer, ZeroCopyContext};
 pub use schema::{Schema, SchemaMismatch, SchemaType, SchemaView};
 pub use typed::{Channel, Iter, TryIter, TypedReceiver, TypedSender, ViewGuard};

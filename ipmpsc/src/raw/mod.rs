@@ -7,12 +7,14 @@
 //! the reverse.
 
 mod buffer;
+mod loan;
 mod receiver;
 mod sender;
 mod zero_copy;
 
 pub(crate) use buffer::check_schema;
 pub use buffer::SharedRingBuffer;
+pub use loan::{Loan, LoanUninit};
 pub(crate) use receiver::take_owned;
 pub use receiver::Receiver;
 pub use sender::Sender;

@@ -6,13 +6,17 @@ use serde::Serialize;
 
 use std::sync::Arc;
 
+use super::loan::LoanUninit;
 use super::SharedRingBuffer;
 use crate::codec;
-use crate::error::op;
+use crate::error::{op, IoContext};
 use crate::ring::producer::{SenderHandle, Wait};
 use crate::ring::wait::deadline_after;
-use crate::ring::Ring;
-use crate::Result;
+use crate::ring::{record_size, Ring};
+use crate::{Error, Result};
+
+/// Most messages in one reservation of [`Sender::send_batch`].
+pub(crate) const BATCH_MAX: usize = 64;
 
 /// The sending end of a channel. Clones register separate sender slots, so each thread can
 /// own one and send without contending on anything but the ring's tail.
@@ -40,6 +44,9 @@ pub struct Sender {
 struct Registration {
     ring: Arc<Ring>,
     handle: SenderHandle,
+    /// Placeholders for loaned buffers (see `raw::loan`): an anonymous mapping as large as
+    /// the largest message, made on the first loan and never touched.
+    marks: std::sync::OnceLock<memmap2::MmapMut>,
 }
 
 impl Registration {
@@ -47,7 +54,35 @@ impl Registration {
         Arc::new(Registration {
             ring: ring.clone(),
             handle,
+            marks: std::sync::OnceLock::new(),
         })
+    }
+
+    /// `total` bytes of placeholder (`total` at most the largest message).
+    fn marks(&self, total: usize) -> Result<&[u8]> {
+        if total == 0 {
+            return Ok(&[]);
+        }
+        if self.marks.get().is_none() {
+            // Private and anonymous: no page of it is ever touched, so it costs address
+            // space only.
+            let map = memmap2::MmapOptions::new()
+                .len(self.ring.max_message() as usize)
+                .map_anon()
+                .doing(op::SEND, self.ring.path())?;
+            let _ = self.marks.set(map); // or another thread's, which is as good
+        }
+        match self.marks.get() {
+            Some(map) if map.len() >= total => Ok(&map[..total]),
+            _ => Err(self.ring_too_large(total as u64)),
+        }
+    }
+
+    fn ring_too_large(&self, size: u64) -> Error {
+        Error::MessageTooLarge {
+            size,
+            capacity: self.ring.max_message(),
+        }
     }
 }
 
@@ -221,6 +256,232 @@ impl Sender {
                 return self.send(value);
             }
         }
+    }
+
+    /// Sends every value of `values`, in order, a run of them at a time: each run takes one
+    /// reservation, one publication and at most one wake-up of the receiver, so a burst costs
+    /// the shared-memory atomics once per run instead of once per message. A run is at most
+    /// 64 messages and a quarter of the ring (a larger message goes alone). Waits for space as
+    /// [`Sender::send`] does.
+    ///
+    /// # Errors
+    /// As [`Sender::send`]. The messages before the one that failed (to encode, by panicking
+    /// in its `Serialize`, or to fit) were sent; it and those after it were not.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(4096)?;
+    /// let rx = ipmpsc::Receiver::new(buffer.clone());
+    /// let tx = ipmpsc::Sender::new(buffer);
+    /// tx.send_batch(&[1u32, 2, 3])?;
+    /// let got: Vec<u32> = (0..3).map(|_| rx.recv()).collect::<Result<_, _>>()?;
+    /// assert_eq!(got, [1, 2, 3]);
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
+    pub fn send_batch<T: Serialize>(&self, values: &[T]) -> Result<()> {
+        let ring = &*self.buffer.ring;
+        ring.check_not_inherited("sender", op::SEND)?;
+        let handle = &self.registration.handle;
+        let hold = handle.hold_slot(ring)?;
+        // A run waits for at most a quarter of the ring to be free.
+        let budget = (ring.capacity() / 4).max(8);
+        let mut rest = values;
+        while !rest.is_empty() {
+            let mut lens = [0u64; BATCH_MAX];
+            let (mut n, mut total) = (0, 0u64);
+            let mut failed = None;
+            for value in rest.iter().take(BATCH_MAX) {
+                let size = match codec::encoded_size(value) {
+                    Ok(len) => match record_size(len) {
+                        Some(size) if size <= ring.capacity() => {
+                            lens[n] = len;
+                            size
+                        }
+                        _ => {
+                            failed = Some(self.registration.ring_too_large(len));
+                            break;
+                        }
+                    },
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                };
+                if n > 0 && total + size > budget {
+                    break;
+                }
+                total += size;
+                n += 1;
+            }
+            if n > 0 {
+                let Some(mut batch) =
+                    ring.reserve_batch(hold.slot(), handle, total, Wait::Until(None))?
+                else {
+                    continue; // cannot happen without a deadline
+                };
+                for (value, &len) in rest.iter().zip(&lens[..n]) {
+                    batch.push(len, |dst| codec::encode_into(value, dst))?;
+                }
+                batch.commit();
+                rest = &rest[n..];
+            }
+            if let Some(e) = failed {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Sender::send_batch`] for the values of an iterator (taken 64 at a time).
+    ///
+    /// # Errors
+    /// As [`Sender::send_batch`]; the values not taken from the iterator yet are left in it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(4096)?;
+    /// let rx = ipmpsc::Receiver::new(buffer.clone());
+    /// let tx = ipmpsc::Sender::new(buffer);
+    /// tx.send_iter((0..100u64).map(|i| i * i))?;
+    /// assert_eq!(rx.recv::<u64>()?, 0);
+    /// assert_eq!(rx.recv::<u64>()?, 1);
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
+    pub fn send_iter<I>(&self, values: I) -> Result<()>
+    where
+        I: IntoIterator,
+        I::Item: Serialize,
+    {
+        let mut values = values.into_iter();
+        let mut run = Vec::with_capacity(values.size_hint().0.clamp(1, BATCH_MAX));
+        loop {
+            run.clear();
+            run.extend(values.by_ref().take(BATCH_MAX));
+            if run.is_empty() {
+                return Ok(());
+            }
+            self.send_batch(&run)?;
+        }
+    }
+
+    /// Lends the bytes of a message's byte buffer, to write in place in the ring: `build`
+    /// makes the message around a placeholder slice of `len` bytes (which must be serialized
+    /// as a byte string: `serde_bytes`, or `&[u8]` in a `#[ipmpsc::channel]` view), the message
+    /// is encoded into the ring except for those bytes, and the returned loan hands them out.
+    /// Nothing is copied. Waits for space as [`Sender::send`] does.
+    ///
+    /// # Errors
+    /// As [`Sender::send`]; [`Error::Encode`](crate::Error::Encode) if the message does not
+    /// hold the placeholder as a byte string, or holds it twice.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(4096)?;
+    /// let rx = ipmpsc::Receiver::new(buffer.clone());
+    /// let tx = ipmpsc::Sender::new(buffer);
+    /// let loan = tx.loan_uninit(5, |b| (42u32, serde_bytes::Bytes::new(b)))?;
+    /// loan.write_from_slice(b"hello").send();
+    /// assert_eq!(rx.recv::<(u32, Vec<u8>)>()?, (42, b"hello".to_vec()));
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
+    pub fn loan_uninit<'s, T: Serialize>(
+        &'s self,
+        len: usize,
+        build: impl FnOnce(&'s [u8]) -> T,
+    ) -> Result<LoanUninit<'s>> {
+        self.loan_with([len], |[b]| build(b), Wait::Until(None))
+            .map(|loan| loan.expect("a send without a deadline waits until there is room"))
+    }
+
+    /// [`Sender::loan_uninit`] if there is room now; `Ok(None)` if the ring is full.
+    ///
+    /// # Errors
+    /// As [`Sender::loan_uninit`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(64)?;
+    /// let tx = ipmpsc::Sender::new(buffer);
+    /// let first = tx.try_loan_uninit(40, serde_bytes::Bytes::new)?.expect("room");
+    /// first.zeroed().send();
+    /// assert!(tx.try_loan_uninit(40, serde_bytes::Bytes::new)?.is_none()); // nobody reads
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
+    pub fn try_loan_uninit<'s, T: Serialize>(
+        &'s self,
+        len: usize,
+        build: impl FnOnce(&'s [u8]) -> T,
+    ) -> Result<Option<LoanUninit<'s>>> {
+        self.loan_with([len], |[b]| build(b), Wait::No)
+    }
+
+    /// [`Sender::loan_uninit`] with several buffers in one message (the planes of a frame):
+    /// `build` gets one placeholder per length.
+    ///
+    /// # Errors
+    /// As [`Sender::loan_uninit`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use serde_bytes::Bytes;
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(4096)?;
+    /// let rx = ipmpsc::Receiver::new(buffer.clone());
+    /// let tx = ipmpsc::Sender::new(buffer);
+    /// let loan = tx.loan_planes_uninit([2, 3], |[a, b]| (Bytes::new(a), Bytes::new(b)))?;
+    /// loan.write_planes([b"ab", b"cde"]).send();
+    /// assert_eq!(rx.recv::<(Vec<u8>, Vec<u8>)>()?, (b"ab".to_vec(), b"cde".to_vec()));
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
+    pub fn loan_planes_uninit<'s, T: Serialize, const K: usize>(
+        &'s self,
+        lens: [usize; K],
+        build: impl FnOnce([&'s [u8]; K]) -> T,
+    ) -> Result<LoanUninit<'s, K>> {
+        self.loan_with(lens, build, Wait::Until(None))
+            .map(|loan| loan.expect("a send without a deadline waits until there is room"))
+    }
+
+    /// Makes a loan (see [`Sender::loan_uninit`]); `Ok(None)`: the ring stayed full.
+    pub(crate) fn loan_with<'s, T: Serialize, const K: usize>(
+        &'s self,
+        lens: [usize; K],
+        build: impl FnOnce([&'s [u8]; K]) -> T,
+        wait: Wait,
+    ) -> Result<Option<LoanUninit<'s, K>>> {
+        let ring = &*self.buffer.ring;
+        ring.check_not_inherited("sender", op::SEND)?;
+        let total = lens
+            .iter()
+            .try_fold(0usize, |sum, &len| sum.checked_add(len))
+            .filter(|&total| total as u64 <= ring.max_message())
+            .ok_or_else(|| {
+                let total = lens
+                    .iter()
+                    .fold(0u64, |sum, &l| sum.saturating_add(l as u64));
+                self.registration.ring_too_large(total)
+            })?;
+        let marks = self.registration.marks(total)?;
+        let mut start = 0;
+        let holes: [&'s [u8]; K] = std::array::from_fn(|k| {
+            let hole = &marks[start..start + lens[k]];
+            start += lens[k];
+            hole
+        });
+        let value = build(holes);
+        let len = codec::encoded_size(&value)?;
+        let handle = &self.registration.handle;
+        let hold = handle.hold_slot(ring)?;
+        let Some(mut reservation) = ring.reserve(hold.slot(), handle, len, wait)? else {
+            return Ok(None);
+        };
+        let offsets = codec::encode_with_holes(&value, reservation.bytes_mut(), holes)?;
+        let holes = std::array::from_fn(|k| (offsets[k], lens[k]));
+        Ok(Some(LoanUninit::new(reservation, holes, hold)))
     }
 
     /// Sizes `value`, reserves exactly that much, encodes straight into the reservation and

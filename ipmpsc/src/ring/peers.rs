@@ -649,6 +649,9 @@ impl Ring {
             }
         };
         debug_assert!(size >= RECORD_HEADER && size % 8 == 0 && size <= cap - off);
+        // A batch whose sender died while publishing it has flags set inside it already:
+        // reset them, so that only record starts ever hold a flag.
+        self.clear_flags(off + RECORD_HEADER, off + size);
         self.length_word(off).store(size, Ordering::Relaxed);
         self.flag(off).store(FLAG_PADDING, Ordering::Release);
         let peers = &self.header().peers;

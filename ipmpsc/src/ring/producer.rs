@@ -88,52 +88,85 @@ impl SenderHandle {
         }
     }
 
-    /// Runs `f` with exclusive use of a slot: the registered one, or, while another thread
-    /// uses that, one borrowed for the call (given back even if `f` unwinds); when no slot is
-    /// free to borrow, it waits for the registered one.
+    /// Runs `f` with exclusive use of a slot (see [`SenderHandle::hold_slot`]).
     #[inline]
     pub(crate) fn with_slot<R>(
         &self,
         ring: &Ring,
         f: impl FnOnce(&SenderSlot) -> Result<R>,
     ) -> Result<R> {
+        let hold = self.hold_slot(ring)?;
+        f(hold.slot())
+    }
+
+    /// Exclusive use of a slot until the returned guard is dropped: the registered one, or,
+    /// while another thread uses that, one borrowed for as long as the guard lives (given back
+    /// even if the holder unwinds); when no slot is free to borrow, it waits for the
+    /// registered one.
+    #[inline]
+    pub(crate) fn hold_slot<'a>(&'a self, ring: &'a Ring) -> Result<SlotHold<'a>> {
         if let Some(i) = self.slot {
             if !self.busy.swap(true, Ordering::Acquire) {
-                let _unbusy = Unbusy(&self.busy);
-                return f(ring.slot(i));
+                return Ok(SlotHold {
+                    ring,
+                    index: i,
+                    busy: Some(&self.busy),
+                });
             }
         }
-        let temp = match (ring.claim_slot(SlotState::Borrowed), self.slot) {
-            (Ok(temp), _) => temp,
+        self.hold_slot_slow(ring)
+    }
+
+    #[cold]
+    fn hold_slot_slow<'a>(&'a self, ring: &'a Ring) -> Result<SlotHold<'a>> {
+        match (ring.claim_slot(SlotState::Borrowed), self.slot) {
+            (Ok(temp), _) => Ok(SlotHold {
+                ring,
+                index: temp,
+                busy: None,
+            }),
             // No slot to borrow: wait for our own (another thread of this process is sending
             // through it), as a sender of a full table can do no better.
             (Err(e), Some(i)) if no_slot_free(&e) => {
                 while self.busy.swap(true, Ordering::Acquire) {
                     std::thread::yield_now();
                 }
-                let _unbusy = Unbusy(&self.busy);
-                return f(ring.slot(i));
+                Ok(SlotHold {
+                    ring,
+                    index: i,
+                    busy: Some(&self.busy),
+                })
             }
-            (Err(e), _) => return Err(e),
-        };
-        struct GiveBack<'a>(&'a Ring, u32);
-        impl Drop for GiveBack<'_> {
-            fn drop(&mut self) {
-                self.0.release_slot(self.1);
-            }
+            (Err(e), _) => Err(e),
         }
-        let _give_back = GiveBack(ring, temp);
-        f(ring.slot(temp))
     }
 }
 
-/// Marks a sender's registered slot free for its other threads again when dropped (also when
-/// the send unwinds).
-struct Unbusy<'a>(&'a AtomicBool);
+/// A sender's exclusive use of a slot (see [`SenderHandle::hold_slot`]). Dropping it marks
+/// the registered slot free for the sender's other threads again, or gives a borrowed slot
+/// back.
+pub(crate) struct SlotHold<'a> {
+    ring: &'a Ring,
+    index: u32,
+    /// The registered slot's busy flag; `None` for a borrowed slot.
+    busy: Option<&'a AtomicBool>,
+}
 
-impl Drop for Unbusy<'_> {
+impl<'a> SlotHold<'a> {
+    /// The slot held.
+    #[inline]
+    pub(crate) fn slot(&self) -> &'a SenderSlot {
+        self.ring.slot(self.index)
+    }
+}
+
+impl Drop for SlotHold<'_> {
+    #[inline]
     fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
+        match self.busy {
+            Some(busy) => busy.store(false, Ordering::Release),
+            None => self.ring.release_slot(self.index),
+        }
     }
 }
 
@@ -178,6 +211,23 @@ impl Reservation<'_> {
         }
     }
 
+    /// The payload bytes as possibly uninitialised memory, for a writer that promises (see
+    /// `raw::LoanUninit::assume_init`) to initialise every byte before it reads any of them
+    /// through [`Reservation::bytes_mut`] or publishes them.
+    #[inline]
+    pub(crate) fn uninit_mut(&mut self) -> &mut [std::mem::MaybeUninit<u8>] {
+        // SAFETY: the bytes are the reservation's alone, as in `bytes_mut`; `MaybeUninit<u8>`
+        // has the layout of `u8`, and every value of it may be written, which is all a
+        // `&mut [MaybeUninit<u8>]` allows without `unsafe`. Anything that later reads these
+        // bytes as `u8` does so only after its caller promised to have initialised them.
+        unsafe {
+            std::slice::from_raw_parts_mut(
+                self.ring.data_ptr(self.off + RECORD_HEADER) as *mut std::mem::MaybeUninit<u8>,
+                self.len as usize,
+            )
+        }
+    }
+
     /// Publishes the filled reservation as a message.
     #[inline]
     pub(crate) fn commit(self) {
@@ -192,6 +242,103 @@ impl Drop for Reservation<'_> {
     fn drop(&mut self) {
         let size = record_size(self.len).unwrap_or(RECORD_HEADER);
         self.ring.publish(self.slot, self.off, size, FLAG_PADDING);
+    }
+}
+
+/// Space reserved for a run of messages, published together: one reservation, one
+/// publication and at most one wake-up for all of them.
+///
+/// Records are filled one after another with [`Batch::push`]. Each record's length word and,
+/// from the second record on, its commit flag are written as soon as it is filled, but none
+/// of it is visible before the first record's flag is published: the receiver reads records
+/// in order and stops at that flag. Dropping the batch (committing it, or an error or a panic
+/// part-way) publishes the records filled so far, as messages in order, and the rest of the
+/// space as one padding record; a batch with nothing filled becomes padding. A sender that
+/// dies half-way leaves a reservation the receiver turns into padding whole, clearing the
+/// flags inside it (see `Ring::skip_dead_reservation`).
+pub(crate) struct Batch<'a> {
+    ring: &'a Ring,
+    slot: &'a SenderSlot,
+    /// Data offset of the reserved space.
+    off: u64,
+    /// Bytes reserved.
+    size: u64,
+    /// Bytes of the records filled so far.
+    used: u64,
+    /// Payload length of the first record (valid once `used > 0`).
+    first_len: u64,
+}
+
+impl Batch<'_> {
+    /// Bytes reserved and not filled yet.
+    #[inline]
+    pub(crate) fn remaining(&self) -> u64 {
+        self.size - self.used
+    }
+
+    /// Adds a record of a `len`-byte payload that `fill` writes in full. On `fill`'s error
+    /// (or panic) the record is left out and the batch stays as it was.
+    ///
+    /// # Errors
+    /// `fill`'s; [`Error::Encode`] if the record does not fit in what is left of the batch
+    /// (a message whose encoding grew after it was sized).
+    #[inline]
+    pub(crate) fn push(
+        &mut self,
+        len: u64,
+        fill: impl FnOnce(&mut [u8]) -> Result<()>,
+    ) -> Result<()> {
+        let size = match record_size(len) {
+            Some(size) if size <= self.remaining() => size,
+            _ => {
+                return Err(Error::Encode(format!(
+                    "a {len}-byte message does not fit in the {} bytes left of its batch (a \
+                     Serialize implementation that is not deterministic?)",
+                    self.remaining().saturating_sub(RECORD_HEADER)
+                )))
+            }
+        };
+        let at = self.off + self.used;
+        // SAFETY: `[at, at + size)` lies inside the batch (checked above), which lies inside
+        // the data region; the batch's bytes are its sender's alone until it is published
+        // (as for `Reservation::bytes_mut`), and the slice does not outlive this call.
+        let payload = unsafe {
+            std::slice::from_raw_parts_mut(self.ring.data_ptr(at + RECORD_HEADER), len as usize)
+        };
+        fill(payload)?;
+        self.ring.length_word(at).store(len, Ordering::Relaxed);
+        if self.used == 0 {
+            self.first_len = len;
+        } else {
+            // Not visible before the first record's flag is published (Release, SeqCst).
+            self.ring.flag(at).store(FLAG_MESSAGE, Ordering::Relaxed);
+        }
+        self.used += size;
+        Ok(())
+    }
+
+    /// Publishes the records filled so far (dropping does the same).
+    #[inline]
+    pub(crate) fn commit(self) {}
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        crate::fault::point("before-publish");
+        if self.used == 0 {
+            self.ring
+                .publish(self.slot, self.off, self.size, FLAG_PADDING);
+            return;
+        }
+        if self.used < self.size {
+            let at = self.off + self.used;
+            self.ring
+                .length_word(at)
+                .store(self.size - self.used, Ordering::Relaxed);
+            self.ring.flag(at).store(FLAG_PADDING, Ordering::Relaxed);
+        }
+        self.ring
+            .publish(self.slot, self.off, self.first_len, FLAG_MESSAGE);
     }
 }
 
@@ -211,60 +358,112 @@ impl Ring {
         len: u64,
         wait: Wait,
     ) -> Result<Option<Reservation<'a>>> {
+        let size = match record_size(len) {
+            Some(size) if size <= self.capacity() => size,
+            _ => return Err(self.too_large(len)),
+        };
+        Ok(self
+            .reserve_space(slot, handle, size, wait)?
+            .map(|off| Reservation {
+                ring: self,
+                slot,
+                off,
+                len,
+            }))
+    }
+
+    /// Reserves `size` bytes (a multiple of 8, at least one record header, at most the
+    /// capacity) for a [`Batch`] of records. As [`Ring::reserve`] otherwise.
+    ///
+    /// # Errors
+    /// As [`Ring::reserve`].
+    #[inline]
+    pub(crate) fn reserve_batch<'a>(
+        &'a self,
+        slot: &'a SenderSlot,
+        handle: &SenderHandle,
+        size: u64,
+        wait: Wait,
+    ) -> Result<Option<Batch<'a>>> {
+        if size < RECORD_HEADER || size % 8 != 0 || size > self.capacity() {
+            return Err(self.too_large(size.saturating_sub(RECORD_HEADER)));
+        }
+        Ok(self
+            .reserve_space(slot, handle, size, wait)?
+            .map(|off| Batch {
+                ring: self,
+                slot,
+                off,
+                size,
+                used: 0,
+                first_len: 0,
+            }))
+    }
+
+    #[cold]
+    fn too_large(&self, len: u64) -> Error {
+        Error::MessageTooLarge {
+            size: len,
+            capacity: self.max_message(),
+        }
+    }
+
+    /// Reserves `size` bytes (checked by the caller: a multiple of 8, at least 8, at most the
+    /// capacity) and returns their data offset.
+    #[inline]
+    fn reserve_space(
+        &self,
+        slot: &SenderSlot,
+        handle: &SenderHandle,
+        size: u64,
+        wait: Wait,
+    ) -> Result<Option<u64>> {
         // The fast path: the receiver was seen alive recently, the record fits before the end
         // of the region and in the space this sender knows to be free, and the CAS succeeds at
         // the first attempt. Anything else takes the careful path below.
         let cap = self.capacity();
-        if let Some(size) = record_size(len) {
-            // A receiver that left cleanly shows in the state bits; one that died is found by
-            // its lock, looked at once per interval (a coarse clock read costs a few ns).
-            let now = clock::coarse_nanos();
-            let word = self.tail().load(Ordering::Relaxed);
-            if now.wrapping_sub(handle.checked_at.load(Ordering::Relaxed))
-                < LIVENESS_INTERVAL.as_nanos() as u64
-                && word & !POSITION_MASK == 0
-                && word % 8 == 0
-                && word <= MAX_POSITION - cap
+        // A receiver that left cleanly shows in the state bits; one that died is found by
+        // its lock, looked at once per interval (a coarse clock read costs a few ns).
+        let now = clock::coarse_nanos();
+        let word = self.tail().load(Ordering::Relaxed);
+        if now.wrapping_sub(handle.checked_at.load(Ordering::Relaxed))
+            < LIVENESS_INTERVAL.as_nanos() as u64
+            && word & !POSITION_MASK == 0
+            && word % 8 == 0
+            && word <= MAX_POSITION - cap
+        {
+            let mut lap = handle.lap.load(Ordering::Relaxed);
+            let off = self.offset(word, &mut lap);
+            if size <= cap - off && word + size <= handle.cached_free.load(Ordering::Relaxed) + cap
             {
-                let mut lap = handle.lap.load(Ordering::Relaxed);
-                let off = self.offset(word, &mut lap);
-                if size <= cap - off
-                    && word + size <= handle.cached_free.load(Ordering::Relaxed) + cap
+                slot.announce(word, size);
+                crate::fault::point("after-announce");
+                if self
+                    .tail()
+                    .compare_exchange(word, word + size, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
                 {
-                    slot.announce(word, size);
-                    crate::fault::point("after-announce");
-                    if self
-                        .tail()
-                        .compare_exchange(word, word + size, Ordering::AcqRel, Ordering::Relaxed)
-                        .is_ok()
-                    {
-                        crate::fault::point("after-cas");
-                        slot.confirm(size);
-                        crate::fault::point("after-reserve");
-                        handle.lap.store(lap, Ordering::Relaxed);
-                        return Ok(Some(Reservation {
-                            ring: self,
-                            slot,
-                            off,
-                            len,
-                        }));
-                    }
+                    crate::fault::point("after-cas");
+                    slot.confirm(size);
+                    crate::fault::point("after-reserve");
+                    handle.lap.store(lap, Ordering::Relaxed);
+                    return Ok(Some(off));
                 }
             }
         }
-        self.reserve_slow(slot, handle, len, wait)
+        self.reserve_slow(slot, handle, size, wait)
     }
 
     #[cold]
     #[inline(never)]
-    fn reserve_slow<'a>(
-        &'a self,
-        slot: &'a SenderSlot,
+    fn reserve_slow(
+        &self,
+        slot: &SenderSlot,
         handle: &SenderHandle,
-        len: u64,
+        size: u64,
         wait: Wait,
-    ) -> Result<Option<Reservation<'a>>> {
-        let result = self.reserve_carefully(slot, handle, len, wait);
+    ) -> Result<Option<u64>> {
+        let result = self.reserve_carefully(slot, handle, size, wait);
         if let Err(Error::Disconnected) = result {
             // Look at the receiver again on the next call: a new one may have claimed the
             // channel, and until then every send must report this.
@@ -276,23 +475,14 @@ impl Ring {
         result
     }
 
-    fn reserve_carefully<'a>(
-        &'a self,
-        slot: &'a SenderSlot,
+    fn reserve_carefully(
+        &self,
+        slot: &SenderSlot,
         handle: &SenderHandle,
-        len: u64,
+        size: u64,
         wait: Wait,
-    ) -> Result<Option<Reservation<'a>>> {
+    ) -> Result<Option<u64>> {
         let cap = self.capacity();
-        let size = match record_size(len) {
-            Some(size) if size <= cap => size,
-            _ => {
-                return Err(Error::MessageTooLarge {
-                    size: len,
-                    capacity: self.max_message(),
-                })
-            }
-        };
         let now = clock::coarse_nanos();
         if now.wrapping_sub(handle.checked_at.load(Ordering::Relaxed))
             >= LIVENESS_INTERVAL.as_nanos() as u64
@@ -375,12 +565,7 @@ impl Ring {
                         continue;
                     }
                     handle.lap.store(lap, Ordering::Relaxed);
-                    return Ok(Some(Reservation {
-                        ring: self,
-                        slot,
-                        off,
-                        len,
-                    }));
+                    return Ok(Some(off));
                 }
                 Err(current) => word = current,
             }

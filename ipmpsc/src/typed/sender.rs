@@ -1,5 +1,6 @@
 //! [`TypedSender`]: sends one message type into a channel whose schema it checked.
 
+use std::borrow::Borrow;
 use std::marker::PhantomData;
 use std::path::Path;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use super::Channel;
 use crate::raw::{check_schema, Sender};
 use crate::ring::producer::Wait;
 use crate::ring::wait::deadline_after;
-use crate::Result;
+use crate::{Loan, LoanUninit, Result};
 
 /// Sends messages of type `M` into a channel. Cheap to clone (each clone registers its own
 /// sender slot) and usable from many threads at once.
@@ -179,5 +180,211 @@ impl<M: Channel> TypedSender<M> {
     pub fn send_timeout(&self, message: &M, timeout: Duration) -> Result<bool> {
         self.raw
             .send_with(message, Wait::Until(deadline_after(timeout)))
+    }
+
+    /// Sends `messages` in order, a run at a time: each run of up to 64 messages takes one
+    /// reservation, one publication and at most one wake-up of the receiver (see
+    /// [`Sender::send_batch`](crate::Sender::send_batch)). For a producer with a burst to
+    /// send, this is several times faster per message than [`TypedSender::send`] in a loop.
+    ///
+    /// # Errors
+    /// As [`TypedSender::send`]. The messages before the one that failed were sent; it and
+    /// those after it were not.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Tick { At(u64) }
+    /// let path = format!("/dev/shm/ipmpsc-doc-tbatch-{}", std::process::id());
+    /// let mut rx = Tick::create_receiver(&path, 4096)?;
+    /// let tx = Tick::open_sender(&path)?;
+    /// tx.send_batch(&[Tick::At(1), Tick::At(2), Tick::At(3)])?;
+    /// let got: Vec<Tick> = rx.try_iter().collect();
+    /// assert!(matches!(got[..], [Tick::At(1), Tick::At(2), Tick::At(3)]));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn send_batch(&self, messages: &[M]) -> Result<()> {
+        self.raw.send_batch(messages)
+    }
+
+    /// [`TypedSender::send_batch`] for views.
+    ///
+    /// # Errors
+    /// As [`TypedSender::send_batch`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Line { Text(String) }
+    /// let path = format!("/dev/shm/ipmpsc-doc-tvbatch-{}", std::process::id());
+    /// let mut rx = Line::create_receiver(&path, 4096)?;
+    /// let words = ["a", "b"];
+    /// let views: Vec<LineView> = words.iter().map(|w| LineView::Text(w)).collect();
+    /// Line::open_sender(&path)?.send_view_batch(&views)?;
+    /// assert!(matches!(rx.recv()?, Line::Text(t) if t == "a"));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn send_view_batch(&self, views: &[M::View<'_>]) -> Result<()> {
+        self.raw.send_batch(views)
+    }
+
+    /// [`TypedSender::send_batch`] for the messages of an iterator, owned or borrowed.
+    ///
+    /// # Errors
+    /// As [`TypedSender::send_batch`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Tick { At(u64) }
+    /// let path = format!("/dev/shm/ipmpsc-doc-titer-{}", std::process::id());
+    /// let mut rx = Tick::create_receiver(&path, 4096)?;
+    /// Tick::open_sender(&path)?.send_iter((0..10).map(Tick::At))?;
+    /// assert_eq!(rx.try_iter().count(), 10);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn send_iter<I>(&self, messages: I) -> Result<()>
+    where
+        I: IntoIterator,
+        I::Item: Borrow<M>,
+    {
+        self.raw.send_iter(
+            messages
+                .into_iter()
+                .map(|m| ByBorrow(m, PhantomData::<fn(&M)>)),
+        )
+    }
+
+    /// Lends a byte buffer of `len` bytes inside a message, to fill in place in shared
+    /// memory, zeroed first: `build` makes the message's view around the buffer (any `&[u8]`
+    /// field, at any depth), everything else is encoded at once, and the returned [`Loan`]
+    /// hands out the buffer; [`Loan::send`] publishes the message, dropping the loan abandons
+    /// it. For a buffer you write whole anyway, [`TypedSender::loan_uninit`] saves the zeroing
+    /// pass. Waits for space as [`TypedSender::send`] does.
+    ///
+    /// # Errors
+    /// As [`TypedSender::send`]; [`Error::Encode`](crate::Error::Encode) if the view does not
+    /// hold the buffer `build` was given (a copy, or a part of it, does not count), or holds
+    /// it twice.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Msg { Blob { name: String, data: Vec<u8> } }
+    /// let path = format!("/dev/shm/ipmpsc-doc-tloan-{}", std::process::id());
+    /// let mut rx = Msg::create_receiver(&path, 4096)?;
+    /// let tx = Msg::open_sender(&path)?;
+    /// let mut loan = tx.loan(4, |data| MsgView::Blob { name: "x", data })?;
+    /// loan.bytes_mut()[..2].copy_from_slice(b"hi");
+    /// loan.send();
+    /// assert!(matches!(rx.recv()?, Msg::Blob { data, .. } if data == b"hi\0\0"));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn loan<'s>(
+        &'s self,
+        len: usize,
+        build: impl FnOnce(&'s [u8]) -> M::View<'s>,
+    ) -> Result<Loan<'s>> {
+        Ok(self.loan_uninit(len, build)?.zeroed())
+    }
+
+    /// [`TypedSender::loan`] without zeroing the buffer: write it through
+    /// [`LoanUninit::as_uninit_mut`], then [`LoanUninit::assume_init`], or fill it with
+    /// [`LoanUninit::write_from_slice`]. The fastest way to send data a producer makes: it is
+    /// written once, in shared memory, and never copied.
+    ///
+    /// # Errors
+    /// As [`TypedSender::loan`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Msg { Blob { id: u32, data: Vec<u8> } }
+    /// let path = format!("/dev/shm/ipmpsc-doc-tloanu-{}", std::process::id());
+    /// let mut rx = Msg::create_receiver(&path, 4096)?;
+    /// let tx = Msg::open_sender(&path)?;
+    /// let mut loan = tx.loan_uninit(100, |data| MsgView::Blob { id: 9, data })?;
+    /// for (i, b) in loan.as_uninit_mut().iter_mut().enumerate() {
+    ///     b.write(i as u8);
+    /// }
+    /// // SAFETY: all 100 bytes were written above.
+    /// unsafe { loan.assume_init() }.send();
+    /// assert!(matches!(rx.recv()?, Msg::Blob { id: 9, data } if data[99] == 99));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn loan_uninit<'s>(
+        &'s self,
+        len: usize,
+        build: impl FnOnce(&'s [u8]) -> M::View<'s>,
+    ) -> Result<LoanUninit<'s>> {
+        self.raw.loan_uninit(len, build)
+    }
+
+    /// [`TypedSender::loan_uninit`] if there is room now; `Ok(None)` if the ring is full (a
+    /// camera that drops a frame rather than wait).
+    ///
+    /// # Errors
+    /// As [`TypedSender::loan`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Msg { Blob(Vec<u8>) }
+    /// let path = format!("/dev/shm/ipmpsc-doc-ttryloan-{}", std::process::id());
+    /// let _rx = Msg::create_receiver(&path, 256)?;
+    /// let tx = Msg::open_sender(&path)?;
+    /// let loan = tx.try_loan_uninit(150, MsgView::Blob)?.expect("an empty ring has room");
+    /// loan.zeroed().send();
+    /// assert!(tx.try_loan_uninit(150, MsgView::Blob)?.is_none()); // full: nobody reads
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn try_loan_uninit<'s>(
+        &'s self,
+        len: usize,
+        build: impl FnOnce(&'s [u8]) -> M::View<'s>,
+    ) -> Result<Option<LoanUninit<'s>>> {
+        self.raw.try_loan_uninit(len, build)
+    }
+
+    /// [`TypedSender::loan_uninit`] with several buffers in one message (the planes of a
+    /// frame): `build` gets one buffer per length, and
+    /// [`LoanUninit::planes_uninit_mut`] hands them out in the same order.
+    ///
+    /// # Errors
+    /// As [`TypedSender::loan`].
+    ///
+    /// # Examples
+    ///
+    /// See [`LoanUninit`].
+    pub fn loan_planes_uninit<'s, const K: usize>(
+        &'s self,
+        lens: [usize; K],
+        build: impl FnOnce([&'s [u8]; K]) -> M::View<'s>,
+    ) -> Result<LoanUninit<'s, K>> {
+        self.raw.loan_planes_uninit(lens, build)
+    }
+}
+
+/// A message of an iterator, serialized through its `Borrow`.
+struct ByBorrow<B, M>(B, PhantomData<fn(&M)>);
+
+impl<B: Borrow<M>, M: serde::Serialize> serde::Serialize for ByBorrow<B, M> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        self.0.borrow().serialize(serializer)
     }
 }
