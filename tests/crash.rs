@@ -87,6 +87,12 @@ fn longest_gap_after(gaps: &[(Instant, Instant)], after: Instant) -> Duration {
 /// Three good producers and one victim that stops at `point` of its 40th send and is SIGKILLed
 /// there. Returns how long the consumer waited on the dead reservation after the kill.
 fn crash_at(point: &str) -> Duration {
+    crash_at_batched(point, None)
+}
+
+/// [`crash_at`], with every producer sending with `send_batch`: the good ones 5 messages at a
+/// time, the victim `batch` at a time (stopped in its 40th batch).
+fn crash_at_batched(point: &str, batch: Option<u64>) -> Duration {
     const GOOD: u64 = 12_000;
     const PHASE1: u64 = 2_000;
     const VICTIM: u32 = 9;
@@ -102,20 +108,31 @@ fn crash_at(point: &str) -> Duration {
         (1..=3).all(|id| t.received(id) == GOOD) && t.received(SENTINEL) == 1
     });
     let phase1 = PHASE1.to_string();
+    let good_extra: &[&str] = match batch {
+        Some(_) => &["pause-after", &phase1, "batch", "5"],
+        None => &["pause-after", &phase1],
+    };
     let mut goods: Vec<_> = (1..=3)
-        .map(|id| producer(&path, id, GOOD, &pattern, &["pause-after", &phase1], &[]))
+        .map(|id| producer(&path, id, GOOD, &pattern, good_extra, &[]))
         .collect();
     let n = N.to_string();
+    let k = batch.unwrap_or(1);
+    let ks = k.to_string();
+    let mut victim_extra = Vec::new();
+    if batch.is_some() {
+        victim_extra.extend(["batch", ks.as_str()]);
+    }
     let fault = format!("{point}:{N}");
     let mut victim = if point == "mid-encode" {
-        producer(&path, VICTIM, 1_000_000, &pattern, &["mid-encode", &n], &[])
+        victim_extra.extend(["mid-encode", n.as_str()]);
+        producer(&path, VICTIM, 1_000_000, &pattern, &victim_extra, &[])
     } else {
         producer(
             &path,
             VICTIM,
             1_000_000,
             &pattern,
-            &[],
+            &victim_extra,
             &[("IPMPSC_FAULT", &fault)],
         )
     };
@@ -135,14 +152,17 @@ fn crash_at(point: &str) -> Duration {
     let consumed = consumer.join().expect("consumer thread");
     let delivered = consumed.tracker.received(VICTIM);
     match point {
-        // The fault fires once per message: exactly the first N - 1 were published.
-        "before-publish" | "mid-encode" => assert_eq!(delivered, N - 1, "victim's messages"),
+        // The fault fires once per message (or batch): exactly the first N - 1 were
+        // published.
+        "before-publish" | "mid-encode" => {
+            assert_eq!(delivered, k * (N - 1), "victim's messages")
+        }
         // The fault fires once per reservation attempt (padding records and lost CAS races
-        // count too): at most N - 1 messages, a prefix (checked by the tracker).
+        // count too): at most N - 1 messages (or batches), a prefix (checked by the tracker).
         _ => assert!(
-            delivered < N,
+            delivered <= k * (N - 1),
             "victim delivered {delivered} messages, more than {}",
-            N - 1
+            k * (N - 1)
         ),
     }
     let waited = longest_gap_after(&consumed.gaps, killed);
@@ -222,6 +242,23 @@ fn producer_killed_mid_encode() {
 #[test]
 fn producer_killed_before_publish() {
     crash_at("before-publish");
+}
+
+/// Batches under every kill point: a batch whose sender dies before its first record's flag is
+/// published is skipped whole (also when the flags of its later records are set already, at
+/// `before-publish`); the batches before it arrive whole and in order, and so does everything
+/// the good producers (sending batches of 5) send.
+#[test]
+fn batched_producer_killed_at_every_step() {
+    for point in [
+        "after-announce",
+        "after-cas",
+        "after-reserve",
+        "mid-encode",
+        "before-publish",
+    ] {
+        crash_at_batched(point, Some(8));
+    }
 }
 
 /// Expected number of a victim's messages that arrive.

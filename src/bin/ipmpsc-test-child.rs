@@ -23,13 +23,14 @@ use serde::ser::{Serialize, SerializeStruct, Serializer};
 pub(crate) fn usage() -> ! {
     eprintln!(
         "usage: ipmpsc-test-child <command> ...\n\
-         produce <path> <id> <count> <seed> <min> <max> [mid-encode <n>] [pause-after <k>] [report-every <k>]\n\
+         produce <path> <id> <count> <seed> <min> <max> [mid-encode <n>] [pause-after <k>] [report-every <k>] [batch <k>]\n\
          produce-typed <path> <id> <count> <seed> <min> <max>\n\
          produce-zero <path> <count>\n\
          send-text <path> <count> <seed>\n\
          send-len <path> <len>\n\
          send-script <path> (<len>|wait)...\n\
          send-when-empty <path> <id>\n\
+         loan-hold <path> <len> | loan-panic <path> <len>\n\
          blocked-sender <path>\n\
          hold-receiver <path> raw|typed\n\
          hold-sender <path> raw|typed <count>\n\
@@ -131,12 +132,18 @@ struct ProduceOptions {
     pause_after: Option<u64>,
     /// Print `AT <seq>` after every this many messages.
     report_every: Option<u64>,
+    /// Send `k` messages at a time with `send_batch` (`count`, `pause-after` and
+    /// `report-every` multiples of `k`). With `mid-encode <n>`, the process stops half-way
+    /// through encoding the middle message of its n-th batch.
+    batch: Option<u64>,
 }
 
 fn produce(path: &str, id: u32, count: u64, pattern: Pattern, opts: ProduceOptions) {
     let tx = Sender::new(open(path));
     println!("READY");
-    for seq in 0..count {
+    let k = opts.batch.unwrap_or(1);
+    let mut seq = 0;
+    while seq < count {
         if opts.pause_after == Some(seq) {
             println!("PAUSED");
             let mut line = String::new();
@@ -144,18 +151,39 @@ fn produce(path: &str, id: u32, count: u64, pattern: Pattern, opts: ProduceOptio
                 std::process::exit(0);
             }
         }
-        let item = pattern.item(id, seq);
-        let result = match opts.mid_encode {
-            Some(n) => tx.send(&Bomb {
-                item: &item,
-                stop_at: 2 * n,
-            }),
-            None => tx.send(&item),
+        let result = match opts.batch {
+            None => {
+                let item = pattern.item(id, seq);
+                match opts.mid_encode {
+                    Some(n) => tx.send(&Bomb {
+                        item: &item,
+                        stop_at: 2 * n,
+                    }),
+                    None => tx.send(&item),
+                }
+            }
+            Some(k) => {
+                let items: Vec<Item> = (seq..(seq + k).min(count))
+                    .map(|s| pattern.item(id, s))
+                    .collect();
+                match opts.mid_encode {
+                    // Every message is serialized twice, the batch's sizing pass first: the
+                    // n-th batch's encoding pass starts after 2k(n - 1) + k calls.
+                    Some(n) => {
+                        let stop_at = 2 * k * (n - 1) + k + k / 2 + 1;
+                        let bombs: Vec<Bomb> =
+                            items.iter().map(|item| Bomb { item, stop_at }).collect();
+                        tx.send_batch(&bombs)
+                    }
+                    None => tx.send_batch(&items),
+                }
+            }
         };
         result.unwrap_or_else(|e| fail(e));
-        if let Some(k) = opts.report_every {
-            if (seq + 1) % k == 0 {
-                println!("AT {}", seq + 1);
+        seq += k;
+        if let Some(r) = opts.report_every {
+            if seq % r == 0 {
+                println!("AT {seq}");
             }
         }
     }
@@ -339,6 +367,7 @@ fn main() {
                     ["mid-encode", n] => opts.mid_encode = Some(num(n)),
                     ["pause-after", n] => opts.pause_after = Some(num(n)),
                     ["report-every", n] => opts.report_every = Some(num(n)),
+                    ["batch", k] => opts.batch = Some(num(k)),
                     _ => usage(),
                 }
             }
@@ -542,6 +571,42 @@ fn main() {
                 drop(ctx);
                 n += 1;
             }
+        }
+        ["loan-hold", path, len] => {
+            // Loans `len` bytes of an `Item`, writes half of them, says `LOANED` and waits to
+            // be killed (or, when stdin ends, returns from `main` without sending).
+            let tx = Msg::open_sender(path).unwrap_or_else(|e| fail(e));
+            let mut loan = tx
+                .loan_uninit(num(len), |data| MsgView::Item {
+                    id: 77,
+                    seq: 0,
+                    data,
+                })
+                .unwrap_or_else(|e| fail(e));
+            let half = loan.as_uninit_mut().len() / 2;
+            loan.as_uninit_mut()[..half].fill(std::mem::MaybeUninit::new(0xEE));
+            println!("LOANED");
+            let mut line = String::new();
+            while std::io::stdin().lock().read_line(&mut line).unwrap_or(0) > 0 {
+                line.clear();
+            }
+            drop(loan);
+            println!("RETURNED");
+        }
+        ["loan-panic", path, len] => {
+            // Loans, says `LOANED`, and panics while writing the loan: the process ends by
+            // the panic (status 101).
+            let tx = Msg::open_sender(path).unwrap_or_else(|e| fail(e));
+            let mut loan = tx
+                .loan(num(len), |data| MsgView::Item {
+                    id: 78,
+                    seq: 0,
+                    data,
+                })
+                .unwrap_or_else(|e| fail(e));
+            println!("LOANED");
+            loan.bytes_mut()[0] = 1;
+            panic!("the producer panics while it fills its loan");
         }
         ["lc-receiver", path, how] => lifecycle::receiver(path, how),
         ["lc-sender", path, how] => lifecycle::sender(path, how),

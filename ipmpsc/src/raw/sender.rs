@@ -292,19 +292,28 @@ impl Sender {
             let (mut n, mut total) = (0, 0u64);
             let mut failed = None;
             for value in rest.iter().take(BATCH_MAX) {
-                let size = match codec::encoded_size(value) {
-                    Ok(len) => match record_size(len) {
+                // A panic in the sizing pass, like one in the encoding pass, sends the
+                // messages before it first.
+                let sized = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    codec::encoded_size(value)
+                }));
+                let size = match sized {
+                    Ok(Ok(len)) => match record_size(len) {
                         Some(size) if size <= ring.capacity() => {
                             lens[n] = len;
                             size
                         }
                         _ => {
-                            failed = Some(self.registration.ring_too_large(len));
+                            failed = Some(Err(self.registration.ring_too_large(len)));
                             break;
                         }
                     },
-                    Err(e) => {
-                        failed = Some(e);
+                    Ok(Err(e)) => {
+                        failed = Some(Err(e));
+                        break;
+                    }
+                    Err(panic) => {
+                        failed = Some(Ok(panic));
                         break;
                     }
                 };
@@ -326,8 +335,10 @@ impl Sender {
                 batch.commit();
                 rest = &rest[n..];
             }
-            if let Some(e) = failed {
-                return Err(e);
+            match failed {
+                Some(Err(e)) => return Err(e),
+                Some(Ok(panic)) => std::panic::resume_unwind(panic),
+                None => {}
             }
         }
         Ok(())

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::consumer::{Consumer, STALL_TIMEOUT};
-use super::peers::{SlotState, LIVENESS_INTERVAL};
+use super::peers::{SenderSlot, SlotState, LIVENESS_INTERVAL};
 use super::producer::{SenderHandle, Wait};
 use super::*;
 use crate::schema::Schema;
@@ -790,4 +790,122 @@ fn fallocate_refuses_a_ring_larger_than_the_file_system() {
     assert!(msg.contains(path.to_str().unwrap()), "{msg}");
     assert!(source.to_string().contains("bytes"), "{source}");
     assert!(!path.exists());
+}
+
+/// Reserves a batch of `lens.len()` records through `h` and fills record `i` with bytes `i`.
+fn fill_batch<'a>(
+    ring: &'a Ring,
+    slot: &'a SenderSlot,
+    h: &SenderHandle,
+    lens: &[u64],
+) -> super::producer::Batch<'a> {
+    let size = lens.iter().map(|&l| record_size(l).unwrap()).sum();
+    let mut batch = ring
+        .reserve_batch(slot, h, size, Wait::No)
+        .unwrap()
+        .unwrap();
+    for (i, &len) in lens.iter().enumerate() {
+        batch
+            .push(len, |dst| {
+                dst.fill(i as u8);
+                Ok(())
+            })
+            .unwrap();
+    }
+    batch
+}
+
+#[test]
+fn a_batch_is_invisible_until_published_and_then_arrives_whole_in_order() {
+    let mut t = temp_ring(1024);
+    let h = SenderHandle::register(&t.ring).unwrap();
+    let ring = t.ring.clone();
+    let hold = h.hold_slot(&ring).unwrap();
+    let batch = fill_batch(&ring, hold.slot(), &h, &[3, 17, 0, 40]);
+    assert!(t.rx().poll().unwrap().is_none(), "seen before publication");
+    batch.commit();
+    for (i, len) in [3, 17, 0, 40].into_iter().enumerate() {
+        assert_eq!(recv(t.rx()).unwrap(), vec![i as u8; len]);
+    }
+    assert!(recv(t.rx()).is_none());
+}
+
+#[test]
+fn a_batch_that_fails_part_way_publishes_what_was_filled_and_pads_the_rest() {
+    let mut t = temp_ring(1024);
+    let h = SenderHandle::register(&t.ring).unwrap();
+    let ring = t.ring.clone();
+    {
+        let hold = h.hold_slot(&ring).unwrap();
+        let mut batch = ring
+            .reserve_batch(hold.slot(), &h, 3 * 32, Wait::No)
+            .unwrap()
+            .unwrap();
+        batch
+            .push(20, |d| {
+                d.fill(1);
+                Ok(())
+            })
+            .unwrap();
+        let err = batch.push(20, |_| Err(Error::Encode("no".into())));
+        assert!(matches!(err, Err(Error::Encode(_))));
+        batch
+            .push(20, |d| {
+                d.fill(2);
+                Ok(())
+            })
+            .unwrap();
+        // A record larger than what is left is refused, not written past the batch.
+        assert!(matches!(batch.push(40, |_| Ok(())), Err(Error::Encode(_))));
+        // Dropped with 2 of 3 records filled (an error, or a panic, in the caller).
+    }
+    {
+        // Nothing filled at all: padding.
+        let hold = h.hold_slot(&ring).unwrap();
+        drop(ring.reserve_batch(hold.slot(), &h, 64, Wait::No).unwrap());
+    }
+    assert!(send(&t.ring, &h, b"next"));
+    assert_eq!(recv(t.rx()).unwrap(), [1; 20]);
+    assert_eq!(recv(t.rx()).unwrap(), [2; 20]);
+    let start = Instant::now();
+    assert_eq!(recv(t.rx()).unwrap(), b"next");
+    assert!(start.elapsed() < STALL_TIMEOUT, "padding skipped at once");
+}
+
+/// A sender that dies while it publishes a batch has set the flags of the batch's later
+/// records already: the receiver skips the batch whole and resets those flags, so that the
+/// release walk, which resets only record starts, leaves no stale flag a later lap could take
+/// for a record.
+#[test]
+fn a_dead_batch_is_skipped_whole_and_leaves_no_flag_behind() {
+    let mut t = temp_ring(1 << 16);
+    let other = t.other();
+    {
+        let h = SenderHandle::register(&other).unwrap();
+        let hold = h.hold_slot(&other).unwrap();
+        // Three records of 3,000 bytes: the released range is longer than the flag sweep, so
+        // the release walks record starts.
+        let batch = fill_batch(&other, hold.slot(), &h, &[3000, 3000, 3000]);
+        std::mem::forget(batch);
+        std::mem::forget(hold);
+    }
+    drop(other); // the sender's process dies
+    let h = SenderHandle::register(&t.ring).unwrap();
+    assert!(send(&t.ring, &h, b"after the dead batch"));
+    let ready = t
+        .rx()
+        .wait(Some(Instant::now() + Duration::from_secs(5)))
+        .unwrap()
+        .expect("the dead batch was not skipped");
+    let record = t.rx().take(ready);
+    assert_eq!(record.bytes(), b"after the dead batch");
+    drop(record);
+    assert!(recv(t.rx()).is_none()); // caught up: released
+    assert_eq!(t.ring.skipped_reservations(), 1);
+    let cap = t.ring.capacity();
+    let stale: Vec<u64> = (0..cap)
+        .step_by(8)
+        .filter(|&off| t.ring.flag(off).load(Ordering::Relaxed) != FLAG_EMPTY)
+        .collect();
+    assert!(stale.is_empty(), "flags left set at {stale:?}");
 }
