@@ -29,15 +29,38 @@ use common::*;
 
 const WORKLOADS: [&str; 6] = ["small", "fan-in", "ping-pong", "frame", "nested-frame", "limits"];
 
-/// (name as used on the command line and in the table, label)
-pub const CONTENDERS: [(&str, &str); 4] = [
-    (ours::NAME, "ipmpsc (ours)"),
-    (upstream::NAME, "ipmpsc 0.5.1 (upstream)"),
-    (iox::NAME, "iceoryx2 0.10.0"),
-    (ipcch::NAME, "ipc-channel 0.23.1"),
+/// The workloads that every peer runs.
+const PEER_WORKLOADS: &[&str] = &["small", "fan-in", "ping-pong", "frame"];
+/// Ours runs them too, and `nested-frame`: a frame nested in a derived struct is a question
+/// about our views only.
+const OURS_WORKLOADS: &[&str] = &["small", "fan-in", "ping-pong", "frame", "nested-frame"];
+
+pub struct Contender {
+    /// Name on the command line and in the table's keys.
+    pub name: &'static str,
+    pub label: &'static str,
+    /// The workloads it runs (`limits` is the machine's, not a contender's).
+    pub workloads: &'static [&'static str],
+}
+
+pub const CONTENDERS: &[Contender] = &[
+    Contender { name: ours::NAME, label: "ipmpsc (ours)", workloads: OURS_WORKLOADS },
+    Contender { name: upstream::NAME, label: "ipmpsc 0.5.1 (upstream)", workloads: PEER_WORKLOADS },
+    Contender { name: iox::NAME, label: "iceoryx2 0.10.0", workloads: PEER_WORKLOADS },
+    Contender { name: ipcch::NAME, label: "ipc-channel 0.23.1", workloads: PEER_WORKLOADS },
 ];
 
+pub fn contender(name: &str) -> &'static Contender {
+    CONTENDERS.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("unknown contender {name}"))
+}
+
+/// Whether `contender` takes part in `workload`.
+pub fn runs(contender: &str, workload: &str) -> bool {
+    self::contender(contender).workloads.contains(&workload)
+}
+
 fn run(contender: &str, workload: &str) -> Sample {
+    assert!(runs(contender, workload), "{contender} does not run {workload}");
     macro_rules! dispatch {
         ($m:ident) => {
             match workload {
@@ -45,12 +68,12 @@ fn run(contender: &str, workload: &str) -> Sample {
                 "fan-in" => $m::throughput(FAN_IN_PRODUCERS, FAN_IN_MESSAGES),
                 "ping-pong" => $m::ping_pong(),
                 "frame" => $m::frame(),
-                "nested-frame" => ours::nested_frame(),
-                _ => unreachable!(),
+                other => panic!("{contender} has no workload {other}"),
             }
         };
     }
     match contender {
+        ours::NAME if workload == "nested-frame" => ours::nested_frame(),
         ours::NAME => dispatch!(ours),
         upstream::NAME => dispatch!(upstream),
         iox::NAME => dispatch!(iox),
@@ -105,9 +128,9 @@ impl Results {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: ipc-benchmarks <all|{}> [--reps N] [--only {}] [--ours-spin-us N]",
+        "usage: ipc-benchmarks <all|{}>... [--reps N] [--only {}] [--ours-spin-us N]",
         WORKLOADS.join("|"),
-        CONTENDERS.map(|c| c.0).join(",")
+        CONTENDERS.iter().map(|c| c.name).collect::<Vec<_>>().join(",")
     );
     std::process::exit(2)
 }
@@ -146,9 +169,13 @@ fn main() {
     if workloads.is_empty() || reps == 0 {
         usage();
     }
+    if let Some(unknown) = only.iter().flatten().find(|o| CONTENDERS.iter().all(|c| c.name != o.as_str())) {
+        eprintln!("unknown contender {unknown}");
+        usage();
+    }
     let contenders: Vec<&str> = CONTENDERS
         .iter()
-        .map(|c| c.0)
+        .map(|c| c.name)
         .filter(|c| only.as_ref().is_none_or(|o| o.iter().any(|x| x == c)))
         .collect();
 
@@ -164,13 +191,10 @@ fn main() {
                 results.cache_rtt_ns.push(c);
                 continue;
             }
-            // Alternate contenders; rotate who goes first.
-            for k in 0..contenders.len() {
-                let contender = contenders[(k + rep) % contenders.len()];
-                // A frame nested in a derived struct is a question about our views only.
-                if workload == "nested-frame" && contender != ours::NAME {
-                    continue;
-                }
+            // Alternate the contenders that run this workload; rotate who goes first.
+            let here: Vec<&str> = contenders.iter().copied().filter(|c| runs(c, workload)).collect();
+            for k in 0..here.len() {
+                let contender = here[(k + rep) % here.len()];
                 let s = run(contender, workload);
                 eprintln!("[{:>6.1}s] {workload} rep {} {contender}: {}", started.elapsed().as_secs_f64(), rep + 1, describe(workload, &s));
                 results.samples.entry((workload.to_owned(), contender.to_owned())).or_default().push(s);
@@ -210,7 +234,7 @@ pub fn gbps(ms_per_frame: f64) -> f64 {
 }
 
 pub fn label(contender: &str) -> &'static str {
-    CONTENDERS.iter().find(|c| c.0 == contender).map_or("?", |c| c.1)
+    CONTENDERS.iter().find(|c| c.name == contender).map_or("?", |c| c.label)
 }
 
 fn machine() -> String {
@@ -283,23 +307,12 @@ fn table(r: &Results, workloads: &[&str], contenders: &[&str], reps: usize, mach
                     let ratio = ours_stat(&|s| s.ms_per_frame).map_or(String::new(), |o| format!("{:.2}×", s.median / o.median));
                     let _ = writeln!(
                         out,
-                        "| frame | {label} | {:.3} ms ({:.1} GB/s) | {:.3} – {:.3} ms | {ratio} |",
+                        "| {w} | {label} | {:.3} ms ({:.1} GB/s) | {:.3} – {:.3} ms | {ratio} |",
                         s.median,
                         gbps(s.median),
                         s.min,
                         s.max
                     );
-                    if c == *contenders.last().unwrap() && !r.frame_memcpy_gbps.is_empty() {
-                        let m = Stat::of(r.frame_memcpy_gbps.clone());
-                        let _ = writeln!(
-                            out,
-                            "| frame | memcpy 12.4 MB, between the repetitions | {:.3} ms ({:.1} GB/s) | {:.1} – {:.1} GB/s | |",
-                            FRAME_BYTES as f64 / m.median / 1e6,
-                            m.median,
-                            m.min,
-                            m.max
-                        );
-                    }
                 }
                 "nested-frame" => {
                     let Some(s) = r.stat(w, c, |s| s.ms_per_frame) else { continue };
@@ -316,6 +329,22 @@ fn table(r: &Results, workloads: &[&str], contenders: &[&str], reps: usize, mach
                 _ => {}
             }
         }
+        // The machine's floor for the frame workloads, measured between their repetitions.
+        let floor = match w {
+            "frame" => Some(("memcpy 12.4 MB, between the repetitions", &r.frame_memcpy_gbps)),
+            _ => None,
+        };
+        if let Some((what, v)) = floor.filter(|(_, v)| !v.is_empty()) {
+            let m = Stat::of(v.clone());
+            let _ = writeln!(
+                out,
+                "| {w} | {what} | {:.3} ms ({:.1} GB/s) | {:.1} – {:.1} GB/s | |",
+                FRAME_BYTES as f64 / m.median / 1e6,
+                m.median,
+                m.min,
+                m.max
+            );
+        }
     }
     let _ = writeln!(out, "\n\"ours vs this\": how many times faster ours is (throughput ratio, or inverse time ratio); above 1 means ours is ahead.");
     let goals = goals(r);
@@ -329,7 +358,7 @@ fn table(r: &Results, workloads: &[&str], contenders: &[&str], reps: usize, mach
 }
 
 fn goals(r: &Results) -> Vec<String> {
-    let peers: Vec<&str> = CONTENDERS.iter().map(|c| c.0).filter(|c| *c != ours::NAME).collect();
+    let peers: Vec<&str> = CONTENDERS.iter().map(|c| c.name).filter(|c| *c != ours::NAME).collect();
     let best = |w: &str, f: &dyn Fn(&Sample) -> f64, higher: bool| -> Option<(f64, &str)> {
         peers
             .iter()
