@@ -47,6 +47,7 @@ pub const CONTENDERS: &[Contender] = &[
     Contender { name: ours::NAME, label: "ipmpsc (ours)", workloads: OURS_WORKLOADS },
     Contender { name: upstream::NAME, label: "ipmpsc 0.5.1 (upstream)", workloads: PEER_WORKLOADS },
     Contender { name: iox::NAME, label: "iceoryx2 0.10.0", workloads: PEER_WORKLOADS },
+    Contender { name: iox::EVENT_NAME, label: "iceoryx2 0.10.0, blocking (event)", workloads: PEER_WORKLOADS },
     Contender { name: ipcch::NAME, label: "ipc-channel 0.23.1", workloads: PEER_WORKLOADS },
 ];
 
@@ -72,11 +73,13 @@ fn run(contender: &str, workload: &str) -> Sample {
             }
         };
     }
+    use iox::event as iox_event;
     match contender {
         ours::NAME if workload == "nested-frame" => ours::nested_frame(),
         ours::NAME => dispatch!(ours),
         upstream::NAME => dispatch!(upstream),
         iox::NAME => dispatch!(iox),
+        iox::EVENT_NAME => dispatch!(iox_event),
         ipcch::NAME => dispatch!(ipcch),
         other => panic!("unknown contender {other}"),
     }
@@ -87,7 +90,7 @@ fn child_main(args: &[String]) {
     match contender.as_str() {
         ours::NAME => ours::child(workload, rest),
         upstream::NAME => upstream::child(workload, rest),
-        iox::NAME => iox::child(workload, rest),
+        iox::NAME | iox::EVENT_NAME => iox::child(iox::Wake::of(contender), workload, rest),
         ipcch::NAME => ipcch::child(workload, rest),
         other => panic!("unknown contender {other}"),
     }
