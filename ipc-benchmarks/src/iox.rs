@@ -68,6 +68,9 @@ pub mod event {
     pub fn frame() -> Sample {
         super::frame_with(Wake::Event)
     }
+    pub fn frame_made() -> Sample {
+        super::frame_made_with(Wake::Event)
+    }
 }
 
 pub fn throughput(producers: u64, per_producer: u64) -> Sample {
@@ -78,6 +81,9 @@ pub fn ping_pong() -> Sample {
 }
 pub fn frame() -> Sample {
     frame_with(Wake::Poll)
+}
+pub fn frame_made() -> Sample {
+    frame_made_with(Wake::Poll)
 }
 
 /// A blocked receiver that hears nothing for this long gives up waiting and polls again, and
@@ -326,7 +332,13 @@ fn frame_with(wake: Wake) -> Sample {
     receive_frames(wake, "frames", check_frame)
 }
 
-/// Parent side of `frame`: borrows each sample's payload, checked with `check`.
+/// `frame-made`: the producer loans a sample and makes the frame directly in it
+/// (`fill_plane_uninit`), so no copy at all.
+fn frame_made_with(wake: Wake) -> Sample {
+    receive_frames(wake, "frames-made", check_made_frame)
+}
+
+/// Parent side of `frame` and `frame-made`: borrows each sample's payload, checked with `check`.
 fn receive_frames(wake: Wake, child_workload: &str, check: fn(u64, u64, u32, u32, [&[u8]; 3])) -> Sample {
     let node = node();
     let token = unique();
@@ -415,11 +427,18 @@ pub fn child(wake: Wake, workload: &str, args: &[String]) {
                 write_plane(&mut dst[Y_BYTES + UV_BYTES..], &v);
             });
         }
+        "frames-made" => {
+            send_frames(wake, &node, &args[0], |seq, dst| {
+                fill_plane_uninit(seq, 0, &mut dst[..Y_BYTES]);
+                fill_plane_uninit(seq, 1, &mut dst[Y_BYTES..Y_BYTES + UV_BYTES]);
+                fill_plane_uninit(seq, 2, &mut dst[Y_BYTES + UV_BYTES..]);
+            });
+        }
         other => panic!("unknown workload {other}"),
     }
 }
 
-/// Child side of `frame`: for each frame, loans a `FRAME_BYTES` sample,
+/// Child side of `frame` and `frame-made`: for each frame, loans a `FRAME_BYTES` sample,
 /// lets `write` initialize every byte of its payload, and sends it.
 fn send_frames(wake: Wake, node: &Node<ipc::Service>, name: &str, mut write: impl FnMut(u64, &mut [MaybeUninit<u8>])) {
     let service = frame_service(node, name);
@@ -438,8 +457,8 @@ fn send_frames(wake: Wake, node: &Node<ipc::Service>, name: &str, mut write: imp
         let dst = sample.payload_mut();
         assert_eq!(dst.len(), FRAME_BYTES);
         write(seq, dst);
-        // SAFETY: `write` initialized every byte of the payload (a copy of each of the three
-        // planes, which tile the payload).
+        // SAFETY: `write` initialized every byte of the payload (a copy of, or a fill of, each
+        // of the three planes, which tile the payload).
         let sample = unsafe { sample.assume_init() };
         sample.send().unwrap();
         notify.sent();

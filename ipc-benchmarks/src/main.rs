@@ -27,13 +27,13 @@ use std::time::Instant;
 
 use common::*;
 
-const WORKLOADS: [&str; 6] = ["small", "fan-in", "ping-pong", "frame", "nested-frame", "limits"];
+const WORKLOADS: [&str; 7] = ["small", "fan-in", "ping-pong", "frame", "frame-made", "nested-frame", "limits"];
 
 /// The workloads that every peer runs.
-const PEER_WORKLOADS: &[&str] = &["small", "fan-in", "ping-pong", "frame"];
+const PEER_WORKLOADS: &[&str] = &["small", "fan-in", "ping-pong", "frame", "frame-made"];
 /// Ours runs them too, and `nested-frame`: a frame nested in a derived struct is a question
 /// about our views only.
-const OURS_WORKLOADS: &[&str] = &["small", "fan-in", "ping-pong", "frame", "nested-frame"];
+const OURS_WORKLOADS: &[&str] = &["small", "fan-in", "ping-pong", "frame", "frame-made", "nested-frame"];
 
 pub struct Contender {
     /// Name on the command line and in the table's keys.
@@ -69,6 +69,7 @@ fn run(contender: &str, workload: &str) -> Sample {
                 "fan-in" => $m::throughput(FAN_IN_PRODUCERS, FAN_IN_MESSAGES),
                 "ping-pong" => $m::ping_pong(),
                 "frame" => $m::frame(),
+                "frame-made" => $m::frame_made(),
                 other => panic!("{contender} has no workload {other}"),
             }
         };
@@ -120,6 +121,9 @@ pub struct Results {
     /// memcpy bandwidth measured right after each repetition of `frame`, so that the frame
     /// goal compares numbers from the same minutes of a noisy machine.
     pub frame_memcpy_gbps: Vec<f64>,
+    /// GB/s of making a `frame-made` frame in one process ("fill only"), measured right after
+    /// each repetition of `frame-made`: that workload's floor.
+    pub frame_made_fill_gbps: Vec<f64>,
 }
 
 impl Results {
@@ -207,6 +211,11 @@ fn main() {
                 eprintln!("[{:>6.1}s] frame rep {}: memcpy {m:.1} GB/s", started.elapsed().as_secs_f64(), rep + 1);
                 results.frame_memcpy_gbps.push(m);
             }
+            if workload == "frame-made" {
+                let f = limits::fill_gbps();
+                eprintln!("[{:>6.1}s] frame-made rep {}: fill only {:.3} ms ({f:.1} GB/s)", started.elapsed().as_secs_f64(), rep + 1, FRAME_BYTES as f64 / f / 1e6);
+                results.frame_made_fill_gbps.push(f);
+            }
         }
     }
 
@@ -227,7 +236,7 @@ fn describe(workload: &str, s: &Sample) -> String {
     match workload {
         "small" | "fan-in" => format!("{:.2} M msg/s", s.msgs_per_sec / 1e6),
         "ping-pong" => format!("median {:.2} us, p99 {:.2} us", s.rtt_median_ns / 1e3, s.rtt_p99_ns / 1e3),
-        "frame" | "nested-frame" => format!("{:.3} ms/frame ({:.1} GB/s)", s.ms_per_frame, gbps(s.ms_per_frame)),
+        "frame" | "frame-made" | "nested-frame" => format!("{:.3} ms/frame ({:.1} GB/s)", s.ms_per_frame, gbps(s.ms_per_frame)),
         _ => String::new(),
     }
 }
@@ -305,7 +314,7 @@ fn table(r: &Results, workloads: &[&str], contenders: &[&str], reps: usize, mach
                         fmt_us(s.max)
                     );
                 }
-                "frame" => {
+                "frame" | "frame-made" => {
                     let Some(s) = r.stat(w, c, |s| s.ms_per_frame) else { continue };
                     let ratio = ours_stat(&|s| s.ms_per_frame).map_or(String::new(), |o| format!("{:.2}×", s.median / o.median));
                     let _ = writeln!(
@@ -335,6 +344,7 @@ fn table(r: &Results, workloads: &[&str], contenders: &[&str], reps: usize, mach
         // The machine's floor for the frame workloads, measured between their repetitions.
         let floor = match w {
             "frame" => Some(("memcpy 12.4 MB, between the repetitions", &r.frame_memcpy_gbps)),
+            "frame-made" => Some(("fill only: making the 12.4 MB frame in one process, between the repetitions", &r.frame_made_fill_gbps)),
             _ => None,
         };
         if let Some((what, v)) = floor.filter(|(_, v)| !v.is_empty()) {

@@ -33,6 +33,7 @@ pub fn svg(r: &Results, contenders: &[&str], machine: &str) -> String {
         Panel { title: "fan-in: 4 → 1, 16-byte messages", unit: "M msg/s", workload: "fan-in", metric: |s| s.msgs_per_sec / 1e6, better: "higher is better" },
         Panel { title: "ping-pong: median round trip", unit: "µs", workload: "ping-pong", metric: |s| s.rtt_median_ns / 1e3, better: "lower is better" },
         Panel { title: "frame: 12.4 MB 4K YUV 4:2:0", unit: "GB/s", workload: "frame", metric: |s| gbps(s.ms_per_frame), better: "higher is better" },
+        Panel { title: "frame-made: the producer makes each 12.4 MB frame, then sends it", unit: "GB/s", workload: "frame-made", metric: |s| gbps(s.ms_per_frame), better: "higher is better" },
     ];
     let panels: Vec<&Panel> = panels.iter().filter(|p| contenders.iter().any(|c| r.stat(p.workload, c, p.metric).is_some())).collect();
     let (w, left, right, bar_h, gap) = (950.0, 240.0, 110.0, 22.0, 6.0);
