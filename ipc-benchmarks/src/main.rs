@@ -35,20 +35,30 @@ const PEER_WORKLOADS: &[&str] = &["small", "fan-in", "ping-pong", "frame", "fram
 /// about our views only.
 const OURS_WORKLOADS: &[&str] = &["small", "fan-in", "ping-pong", "frame", "frame-made", "nested-frame"];
 
+/// How a contender's producer hands a frame over in `frame` and `frame-made`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FramePath {
+    /// It copies (or serializes) the frame from buffers of its own into the channel.
+    Copy,
+    /// It loans memory of the channel and writes the frame there (`frame-made`: makes it there).
+    Loan,
+}
+
 pub struct Contender {
     /// Name on the command line and in the table's keys.
     pub name: &'static str,
     pub label: &'static str,
     /// The workloads it runs (`limits` is the machine's, not a contender's).
     pub workloads: &'static [&'static str],
+    pub frames: FramePath,
 }
 
 pub const CONTENDERS: &[Contender] = &[
-    Contender { name: ours::NAME, label: "ipmpsc (ours)", workloads: OURS_WORKLOADS },
-    Contender { name: upstream::NAME, label: "ipmpsc 0.5.1 (upstream)", workloads: PEER_WORKLOADS },
-    Contender { name: iox::NAME, label: "iceoryx2 0.10.0", workloads: PEER_WORKLOADS },
-    Contender { name: iox::EVENT_NAME, label: "iceoryx2 0.10.0, blocking (event)", workloads: PEER_WORKLOADS },
-    Contender { name: ipcch::NAME, label: "ipc-channel 0.23.1", workloads: PEER_WORKLOADS },
+    Contender { name: ours::NAME, label: "ipmpsc (ours)", workloads: OURS_WORKLOADS, frames: FramePath::Copy },
+    Contender { name: upstream::NAME, label: "ipmpsc 0.5.1 (upstream)", workloads: PEER_WORKLOADS, frames: FramePath::Copy },
+    Contender { name: iox::NAME, label: "iceoryx2 0.10.0", workloads: PEER_WORKLOADS, frames: FramePath::Loan },
+    Contender { name: iox::EVENT_NAME, label: "iceoryx2 0.10.0, blocking (event)", workloads: PEER_WORKLOADS, frames: FramePath::Loan },
+    Contender { name: ipcch::NAME, label: "ipc-channel 0.23.1", workloads: PEER_WORKLOADS, frames: FramePath::Copy },
 ];
 
 pub fn contender(name: &str) -> &'static Contender {
@@ -371,19 +381,27 @@ fn table(r: &Results, workloads: &[&str], contenders: &[&str], reps: usize, mach
 }
 
 fn goals(r: &Results) -> Vec<String> {
-    let peers: Vec<&str> = CONTENDERS.iter().map(|c| c.name).filter(|c| *c != ours::NAME).collect();
-    let best = |w: &str, f: &dyn Fn(&Sample) -> f64, higher: bool| -> Option<(f64, &str)> {
-        peers
+    // Peers: everything that is not a variant of ours.
+    let peers: Vec<&str> = CONTENDERS.iter().map(|c| c.name).filter(|c| !c.starts_with("ours")).collect();
+    let best_of = |among: &[&'static str], w: &str, f: &dyn Fn(&Sample) -> f64, higher: bool| -> Option<(f64, &'static str)> {
+        among
             .iter()
             .filter_map(|p| r.stat(w, p, f).map(|s| (s.median, *p)))
             .reduce(|a, b| if (b.0 > a.0) == higher { b } else { a })
     };
+    let best = |w: &str, f: &dyn Fn(&Sample) -> f64, higher: bool| best_of(&peers, w, f, higher);
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
     let mut out = Vec::new();
     for w in ["small", "fan-in"] {
-        if let (Some(o), Some((b, who))) = (r.stat(w, ours::NAME, |s| s.msgs_per_sec), best(w, &|s| s.msgs_per_sec, true)) {
+        let Some((b, who)) = best(w, &|s| s.msgs_per_sec, true) else { continue };
+        if let Some(o) = r.stat(w, ours::NAME, |s| s.msgs_per_sec) {
             let x = o.median / b;
             out.push(format!("{w}: ours {:.2}× the best peer ({}), goal ≥ 3×: {}", x, label(who), verdict(x >= 3.0)));
+        }
+        if let Some(o) = r.stat(w, OURS_BATCH, |s| s.msgs_per_sec) {
+            let x = o.median / b;
+            let goal = if w == "small" { 5.0 } else { 3.0 };
+            out.push(format!("{w} with batches of 16: {OURS_BATCH} {:.2}× the best peer ({}), goal ≥ {goal}×: {}", x, label(who), verdict(x >= goal)));
         }
     }
     if let (Some(o), Some((b, who))) = (r.stat("ping-pong", ours::NAME, |s| s.rtt_median_ns), best("ping-pong", &|s| s.rtt_median_ns, false)) {
@@ -404,5 +422,34 @@ fn goals(r: &Results) -> Vec<String> {
             ));
         }
     }
+    if let Some(o) = r.stat("frame-made", OURS_LOAN, |s| s.ms_per_frame) {
+        // Copying: every contender whose producer copies the frame into the channel, ours'
+        // copying path included. Loaning peers: the iceoryx2 variants.
+        let copying: Vec<&str> = CONTENDERS.iter().filter(|c| c.frames == FramePath::Copy).map(|c| c.name).collect();
+        let loaning: Vec<&str> = CONTENDERS.iter().filter(|c| c.frames == FramePath::Loan && !c.name.starts_with("ours")).map(|c| c.name).collect();
+        if let Some((b, who)) = best_of(&copying, "frame-made", &|s| s.ms_per_frame, false) {
+            let x = b / o.median;
+            out.push(format!(
+                "frame-made: {OURS_LOAN} {:.3} ms, {:.2}× faster than the fastest copying contender ({}, {b:.3} ms), goal ≥ 1.5×: {}",
+                o.median,
+                x,
+                label(who),
+                verdict(x >= 1.5)
+            ));
+        }
+        if let Some((b, who)) = best_of(&loaning, "frame-made", &|s| s.ms_per_frame, false) {
+            out.push(format!(
+                "frame-made: {OURS_LOAN} {:.3} ms vs the best iceoryx2 loan {b:.3} ms ({}), goal: no slower: {}",
+                o.median,
+                label(who),
+                verdict(o.median <= b)
+            ));
+        }
+    }
     out
 }
+
+/// Contenders that the goals look for by name: ours with batched sends (`small`, `fan-in`) and
+/// ours with loaned frames (`frame-made`).
+const OURS_BATCH: &str = "ours-batch";
+const OURS_LOAN: &str = "ours-loan";
