@@ -1,17 +1,20 @@
 //! Two-process benchmarks of this repository's ipmpsc against upstream ipmpsc 0.5.1,
-//! iceoryx2 0.10.0 and ipc-channel 0.23.1 on the same workloads, in one run.
+//! iceoryx2 0.10.0 (polling and blocking) and ipc-channel 0.23.1 on the same workloads, in one
+//! run.
 //!
 //! ```text
 //! cargo run --release -- all                 # every workload, every contender
-//! cargo run --release -- small               # one workload: small | fan-in | ping-pong | frame | nested-frame | limits
+//! cargo run --release -- small               # one workload: small | fan-in | ping-pong | frame | frame-made | nested-frame | limits
+//! cargo run --release -- frame frame-made    # several workloads
 //! cargo run --release -- all --reps 3        # repetitions per contender (default 5)
-//! cargo run --release -- all --only ours,upstream
+//! cargo run --release -- all --only ours,upstream       # contenders: ours | upstream | iceoryx2 | iceoryx2-event | ipc-channel
 //! cargo run --release -- ping-pong --ours-spin-us 1000   # our receivers' spin before sleeping
 //! ```
 //!
-//! Every contender runs every workload `reps` times; the contenders alternate within each
-//! repetition (the order rotates from one repetition to the next). The table shows the median
-//! of the repetitions with the minimum and maximum beside it, and how many times faster ours is.
+//! Every contender runs each workload it takes part in (see [`Contender::workloads`]) `reps`
+//! times; the contenders alternate within each repetition (the order rotates from one
+//! repetition to the next). The table shows the median of the repetitions with the minimum and
+//! maximum beside it, and how many times faster ours is.
 
 mod common;
 mod iox;
