@@ -102,6 +102,90 @@ pub fn check_frame(seq: u64, expected_seq: u64, width: u32, height: u32, planes:
     }
 }
 
+/// Byte `i` of plane `plane` of made frame `seq` (`frame-made`): every byte depends on `seq`, so
+/// no frame can be reused, and on `i` with a period of 2^24 bytes (longer than a plane), so that
+/// a misplaced block shows up in the sampled check.
+#[inline]
+pub fn made_pixel(seq: u64, plane: usize, i: usize) -> u8 {
+    let i = i as u64;
+    (i.wrapping_mul(31) ^ (i >> 8) ^ (i >> 16) ^ seq.wrapping_mul(7).wrapping_add(plane as u64 * 85)) as u8
+}
+
+/// The 256 bytes `j * 31` that every 256-byte block of a made plane is built from.
+const MADE_ROW: [u8; 256] = {
+    let mut row = [0u8; 256];
+    let mut j = 0;
+    while j < 256 {
+        row[j] = (j as u8).wrapping_mul(31);
+        j += 1;
+    }
+    row
+};
+
+/// Writes made plane `plane` of frame `seq` into `dst` (byte `i` = [`made_pixel`]`(seq, plane, i)`).
+/// Within a 256-byte block only the low byte of `i * 31` changes, so each block is a fixed row
+/// XOR one byte: a loop of vector XORs and stores that runs near memory bandwidth.
+pub fn fill_plane_uninit(seq: u64, plane: usize, dst: &mut [std::mem::MaybeUninit<u8>]) {
+    let k = seq.wrapping_mul(7).wrapping_add(plane as u64 * 85);
+    for (block, chunk) in dst.chunks_mut(256).enumerate() {
+        let b = block as u64;
+        let x = (b ^ (b >> 8) ^ k) as u8;
+        for (d, r) in chunk.iter_mut().zip(MADE_ROW.iter()) {
+            d.write(r ^ x);
+        }
+    }
+}
+
+/// [`fill_plane_uninit`] for an initialized buffer.
+pub fn fill_plane(seq: u64, plane: usize, dst: &mut [u8]) {
+    // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, and `fill_plane_uninit` only writes
+    // initialized bytes, so `dst` stays initialized.
+    let dst = unsafe { &mut *(dst as *mut [u8] as *mut [std::mem::MaybeUninit<u8>]) };
+    fill_plane_uninit(seq, plane, dst);
+}
+
+/// Asserts that [`fill_plane`] and [`fill_plane_uninit`] write [`made_pixel`] at every index of
+/// a slice that spans more than one 64 KiB period of the block term (cheap: run once per
+/// repetition of `frame-made`).
+pub fn check_fill_agrees() {
+    const N: usize = 70_000 + 77;
+    for (seq, plane) in [(0u64, 0usize), (3, 1), (109, 2), (u64::MAX, 2)] {
+        let mut a = vec![0u8; N];
+        fill_plane(seq, plane, &mut a);
+        let mut b = vec![std::mem::MaybeUninit::<u8>::uninit(); N];
+        fill_plane_uninit(seq, plane, &mut b);
+        for i in 0..N {
+            // SAFETY: `fill_plane_uninit` wrote every byte of `b`.
+            let bi = unsafe { b[i].assume_init() };
+            assert_eq!(a[i], made_pixel(seq, plane, i), "fill_plane disagrees with made_pixel at {i}");
+            assert_eq!(bi, made_pixel(seq, plane, i), "fill_plane_uninit disagrees with made_pixel at {i}");
+        }
+    }
+}
+
+/// The producer's own three planes for `frame-made`, to be filled with [`fill_plane`] per frame.
+pub fn made_planes() -> [Vec<u8>; 3] {
+    [vec![0u8; Y_BYTES], vec![0u8; UV_BYTES], vec![0u8; UV_BYTES]]
+}
+
+/// [`check_frame`] for a made frame: header, plane sizes, and about 200 bytes sampled over
+/// each plane (first, last, every 65,521st) against [`made_pixel`].
+pub fn check_made_frame(seq: u64, expected_seq: u64, width: u32, height: u32, planes: [&[u8]; 3]) {
+    assert_eq!(seq, expected_seq, "frame out of order");
+    assert_eq!((width, height), (WIDTH, HEIGHT), "frame header corrupted");
+    let lens = [Y_BYTES, UV_BYTES, UV_BYTES];
+    for (p, plane) in planes.iter().enumerate() {
+        assert_eq!(plane.len(), lens[p], "plane {p} has the wrong size");
+        let last = plane.len() - 1;
+        assert_eq!(plane[last], made_pixel(seq, p, last), "made frame {seq}, plane {p} corrupted at {last}");
+        let mut i = 0;
+        while i < plane.len() {
+            assert_eq!(plane[i], made_pixel(seq, p, i), "made frame {seq}, plane {p} corrupted at {i}");
+            i += 65_521;
+        }
+    }
+}
+
 /// The message enum of the serde-based peers (upstream ipmpsc, ipc-channel); encodes like ours.
 #[derive(Serialize, Deserialize, Debug, Clone)]
 pub enum Wire {

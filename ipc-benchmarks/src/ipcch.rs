@@ -89,15 +89,26 @@ pub fn ping_pong() -> Sample {
 }
 
 pub fn frame() -> Sample {
+    receive_frames("frames", check_frame)
+}
+
+/// `frame-made`: the producer makes each frame in planes of its own (`fill_plane`), then sends
+/// it as in `frame` (a clone of the planes, since the typed `send` takes the message by value).
+pub fn frame_made() -> Sample {
+    receive_frames("frames-made", check_made_frame)
+}
+
+/// Parent side of `frame` and `frame-made`: owned frames, checked with `check`.
+fn receive_frames(child_workload: &str, check: fn(u64, u64, u32, u32, [&[u8]; 3])) -> Sample {
     let (tx, rx) = ipc::channel::<Wire>().unwrap();
-    let (mut child, _) = spawn(1, "frames", &tx, |_| vec![]).pop().unwrap();
+    let (mut child, _) = spawn(1, child_workload, &tx, |_| vec![]).pop().unwrap();
     drop(tx);
     child.wait_ready();
     child.go();
     let mut start = None;
     for i in 0..FRAME_WARMUP + FRAME_COUNT {
         match rx.recv().unwrap() {
-            Wire::Frame { seq, width, height, y, u, v } => check_frame(seq, i, width, height, [&y, &u, &v]),
+            Wire::Frame { seq, width, height, y, u, v } => check(seq, i, width, height, [&y, &u, &v]),
             _ => panic!("unexpected tick"),
         }
         if i + 1 == FRAME_WARMUP {
@@ -143,6 +154,20 @@ pub fn child(workload: &str, args: &[String]) {
             child::wait_go();
             // ipc-channel's typed `send` takes the message by value: each frame is a clone.
             for seq in 0..FRAME_WARMUP + FRAME_COUNT {
+                let frame = Wire::Frame { seq, width: WIDTH, height: HEIGHT, y: y.clone(), u: u.clone(), v: v.clone() };
+                tx.send(frame).unwrap();
+            }
+            child::wait_done();
+        }
+        "frames-made" => {
+            let mut planes = made_planes();
+            child::ready();
+            child::wait_go();
+            for seq in 0..FRAME_WARMUP + FRAME_COUNT {
+                for (p, plane) in planes.iter_mut().enumerate() {
+                    fill_plane(seq, p, plane);
+                }
+                let [y, u, v] = &planes;
                 let frame = Wire::Frame { seq, width: WIDTH, height: HEIGHT, y: y.clone(), u: u.clone(), v: v.clone() };
                 tx.send(frame).unwrap();
             }

@@ -1,10 +1,11 @@
 //! The machine's own bounds, measured by the same harness: memcpy bandwidth for one frame's
-//! worth of bytes, and the round trip of a cache line between two threads on two cores.
+//! worth of bytes, the time to make (fill) one `frame-made` frame, and the round trip of a cache
+//! line between two threads on two cores.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use crate::common::FRAME_BYTES;
+use crate::common::{check_fill_agrees, check_made_frame, fill_plane, made_planes, FRAME_BYTES, HEIGHT, WIDTH};
 
 /// Median GB/s of `copy_from_slice` of a 12.4 MB frame into a second buffer.
 pub fn memcpy_gbps() -> f64 {
@@ -21,6 +22,28 @@ pub fn memcpy_gbps() -> f64 {
         }
     }
     assert_eq!(dst[FRAME_BYTES - 1], src[FRAME_BYTES - 1]);
+    median(&mut rates)
+}
+
+/// Median GB/s of making one `frame-made` frame in one process: [`fill_plane`] of its three
+/// planes (12.4 MB) into buffers that are already faulted in, with a new `seq` each round. The
+/// floor of `frame-made`: no channel can deliver a made frame faster than its producer makes it.
+pub fn fill_gbps() -> f64 {
+    check_fill_agrees();
+    let mut planes = made_planes();
+    let mut rates = Vec::new();
+    for round in 0..30u64 {
+        let t = Instant::now();
+        for (p, plane) in planes.iter_mut().enumerate() {
+            fill_plane(round, p, plane);
+        }
+        std::hint::black_box(&mut planes);
+        let secs = t.elapsed().as_secs_f64();
+        if round >= 5 {
+            rates.push(FRAME_BYTES as f64 / secs / 1e9);
+        }
+    }
+    check_made_frame(29, 29, WIDTH, HEIGHT, [&planes[0], &planes[1], &planes[2]]);
     median(&mut rates)
 }
 

@@ -1,17 +1,20 @@
 //! Two-process benchmarks of this repository's ipmpsc against upstream ipmpsc 0.5.1,
-//! iceoryx2 0.10.0 and ipc-channel 0.23.1 on the same workloads, in one run.
+//! iceoryx2 0.10.0 (polling and blocking) and ipc-channel 0.23.1 on the same workloads, in one
+//! run.
 //!
 //! ```text
 //! cargo run --release -- all                 # every workload, every contender
-//! cargo run --release -- small               # one workload: small | fan-in | ping-pong | frame | nested-frame | limits
+//! cargo run --release -- small               # one workload: small | fan-in | ping-pong | frame | frame-made | nested-frame | limits
+//! cargo run --release -- frame frame-made    # several workloads
 //! cargo run --release -- all --reps 3        # repetitions per contender (default 5)
-//! cargo run --release -- all --only ours,upstream
+//! cargo run --release -- all --only ours,upstream       # contenders: ours | upstream | iceoryx2 | iceoryx2-event | ipc-channel
 //! cargo run --release -- ping-pong --ours-spin-us 1000   # our receivers' spin before sleeping
 //! ```
 //!
-//! Every contender runs every workload `reps` times; the contenders alternate within each
-//! repetition (the order rotates from one repetition to the next). The table shows the median
-//! of the repetitions with the minimum and maximum beside it, and how many times faster ours is.
+//! Every contender runs each workload it takes part in (see [`Contender::workloads`]) `reps`
+//! times; the contenders alternate within each repetition (the order rotates from one
+//! repetition to the next). The table shows the median of the repetitions with the minimum and
+//! maximum beside it, and how many times faster ours is.
 
 mod common;
 mod iox;
@@ -27,17 +30,51 @@ use std::time::Instant;
 
 use common::*;
 
-const WORKLOADS: [&str; 6] = ["small", "fan-in", "ping-pong", "frame", "nested-frame", "limits"];
+const WORKLOADS: [&str; 7] = ["small", "fan-in", "ping-pong", "frame", "frame-made", "nested-frame", "limits"];
 
-/// (name as used on the command line and in the table, label)
-pub const CONTENDERS: [(&str, &str); 4] = [
-    (ours::NAME, "ipmpsc (ours)"),
-    (upstream::NAME, "ipmpsc 0.5.1 (upstream)"),
-    (iox::NAME, "iceoryx2 0.10.0"),
-    (ipcch::NAME, "ipc-channel 0.23.1"),
+/// The workloads that every peer runs.
+const PEER_WORKLOADS: &[&str] = &["small", "fan-in", "ping-pong", "frame", "frame-made"];
+/// Ours runs them too, and `nested-frame`: a frame nested in a derived struct is a question
+/// about our views only.
+const OURS_WORKLOADS: &[&str] = &["small", "fan-in", "ping-pong", "frame", "frame-made", "nested-frame"];
+
+/// How a contender's producer hands a frame over in `frame` and `frame-made`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FramePath {
+    /// It copies (or serializes) the frame from buffers of its own into the channel.
+    Copy,
+    /// It loans memory of the channel and writes the frame there (`frame-made`: makes it there).
+    Loan,
+}
+
+pub struct Contender {
+    /// Name on the command line and in the table's keys.
+    pub name: &'static str,
+    pub label: &'static str,
+    /// The workloads it runs (`limits` is the machine's, not a contender's).
+    pub workloads: &'static [&'static str],
+    pub frames: FramePath,
+}
+
+pub const CONTENDERS: &[Contender] = &[
+    Contender { name: ours::NAME, label: "ipmpsc (ours)", workloads: OURS_WORKLOADS, frames: FramePath::Copy },
+    Contender { name: upstream::NAME, label: "ipmpsc 0.5.1 (upstream)", workloads: PEER_WORKLOADS, frames: FramePath::Copy },
+    Contender { name: iox::NAME, label: "iceoryx2 0.10.0", workloads: PEER_WORKLOADS, frames: FramePath::Loan },
+    Contender { name: iox::EVENT_NAME, label: "iceoryx2 0.10.0, blocking (event)", workloads: PEER_WORKLOADS, frames: FramePath::Loan },
+    Contender { name: ipcch::NAME, label: "ipc-channel 0.23.1", workloads: PEER_WORKLOADS, frames: FramePath::Copy },
 ];
 
+pub fn contender(name: &str) -> &'static Contender {
+    CONTENDERS.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("unknown contender {name}"))
+}
+
+/// Whether `contender` takes part in `workload`.
+pub fn runs(contender: &str, workload: &str) -> bool {
+    self::contender(contender).workloads.contains(&workload)
+}
+
 fn run(contender: &str, workload: &str) -> Sample {
+    assert!(runs(contender, workload), "{contender} does not run {workload}");
     macro_rules! dispatch {
         ($m:ident) => {
             match workload {
@@ -45,15 +82,18 @@ fn run(contender: &str, workload: &str) -> Sample {
                 "fan-in" => $m::throughput(FAN_IN_PRODUCERS, FAN_IN_MESSAGES),
                 "ping-pong" => $m::ping_pong(),
                 "frame" => $m::frame(),
-                "nested-frame" => ours::nested_frame(),
-                _ => unreachable!(),
+                "frame-made" => $m::frame_made(),
+                other => panic!("{contender} has no workload {other}"),
             }
         };
     }
+    use iox::event as iox_event;
     match contender {
+        ours::NAME if workload == "nested-frame" => ours::nested_frame(),
         ours::NAME => dispatch!(ours),
         upstream::NAME => dispatch!(upstream),
         iox::NAME => dispatch!(iox),
+        iox::EVENT_NAME => dispatch!(iox_event),
         ipcch::NAME => dispatch!(ipcch),
         other => panic!("unknown contender {other}"),
     }
@@ -64,7 +104,7 @@ fn child_main(args: &[String]) {
     match contender.as_str() {
         ours::NAME => ours::child(workload, rest),
         upstream::NAME => upstream::child(workload, rest),
-        iox::NAME => iox::child(workload, rest),
+        iox::NAME | iox::EVENT_NAME => iox::child(iox::Wake::of(contender), workload, rest),
         ipcch::NAME => ipcch::child(workload, rest),
         other => panic!("unknown contender {other}"),
     }
@@ -94,6 +134,9 @@ pub struct Results {
     /// memcpy bandwidth measured right after each repetition of `frame`, so that the frame
     /// goal compares numbers from the same minutes of a noisy machine.
     pub frame_memcpy_gbps: Vec<f64>,
+    /// GB/s of making a `frame-made` frame in one process ("fill only"), measured right after
+    /// each repetition of `frame-made`: that workload's floor.
+    pub frame_made_fill_gbps: Vec<f64>,
 }
 
 impl Results {
@@ -105,9 +148,9 @@ impl Results {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: ipc-benchmarks <all|{}> [--reps N] [--only {}] [--ours-spin-us N]",
+        "usage: ipc-benchmarks <all|{}>... [--reps N] [--only {}] [--ours-spin-us N]",
         WORKLOADS.join("|"),
-        CONTENDERS.map(|c| c.0).join(",")
+        CONTENDERS.iter().map(|c| c.name).collect::<Vec<_>>().join(",")
     );
     std::process::exit(2)
 }
@@ -146,9 +189,13 @@ fn main() {
     if workloads.is_empty() || reps == 0 {
         usage();
     }
+    if let Some(unknown) = only.iter().flatten().find(|o| CONTENDERS.iter().all(|c| c.name != o.as_str())) {
+        eprintln!("unknown contender {unknown}");
+        usage();
+    }
     let contenders: Vec<&str> = CONTENDERS
         .iter()
-        .map(|c| c.0)
+        .map(|c| c.name)
         .filter(|c| only.as_ref().is_none_or(|o| o.iter().any(|x| x == c)))
         .collect();
 
@@ -164,13 +211,10 @@ fn main() {
                 results.cache_rtt_ns.push(c);
                 continue;
             }
-            // Alternate contenders; rotate who goes first.
-            for k in 0..contenders.len() {
-                let contender = contenders[(k + rep) % contenders.len()];
-                // A frame nested in a derived struct is a question about our views only.
-                if workload == "nested-frame" && contender != ours::NAME {
-                    continue;
-                }
+            // Alternate the contenders that run this workload; rotate who goes first.
+            let here: Vec<&str> = contenders.iter().copied().filter(|c| runs(c, workload)).collect();
+            for k in 0..here.len() {
+                let contender = here[(k + rep) % here.len()];
                 let s = run(contender, workload);
                 eprintln!("[{:>6.1}s] {workload} rep {} {contender}: {}", started.elapsed().as_secs_f64(), rep + 1, describe(workload, &s));
                 results.samples.entry((workload.to_owned(), contender.to_owned())).or_default().push(s);
@@ -179,6 +223,11 @@ fn main() {
                 let m = limits::memcpy_gbps();
                 eprintln!("[{:>6.1}s] frame rep {}: memcpy {m:.1} GB/s", started.elapsed().as_secs_f64(), rep + 1);
                 results.frame_memcpy_gbps.push(m);
+            }
+            if workload == "frame-made" {
+                let f = limits::fill_gbps();
+                eprintln!("[{:>6.1}s] frame-made rep {}: fill only {:.3} ms ({f:.1} GB/s)", started.elapsed().as_secs_f64(), rep + 1, FRAME_BYTES as f64 / f / 1e6);
+                results.frame_made_fill_gbps.push(f);
             }
         }
     }
@@ -200,7 +249,7 @@ fn describe(workload: &str, s: &Sample) -> String {
     match workload {
         "small" | "fan-in" => format!("{:.2} M msg/s", s.msgs_per_sec / 1e6),
         "ping-pong" => format!("median {:.2} us, p99 {:.2} us", s.rtt_median_ns / 1e3, s.rtt_p99_ns / 1e3),
-        "frame" | "nested-frame" => format!("{:.3} ms/frame ({:.1} GB/s)", s.ms_per_frame, gbps(s.ms_per_frame)),
+        "frame" | "frame-made" | "nested-frame" => format!("{:.3} ms/frame ({:.1} GB/s)", s.ms_per_frame, gbps(s.ms_per_frame)),
         _ => String::new(),
     }
 }
@@ -210,7 +259,7 @@ pub fn gbps(ms_per_frame: f64) -> f64 {
 }
 
 pub fn label(contender: &str) -> &'static str {
-    CONTENDERS.iter().find(|c| c.0 == contender).map_or("?", |c| c.1)
+    CONTENDERS.iter().find(|c| c.name == contender).map_or("?", |c| c.label)
 }
 
 fn machine() -> String {
@@ -278,28 +327,17 @@ fn table(r: &Results, workloads: &[&str], contenders: &[&str], reps: usize, mach
                         fmt_us(s.max)
                     );
                 }
-                "frame" => {
+                "frame" | "frame-made" => {
                     let Some(s) = r.stat(w, c, |s| s.ms_per_frame) else { continue };
                     let ratio = ours_stat(&|s| s.ms_per_frame).map_or(String::new(), |o| format!("{:.2}×", s.median / o.median));
                     let _ = writeln!(
                         out,
-                        "| frame | {label} | {:.3} ms ({:.1} GB/s) | {:.3} – {:.3} ms | {ratio} |",
+                        "| {w} | {label} | {:.3} ms ({:.1} GB/s) | {:.3} – {:.3} ms | {ratio} |",
                         s.median,
                         gbps(s.median),
                         s.min,
                         s.max
                     );
-                    if c == *contenders.last().unwrap() && !r.frame_memcpy_gbps.is_empty() {
-                        let m = Stat::of(r.frame_memcpy_gbps.clone());
-                        let _ = writeln!(
-                            out,
-                            "| frame | memcpy 12.4 MB, between the repetitions | {:.3} ms ({:.1} GB/s) | {:.1} – {:.1} GB/s | |",
-                            FRAME_BYTES as f64 / m.median / 1e6,
-                            m.median,
-                            m.min,
-                            m.max
-                        );
-                    }
                 }
                 "nested-frame" => {
                     let Some(s) = r.stat(w, c, |s| s.ms_per_frame) else { continue };
@@ -316,6 +354,23 @@ fn table(r: &Results, workloads: &[&str], contenders: &[&str], reps: usize, mach
                 _ => {}
             }
         }
+        // The machine's floor for the frame workloads, measured between their repetitions.
+        let floor = match w {
+            "frame" => Some(("memcpy 12.4 MB, between the repetitions", &r.frame_memcpy_gbps)),
+            "frame-made" => Some(("fill only: making the 12.4 MB frame in one process, between the repetitions", &r.frame_made_fill_gbps)),
+            _ => None,
+        };
+        if let Some((what, v)) = floor.filter(|(_, v)| !v.is_empty()) {
+            let m = Stat::of(v.clone());
+            let _ = writeln!(
+                out,
+                "| {w} | {what} | {:.3} ms ({:.1} GB/s) | {:.1} – {:.1} GB/s | |",
+                FRAME_BYTES as f64 / m.median / 1e6,
+                m.median,
+                m.min,
+                m.max
+            );
+        }
     }
     let _ = writeln!(out, "\n\"ours vs this\": how many times faster ours is (throughput ratio, or inverse time ratio); above 1 means ours is ahead.");
     let goals = goals(r);
@@ -329,19 +384,27 @@ fn table(r: &Results, workloads: &[&str], contenders: &[&str], reps: usize, mach
 }
 
 fn goals(r: &Results) -> Vec<String> {
-    let peers: Vec<&str> = CONTENDERS.iter().map(|c| c.0).filter(|c| *c != ours::NAME).collect();
-    let best = |w: &str, f: &dyn Fn(&Sample) -> f64, higher: bool| -> Option<(f64, &str)> {
-        peers
+    // Peers: everything that is not a variant of ours.
+    let peers: Vec<&str> = CONTENDERS.iter().map(|c| c.name).filter(|c| !c.starts_with("ours")).collect();
+    let best_of = |among: &[&'static str], w: &str, f: &dyn Fn(&Sample) -> f64, higher: bool| -> Option<(f64, &'static str)> {
+        among
             .iter()
             .filter_map(|p| r.stat(w, p, f).map(|s| (s.median, *p)))
             .reduce(|a, b| if (b.0 > a.0) == higher { b } else { a })
     };
+    let best = |w: &str, f: &dyn Fn(&Sample) -> f64, higher: bool| best_of(&peers, w, f, higher);
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
     let mut out = Vec::new();
     for w in ["small", "fan-in"] {
-        if let (Some(o), Some((b, who))) = (r.stat(w, ours::NAME, |s| s.msgs_per_sec), best(w, &|s| s.msgs_per_sec, true)) {
+        let Some((b, who)) = best(w, &|s| s.msgs_per_sec, true) else { continue };
+        if let Some(o) = r.stat(w, ours::NAME, |s| s.msgs_per_sec) {
             let x = o.median / b;
             out.push(format!("{w}: ours {:.2}× the best peer ({}), goal ≥ 3×: {}", x, label(who), verdict(x >= 3.0)));
+        }
+        if let Some(o) = r.stat(w, OURS_BATCH, |s| s.msgs_per_sec) {
+            let x = o.median / b;
+            let goal = if w == "small" { 5.0 } else { 3.0 };
+            out.push(format!("{w} with batches of 16: {OURS_BATCH} {:.2}× the best peer ({}), goal ≥ {goal}×: {}", x, label(who), verdict(x >= goal)));
         }
     }
     if let (Some(o), Some((b, who))) = (r.stat("ping-pong", ours::NAME, |s| s.rtt_median_ns), best("ping-pong", &|s| s.rtt_median_ns, false)) {
@@ -362,5 +425,34 @@ fn goals(r: &Results) -> Vec<String> {
             ));
         }
     }
+    if let Some(o) = r.stat("frame-made", OURS_LOAN, |s| s.ms_per_frame) {
+        // Copying: every contender whose producer copies the frame into the channel, ours'
+        // copying path included. Loaning peers: the iceoryx2 variants.
+        let copying: Vec<&str> = CONTENDERS.iter().filter(|c| c.frames == FramePath::Copy).map(|c| c.name).collect();
+        let loaning: Vec<&str> = CONTENDERS.iter().filter(|c| c.frames == FramePath::Loan && !c.name.starts_with("ours")).map(|c| c.name).collect();
+        if let Some((b, who)) = best_of(&copying, "frame-made", &|s| s.ms_per_frame, false) {
+            let x = b / o.median;
+            out.push(format!(
+                "frame-made: {OURS_LOAN} {:.3} ms, {:.2}× faster than the fastest copying contender ({}, {b:.3} ms), goal ≥ 1.5×: {}",
+                o.median,
+                x,
+                label(who),
+                verdict(x >= 1.5)
+            ));
+        }
+        if let Some((b, who)) = best_of(&loaning, "frame-made", &|s| s.ms_per_frame, false) {
+            out.push(format!(
+                "frame-made: {OURS_LOAN} {:.3} ms vs the best iceoryx2 loan {b:.3} ms ({}), goal: no slower: {}",
+                o.median,
+                label(who),
+                verdict(o.median <= b)
+            ));
+        }
+    }
     out
 }
+
+/// Contenders that the goals look for by name: ours with batched sends (`small`, `fan-in`) and
+/// ours with loaned frames (`frame-made`).
+const OURS_BATCH: &str = "ours-batch";
+const OURS_LOAN: &str = "ours-loan";

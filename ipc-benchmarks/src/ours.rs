@@ -94,10 +94,24 @@ pub fn ping_pong() -> Sample {
 }
 
 pub fn frame() -> Sample {
+    receive_frames("frames", check_frame)
+}
+
+/// `frame-made` through ours' copying path: the producer makes each frame in planes of its
+/// own (`fill_plane`) and sends them with `send_view`, which copies them into the ring (as
+/// upstream ipmpsc does). Not the loaned path, where the producer would make the frame in the
+/// ring itself; that one is a contender of its own.
+pub fn frame_made() -> Sample {
+    receive_frames("frames-made", check_made_frame)
+}
+
+/// Parent side of `frame` and `frame-made`: receives the child's frames as views and checks
+/// them with `check`.
+fn receive_frames(child_workload: &str, check: fn(u64, u64, u32, u32, [&[u8]; 3])) -> Sample {
     let path = ShmPath::new("ours-frame");
     let mut rx = Bench::create_receiver(&path.0, FRAME_RING as u64).unwrap();
     configure(&mut rx);
-    let mut child = Child::spawn(NAME, "frames", &[path.0.clone()]);
+    let mut child = Child::spawn(NAME, child_workload, &[path.0.clone()]);
     child.wait_ready();
     child.go();
     let mut start = None;
@@ -105,7 +119,7 @@ pub fn frame() -> Sample {
         {
             let got = rx.recv_view().unwrap();
             match *got {
-                BenchView::Frame { seq, width, height, y, u, v } => check_frame(seq, i, width, height, [y, u, v]),
+                BenchView::Frame { seq, width, height, y, u, v } => check(seq, i, width, height, [y, u, v]),
                 _ => panic!("unexpected tick"),
             }
         }
@@ -183,6 +197,20 @@ pub fn child(workload: &str, args: &[String]) {
             child::wait_go();
             for seq in 0..FRAME_WARMUP + FRAME_COUNT {
                 tx.send_view(&BenchView::Frame { seq, width: WIDTH, height: HEIGHT, y: &y, u: &u, v: &v }).unwrap();
+            }
+            child::wait_done();
+        }
+        "frames-made" => {
+            let tx = Bench::open_sender(&args[0]).unwrap();
+            let mut planes = made_planes();
+            child::ready();
+            child::wait_go();
+            for seq in 0..FRAME_WARMUP + FRAME_COUNT {
+                for (p, plane) in planes.iter_mut().enumerate() {
+                    fill_plane(seq, p, plane);
+                }
+                let [y, u, v] = &planes;
+                tx.send_view(&BenchView::Frame { seq, width: WIDTH, height: HEIGHT, y, u, v }).unwrap();
             }
             child::wait_done();
         }

@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 use crate::common::Sample;
 use crate::{gbps, label, Results};
 
-const COLORS: [&str; 4] = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"];
+/// One color per contender, by its place in the run's list of contenders.
+const COLORS: [&str; 8] = ["#d62728", "#1f77b4", "#2ca02c", "#17becf", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2"];
 
 struct Panel {
     title: &'static str,
@@ -32,9 +33,10 @@ pub fn svg(r: &Results, contenders: &[&str], machine: &str) -> String {
         Panel { title: "fan-in: 4 → 1, 16-byte messages", unit: "M msg/s", workload: "fan-in", metric: |s| s.msgs_per_sec / 1e6, better: "higher is better" },
         Panel { title: "ping-pong: median round trip", unit: "µs", workload: "ping-pong", metric: |s| s.rtt_median_ns / 1e3, better: "lower is better" },
         Panel { title: "frame: 12.4 MB 4K YUV 4:2:0", unit: "GB/s", workload: "frame", metric: |s| gbps(s.ms_per_frame), better: "higher is better" },
+        Panel { title: "frame-made: the producer makes each 12.4 MB frame, then sends it", unit: "GB/s", workload: "frame-made", metric: |s| gbps(s.ms_per_frame), better: "higher is better" },
     ];
     let panels: Vec<&Panel> = panels.iter().filter(|p| contenders.iter().any(|c| r.stat(p.workload, c, p.metric).is_some())).collect();
-    let (w, left, right, bar_h, gap) = (900.0, 190.0, 110.0, 22.0, 6.0);
+    let (w, left, right, bar_h, gap) = (950.0, 240.0, 110.0, 22.0, 6.0);
     let panel_h = 50.0 + contenders.len() as f64 * (bar_h + gap) + 30.0;
     let h = 60.0 + panels.len() as f64 * panel_h + 20.0;
     let mut s = String::new();

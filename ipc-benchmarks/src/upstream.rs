@@ -60,9 +60,20 @@ pub fn ping_pong() -> Sample {
 }
 
 pub fn frame() -> Sample {
+    receive_frames("frames", check_frame)
+}
+
+/// `frame-made`: the producer makes each frame in planes of its own (`fill_plane`), then sends
+/// it as in `frame` (serialized into the ring: one copy).
+pub fn frame_made() -> Sample {
+    receive_frames("frames-made", check_made_frame)
+}
+
+/// Parent side of `frame` and `frame-made`: zero-copy views, checked with `check`.
+fn receive_frames(child_workload: &str, check: fn(u64, u64, u32, u32, [&[u8]; 3])) -> Sample {
     let path = ShmPath::new("up-frame");
     let mut rx = Receiver::new(SharedRingBuffer::create(&path.0, FRAME_RING).unwrap());
-    let mut child = Child::spawn(NAME, "frames", &[path.0.clone()]);
+    let mut child = Child::spawn(NAME, child_workload, &[path.0.clone()]);
     child.wait_ready();
     child.go();
     let mut start = None;
@@ -70,7 +81,7 @@ pub fn frame() -> Sample {
         {
             let mut ctx = rx.zero_copy_context();
             match ctx.recv::<WireView<'_>>().unwrap() {
-                WireView::Frame { seq, width, height, y, u, v } => check_frame(seq, i, width, height, [y, u, v]),
+                WireView::Frame { seq, width, height, y, u, v } => check(seq, i, width, height, [y, u, v]),
                 _ => panic!("unexpected tick"),
             }
         }
@@ -121,6 +132,20 @@ pub fn child(workload: &str, args: &[String]) {
             child::wait_go();
             for seq in 0..FRAME_WARMUP + FRAME_COUNT {
                 tx.send(&WireView::Frame { seq, width: WIDTH, height: HEIGHT, y: &y, u: &u, v: &v }).unwrap();
+            }
+            child::wait_done();
+        }
+        "frames-made" => {
+            let tx = Sender::new(SharedRingBuffer::open(&args[0]).unwrap());
+            let mut planes = made_planes();
+            child::ready();
+            child::wait_go();
+            for seq in 0..FRAME_WARMUP + FRAME_COUNT {
+                for (p, plane) in planes.iter_mut().enumerate() {
+                    fill_plane(seq, p, plane);
+                }
+                let [y, u, v] = &planes;
+                tx.send(&WireView::Frame { seq, width: WIDTH, height: HEIGHT, y, u, v }).unwrap();
             }
             child::wait_done();
         }
