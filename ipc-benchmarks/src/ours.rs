@@ -31,6 +31,12 @@ pub enum NestedBench {
 }
 
 pub const NAME: &str = "ours";
+/// Ours, with producers that send in batches of [`BATCH`] (`send_batch`).
+pub const BATCH_NAME: &str = "ours-batch";
+/// Ours, with a producer that makes each frame in a loan (`loan_planes_uninit`).
+pub const LOAN_NAME: &str = "ours-loan";
+/// Messages per `send_batch` call of `ours-batch`.
+pub const BATCH: u64 = 16;
 
 /// Receiver spin from `--ours-spin-us` (passed to children through the environment); `None`
 /// keeps the library's default.
@@ -41,11 +47,20 @@ fn configure(rx: &mut BenchReceiver) {
 }
 
 pub fn throughput(producers: u64, per_producer: u64) -> Sample {
+    throughput_of("produce", producers, per_producer)
+}
+
+/// `throughput`, each producer sending batches of [`BATCH`].
+pub fn throughput_batched(producers: u64, per_producer: u64) -> Sample {
+    throughput_of("produce-batched", producers, per_producer)
+}
+
+fn throughput_of(child_workload: &str, producers: u64, per_producer: u64) -> Sample {
     let path = ShmPath::new("ours-tp");
     let mut rx = Bench::create_receiver(&path.0, SMALL_RING as u64).unwrap();
     configure(&mut rx);
     let mut children: Vec<Child> = (0..producers)
-        .map(|p| Child::spawn(NAME, "produce", &[path.0.clone(), p.to_string(), per_producer.to_string()]))
+        .map(|p| Child::spawn(NAME, child_workload, &[path.0.clone(), p.to_string(), per_producer.to_string()]))
         .collect();
     children.iter_mut().for_each(Child::wait_ready);
     children.iter_mut().for_each(Child::go);
@@ -103,6 +118,11 @@ pub fn frame() -> Sample {
 /// ring itself; that one is a contender of its own.
 pub fn frame_made() -> Sample {
     receive_frames("frames-made", check_made_frame)
+}
+
+/// `frame-made` with a loan: the producer makes each frame's planes in the ring.
+pub fn frame_made_loan() -> Sample {
+    receive_frames("frames-made-loan", check_made_frame)
 }
 
 /// Parent side of `frame` and `frame-made`: receives the child's frames as views and checks
@@ -172,6 +192,22 @@ pub fn child(workload: &str, args: &[String]) {
             }
             child::wait_done();
         }
+        "produce-batched" => {
+            let tx = Bench::open_sender(&args[0]).unwrap();
+            let p: u64 = args[1].parse().unwrap();
+            let n: u64 = args[2].parse().unwrap();
+            assert_eq!(n % BATCH, 0);
+            child::ready();
+            child::wait_go();
+            for start in (0..n).step_by(BATCH as usize) {
+                let batch: [Bench; BATCH as usize] = std::array::from_fn(|j| {
+                    let seq = tick_seq(p, start + j as u64);
+                    Bench::Tick { seq, value: tick_value(seq) }
+                });
+                tx.send_batch(&batch).unwrap();
+            }
+            child::wait_done();
+        }
         "echo" => {
             let mut rx = Bench::create_receiver(&args[0], PING_RING as u64).unwrap();
             configure(&mut rx);
@@ -211,6 +247,29 @@ pub fn child(workload: &str, args: &[String]) {
                 }
                 let [y, u, v] = &planes;
                 tx.send_view(&BenchView::Frame { seq, width: WIDTH, height: HEIGHT, y, u, v }).unwrap();
+            }
+            child::wait_done();
+        }
+        "frames-made-loan" => {
+            let tx = Bench::open_sender(&args[0]).unwrap();
+            child::ready();
+            child::wait_go();
+            for seq in 0..FRAME_WARMUP + FRAME_COUNT {
+                let mut loan = tx
+                    .loan_planes_uninit([Y_BYTES, UV_BYTES, UV_BYTES], |[y, u, v]| BenchView::Frame {
+                        seq,
+                        width: WIDTH,
+                        height: HEIGHT,
+                        y,
+                        u,
+                        v,
+                    })
+                    .unwrap();
+                for (p, plane) in loan.planes_uninit_mut().into_iter().enumerate() {
+                    fill_plane_uninit(seq, p, plane);
+                }
+                // SAFETY: `fill_plane_uninit` wrote every byte of the three planes.
+                unsafe { loan.assume_init() }.send();
             }
             child::wait_done();
         }
