@@ -34,15 +34,15 @@ pub(crate) fn encoded_size<T: Serialize + ?Sized>(value: &T) -> Result<u64> {
 /// Encodes `value` into `dst`, which must be exactly [`encoded_size`] bytes long.
 #[inline]
 pub(crate) fn encode_into<T: Serialize + ?Sized>(value: &T, dst: &mut [u8]) -> Result<()> {
-    let mut w = RingWriter { dst, at: 0 };
+    let len = dst.len();
+    let mut w = RingWriter { rest: dst };
     bincode::serde::encode_into_writer(value, &mut w, CONFIG)
         .map_err(|e| Error::Encode(e.to_string()))?;
-    if w.at != w.dst.len() {
+    if !w.rest.is_empty() {
         return Err(Error::Encode(format!(
-            "the message encoded to {} bytes after sizing it at {} (a Serialize \
+            "the message encoded to {} bytes after sizing it at {len} (a Serialize \
              implementation that is not deterministic?)",
-            w.at,
-            w.dst.len()
+            len - w.rest.len()
         )));
     }
     Ok(())
@@ -51,28 +51,26 @@ pub(crate) fn encode_into<T: Serialize + ?Sized>(value: &T, dst: &mut [u8]) -> R
 /// Byte strings at least this long are copied into the ring with non-temporal stores.
 const STREAM_THRESHOLD: usize = 256 << 10;
 
-/// A bincode writer into a reservation. Large byte strings (a frame's planes) are copied with
-/// stores that bypass the sender's caches (see [`stream_copy`]).
+/// A bincode writer into a reservation (`rest`: what is left of it). Large byte strings (a
+/// frame's planes) are copied with stores that bypass the sender's caches (see
+/// [`stream_copy`]).
 struct RingWriter<'d> {
-    dst: &'d mut [u8],
-    at: usize,
+    rest: &'d mut [u8],
 }
 
 impl bincode::enc::write::Writer for RingWriter<'_> {
-    #[inline]
+    #[inline(always)]
     fn write(&mut self, bytes: &[u8]) -> std::result::Result<(), bincode::error::EncodeError> {
-        let end = self
-            .at
-            .checked_add(bytes.len())
-            .filter(|&end| end <= self.dst.len())
-            .ok_or(bincode::error::EncodeError::UnexpectedEnd)?;
-        let dst = &mut self.dst[self.at..end];
+        if bytes.len() > self.rest.len() {
+            return Err(bincode::error::EncodeError::UnexpectedEnd);
+        }
+        let (dst, rest) = std::mem::take(&mut self.rest).split_at_mut(bytes.len());
         if bytes.len() >= STREAM_THRESHOLD {
             stream_copy(dst, bytes);
         } else {
             dst.copy_from_slice(bytes);
         }
-        self.at = end;
+        self.rest = rest;
         Ok(())
     }
 }

@@ -197,6 +197,13 @@ impl Consumer {
     /// Consumes the record parked by [`RecordRef::park`], if any.
     #[inline]
     fn free_pending(&mut self) {
+        if self.pending.is_some() {
+            self.free_pending_now();
+        }
+    }
+
+    #[inline(never)]
+    fn free_pending_now(&mut self) {
         if let Some(r) = self.pending.take() {
             self.advance(r.pos, r.size);
         }
@@ -582,6 +589,32 @@ impl Consumer {
     #[cfg(test)]
     pub(crate) fn adaptive_spin(&self) -> Duration {
         self.adaptive_spin
+    }
+
+    /// The committed message at the head, if there is one and nothing else needs doing first
+    /// (a parked record to free, padding to skip, a broken ring): the receive fast path, a
+    /// few loads and compares, inlined into every receive. `None` says "take the general
+    /// path", not "nothing there".
+    #[inline(always)]
+    pub(crate) fn ready_now(&mut self) -> Option<Ready> {
+        if self.pending.is_some() || self.broken.is_some() {
+            return None;
+        }
+        let ring = &*self.ring;
+        let cap = ring.capacity();
+        let head = self.head;
+        let off = ring.offset(head, &mut self.lap);
+        if ring.flag(off).load(Ordering::Acquire) != FLAG_MESSAGE {
+            return None;
+        }
+        let len = ring.length_word(off).load(Ordering::Relaxed);
+        let size = record_size(len).filter(|&size| size <= cap - off)?;
+        Some(Ready(Record {
+            pos: head,
+            off,
+            len,
+            size,
+        }))
     }
 
     /// Hands out the record `ready` found.

@@ -253,6 +253,9 @@ impl<M: Channel> TypedReceiver<M> {
     /// See [`TypedReceiver`].
     pub fn recv(&mut self) -> Result<M> {
         let core = self.core()?;
+        if let Some(ready) = core.ready_now() {
+            return take_owned(core.take(ready));
+        }
         let ready = Self::ready(core, None)?.expect("waiting forever returns a message");
         take_owned(core.take(ready))
     }
@@ -267,6 +270,9 @@ impl<M: Channel> TypedReceiver<M> {
     /// See [`TypedReceiver`].
     pub fn try_recv(&mut self) -> Result<Option<M>> {
         let core = self.core()?;
+        if let Some(ready) = core.ready_now() {
+            return take_owned(core.take(ready)).map(Some);
+        }
         match core.poll()? {
             Some(ready) => take_owned(core.take(ready)).map(Some),
             None => Ok(None),
@@ -302,6 +308,9 @@ impl<M: Channel> TypedReceiver<M> {
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Option<M>> {
         let deadline = deadline_after(timeout);
         let core = self.core()?;
+        if let Some(ready) = core.ready_now() {
+            return take_owned(core.take(ready)).map(Some);
+        }
         match Self::ready(core, deadline)? {
             Some(ready) => take_owned(core.take(ready)).map(Some),
             None => Ok(None),
@@ -334,7 +343,10 @@ impl<M: Channel> TypedReceiver<M> {
     /// ```
     pub fn recv_view(&mut self) -> Result<ViewGuard<'_, M>> {
         let core = self.core()?;
-        let ready = Self::ready(core, None)?.expect("waiting forever returns a message");
+        let ready = match core.ready_now() {
+            Some(ready) => ready,
+            None => Self::ready(core, None)?.expect("waiting forever returns a message"),
+        };
         view(core.take(ready))
     }
 
@@ -356,7 +368,11 @@ impl<M: Channel> TypedReceiver<M> {
     /// ```
     pub fn try_recv_view(&mut self) -> Result<Option<ViewGuard<'_, M>>> {
         let core = self.core()?;
-        match core.poll()? {
+        let ready = match core.ready_now() {
+            Some(ready) => Some(ready),
+            None => core.poll()?,
+        };
+        match ready {
             Some(ready) => view(core.take(ready)).map(Some),
             None => Ok(None),
         }
@@ -381,7 +397,11 @@ impl<M: Channel> TypedReceiver<M> {
     pub fn recv_view_timeout(&mut self, timeout: Duration) -> Result<Option<ViewGuard<'_, M>>> {
         let deadline = deadline_after(timeout);
         let core = self.core()?;
-        match Self::ready(core, deadline)? {
+        let ready = match core.ready_now() {
+            Some(ready) => Some(ready),
+            None => Self::ready(core, deadline)?,
+        };
+        match ready {
             Some(ready) => view(core.take(ready)).map(Some),
             None => Ok(None),
         }
