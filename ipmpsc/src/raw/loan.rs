@@ -106,6 +106,23 @@ impl<'s, const K: usize> LoanUninit<'s, K> {
     }
 
     /// The loaned buffers, in the order they were requested, to write.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(4096)?;
+    /// let rx = ipmpsc::Receiver::new(buffer.clone());
+    /// let tx = ipmpsc::Sender::new(buffer);
+    /// use serde_bytes::Bytes;
+    /// let mut loan = tx.loan_planes_uninit([1, 2], |[a, b]| (Bytes::new(a), Bytes::new(b)))?;
+    /// let [a, b] = loan.planes_uninit_mut();
+    /// a[0].write(1);
+    /// b.fill(std::mem::MaybeUninit::new(2));
+    /// // SAFETY: both buffers were written whole.
+    /// unsafe { loan.assume_init() }.send();
+    /// assert_eq!(rx.recv::<(Vec<u8>, Vec<u8>)>()?, (vec![1], vec![2, 2]));
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
     pub fn planes_uninit_mut(&mut self) -> [&mut [MaybeUninit<u8>]; K] {
         split_holes(self.reservation.uninit_mut(), &self.holes)
     }
@@ -114,6 +131,19 @@ impl<'s, const K: usize> LoanUninit<'s, K> {
     ///
     /// # Panics
     /// If a source's length differs from its buffer's, as `copy_from_slice` does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(4096)?;
+    /// let rx = ipmpsc::Receiver::new(buffer.clone());
+    /// let tx = ipmpsc::Sender::new(buffer);
+    /// use serde_bytes::Bytes;
+    /// let loan = tx.loan_planes_uninit([1, 2], |[a, b]| (Bytes::new(a), Bytes::new(b)))?;
+    /// loan.write_planes([b"x", b"yz"]).send();
+    /// assert_eq!(rx.recv::<(Vec<u8>, Vec<u8>)>()?, (b"x".to_vec(), b"yz".to_vec()));
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
     pub fn write_planes(mut self, sources: [&[u8]; K]) -> Loan<'s, K> {
         for (dst, src) in self.planes_uninit_mut().into_iter().zip(sources) {
             assert_eq!(
@@ -132,6 +162,19 @@ impl<'s, const K: usize> LoanUninit<'s, K> {
 
     /// Fills the loaned buffers with zeros (a pass over them: for a buffer you will overwrite
     /// anyway, write it through [`LoanUninit::planes_uninit_mut`] instead).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(4096)?;
+    /// let rx = ipmpsc::Receiver::new(buffer.clone());
+    /// let tx = ipmpsc::Sender::new(buffer);
+    /// let mut loan = tx.loan_uninit(4, serde_bytes::Bytes::new)?.zeroed();
+    /// loan.bytes_mut()[0] = 9;
+    /// loan.send();
+    /// assert_eq!(rx.recv::<Vec<u8>>()?, [9, 0, 0, 0]);
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
     pub fn zeroed(mut self) -> Loan<'s, K> {
         for dst in self.planes_uninit_mut() {
             dst.fill(MaybeUninit::new(0));
@@ -144,6 +187,22 @@ impl<'s, const K: usize> LoanUninit<'s, K> {
     /// # Safety
     /// Every byte of every loaned buffer must have been written since the loan was made (as
     /// for [`MaybeUninit::assume_init`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(4096)?;
+    /// let rx = ipmpsc::Receiver::new(buffer.clone());
+    /// let tx = ipmpsc::Sender::new(buffer);
+    /// let mut loan = tx.loan_uninit(3, serde_bytes::Bytes::new)?;
+    /// for (i, b) in loan.as_uninit_mut().iter_mut().enumerate() {
+    ///     b.write(i as u8);
+    /// }
+    /// // SAFETY: the loop wrote all three bytes.
+    /// unsafe { loan.assume_init() }.send();
+    /// assert_eq!(rx.recv::<Vec<u8>>()?, [0, 1, 2]);
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
     pub unsafe fn assume_init(self) -> Loan<'s, K> {
         self.into_loan()
     }
@@ -164,6 +223,21 @@ impl<'s, const K: usize> LoanUninit<'s, K> {
 
 impl<'s> LoanUninit<'s, 1> {
     /// The loaned buffer, to write.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(4096)?;
+    /// let rx = ipmpsc::Receiver::new(buffer.clone());
+    /// let tx = ipmpsc::Sender::new(buffer);
+    /// let mut loan = tx.loan_uninit(2, serde_bytes::Bytes::new)?;
+    /// assert_eq!(loan.as_uninit_mut().len(), 2);
+    /// loan.as_uninit_mut().fill(std::mem::MaybeUninit::new(7));
+    /// // SAFETY: filled whole just above.
+    /// unsafe { loan.assume_init() }.send();
+    /// assert_eq!(rx.recv::<Vec<u8>>()?, [7, 7]);
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
     pub fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
         let [bytes] = self.planes_uninit_mut();
         bytes
@@ -173,6 +247,17 @@ impl<'s> LoanUninit<'s, 1> {
     ///
     /// # Panics
     /// If `source`'s length differs from the buffer's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(4096)?;
+    /// let rx = ipmpsc::Receiver::new(buffer.clone());
+    /// let tx = ipmpsc::Sender::new(buffer);
+    /// tx.loan_uninit(2, serde_bytes::Bytes::new)?.write_from_slice(b"ok").send();
+    /// assert_eq!(rx.recv::<Vec<u8>>()?, b"ok");
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
     pub fn write_from_slice(self, source: &[u8]) -> Loan<'s, 1> {
         self.write_planes([source])
     }
@@ -180,11 +265,39 @@ impl<'s> LoanUninit<'s, 1> {
 
 impl<'s, const K: usize> Loan<'s, K> {
     /// The loaned buffers, in the order they were requested.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(4096)?;
+    /// let rx = ipmpsc::Receiver::new(buffer.clone());
+    /// let tx = ipmpsc::Sender::new(buffer);
+    /// use serde_bytes::Bytes;
+    /// let mut loan = tx.loan_planes_uninit([1, 1], |[a, b]| (Bytes::new(a), Bytes::new(b)))?.zeroed();
+    /// let [a, b] = loan.planes_mut();
+    /// (a[0], b[0]) = (1, 2);
+    /// loan.send();
+    /// assert_eq!(rx.recv::<(Vec<u8>, Vec<u8>)>()?, (vec![1], vec![2]));
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
     pub fn planes_mut(&mut self) -> [&mut [u8]; K] {
         split_holes(self.reservation.bytes_mut(), &self.holes)
     }
 
     /// Publishes the message: the receiver sees it whole, with the buffers as written.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(4096)?;
+    /// let rx = ipmpsc::Receiver::new(buffer.clone());
+    /// let tx = ipmpsc::Sender::new(buffer);
+    /// let loan = tx.loan_uninit(1, serde_bytes::Bytes::new)?.write_from_slice(b"!");
+    /// assert_eq!(rx.try_recv::<Vec<u8>>()?, None); // nothing is visible before `send`
+    /// loan.send();
+    /// assert_eq!(rx.try_recv::<Vec<u8>>()?, Some(b"!".to_vec()));
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
     pub fn send(self) {
         self.reservation.commit();
     }
@@ -192,6 +305,19 @@ impl<'s, const K: usize> Loan<'s, K> {
 
 impl<'s> Loan<'s, 1> {
     /// The loaned buffer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(4096)?;
+    /// let rx = ipmpsc::Receiver::new(buffer.clone());
+    /// let tx = ipmpsc::Sender::new(buffer);
+    /// let mut loan = tx.loan_uninit(3, serde_bytes::Bytes::new)?.zeroed();
+    /// loan.bytes_mut().copy_from_slice(b"abc");
+    /// loan.send();
+    /// assert_eq!(rx.recv::<Vec<u8>>()?, b"abc");
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
     pub fn bytes_mut(&mut self) -> &mut [u8] {
         let [bytes] = self.planes_mut();
         bytes
