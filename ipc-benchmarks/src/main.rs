@@ -7,7 +7,7 @@
 //! cargo run --release -- small               # one workload: small | fan-in | ping-pong | frame | frame-made | nested-frame | limits
 //! cargo run --release -- frame frame-made    # several workloads
 //! cargo run --release -- all --reps 3        # repetitions per contender (default 5)
-//! cargo run --release -- all --only ours,upstream       # contenders: ours | upstream | iceoryx2 | iceoryx2-event | ipc-channel
+//! cargo run --release -- all --only ours,upstream       # contenders: ours | ours-batch | ours-loan | upstream | iceoryx2 | iceoryx2-event | ipc-channel
 //! cargo run --release -- ping-pong --ours-spin-us 1000   # our receivers' spin before sleeping
 //! ```
 //!
