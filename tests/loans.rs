@@ -500,3 +500,52 @@ fn threads_sending_batches_through_one_sender_keep_their_own_order() {
     });
     assert_eq!(rx.try_recv().unwrap(), None);
 }
+
+/// A loan held across `fork` is the parent's: the child's copy, dropped or sent, publishes
+/// nothing (it would turn the parent's message into padding, or publish it twice, and the
+/// parent's own publication would then land in space the receiver had handed back).
+#[test]
+fn a_loan_inherited_through_fork_is_left_to_the_parent() {
+    for what in ["drop", "send"] {
+        let path = ShmPath::new(&format!("loan-fork-{what}"));
+        // Small ring: the 300 items after the loan go around it several times.
+        let mut rx = Msg::create_receiver(&path, 4096).unwrap();
+        let mut child = ChildProc::spawn(CHILD, &["loan-fork", path.as_str(), what], &[]);
+        let mut got = Vec::new();
+        while got.len() < 301 {
+            match rx.recv_timeout(Duration::from_secs(10)) {
+                Ok(Some(m)) => got.push(m),
+                Ok(None) => panic!("{what}: stalled after {} messages", got.len()),
+                Err(e) => panic!("{what}: after {} messages: {e}", got.len()),
+            }
+        }
+        child.expect_out("DONE", T);
+        child.wait_success(T);
+        assert_eq!(
+            got[0],
+            Msg::Item {
+                id: 79,
+                seq: 0,
+                data: vec![0x79; 100]
+            },
+            "{what}"
+        );
+        for (seq, m) in got[1..].iter().enumerate() {
+            let seq = seq as u64;
+            assert_eq!(
+                m,
+                &Msg::Item {
+                    id: 80,
+                    seq,
+                    data: vec![seq as u8; 50]
+                },
+                "{what}"
+            );
+        }
+        // The child process has left: nothing more, and then the end of the stream.
+        assert!(
+            matches!(rx.try_recv(), Ok(None) | Err(Error::Disconnected)),
+            "{what}: a message too many"
+        );
+    }
+}

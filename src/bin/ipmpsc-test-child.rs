@@ -30,7 +30,7 @@ pub(crate) fn usage() -> ! {
          send-len <path> <len>\n\
          send-script <path> (<len>|wait)...\n\
          send-when-empty <path> <id>\n\
-         loan-hold <path> <len> | loan-panic <path> <len>\n\
+         loan-hold <path> <len> | loan-panic <path> <len> | loan-fork <path> drop|send\n\
          blocked-sender <path>\n\
          hold-receiver <path> raw|typed\n\
          hold-sender <path> raw|typed <count>\n\
@@ -628,6 +628,7 @@ fn main() {
         ["create-loop", path, millis] => edges::create_loop(path, num(millis)),
         ["refused-create-fork", path, millis] => edges::refused_create_fork(path, num(millis)),
         ["fork-use", path] => edges::fork_use(path),
+        ["loan-fork", path, what] => edges::loan_fork(path, what),
         ["limited-create", path, headroom] => edges::limited_create(path, num(headroom)),
         _ => usage(),
     }

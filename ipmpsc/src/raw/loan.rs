@@ -21,7 +21,10 @@ use crate::ring::producer::{Reservation, SlotHold};
 /// `K` is the number of loaned buffers (1 unless made with `loan_planes_uninit`).
 ///
 /// Until it is sent, a loan holds up the messages reserved after it (the receiver delivers in
-/// order), so fill it promptly. It borrows its sender.
+/// order), so fill it promptly, and do not wait on the channel while you hold one: a send
+/// that waits for space the receiver cannot free before the loan is sent would wait forever.
+/// It borrows its sender. A loan held across `fork` is the parent's: sending or dropping the
+/// child's copy does nothing.
 ///
 /// # Examples
 ///

@@ -228,11 +228,16 @@ impl Reservation<'_> {
         }
     }
 
-    /// Publishes the filled reservation as a message.
+    /// Publishes the filled reservation as a message. A copy of a reservation that a forked
+    /// child inherited (a loan held across `fork`) is its parent's: the child publishes
+    /// nothing.
     #[inline]
     pub(crate) fn commit(self) {
         crate::fault::point("before-publish");
         let this = std::mem::ManuallyDrop::new(self);
+        if this.ring.inherited() {
+            return;
+        }
         this.ring
             .publish(this.slot, this.off, this.len, FLAG_MESSAGE);
     }
@@ -240,6 +245,9 @@ impl Reservation<'_> {
 
 impl Drop for Reservation<'_> {
     fn drop(&mut self) {
+        if self.ring.inherited() {
+            return; // the parent's (see `commit`)
+        }
         let size = record_size(self.len).unwrap_or(RECORD_HEADER);
         self.ring.publish(self.slot, self.off, size, FLAG_PADDING);
     }
@@ -325,6 +333,9 @@ impl Batch<'_> {
 impl Drop for Batch<'_> {
     fn drop(&mut self) {
         crate::fault::point("before-publish");
+        if self.ring.inherited() {
+            return; // a forked child's copy is its parent's (see `Reservation::commit`)
+        }
         if self.used == 0 {
             self.ring
                 .publish(self.slot, self.off, self.size, FLAG_PADDING);

@@ -555,3 +555,40 @@ pub fn create_loop(path: &str, millis: u64) {
     let line: Vec<String> = tally.iter().map(|(k, v)| format!("{k}={v}")).collect();
     println!("TALLY {}", line.join(" "));
 }
+
+/// `loan-fork <path> <what>`: makes a loan of an `Item` (id 79), forks, and the child drops its
+/// copy of the loan (`drop`) or sends it (`send`) and exits; then the parent, after reaping
+/// the child, sends the loan itself and 300 items after it (ids 80, seq 0..300), and prints
+/// `DONE`. A copy of a loan inherited through fork is the parent's: the child's drop or send
+/// must do nothing.
+pub fn loan_fork(path: &str, what: &str) {
+    let tx = Msg::open_sender(path).unwrap_or_else(|e| crate::fail(e));
+    let loan = tx
+        .loan_uninit(100, |data| crate::MsgView::Item {
+            id: 79,
+            seq: 0,
+            data,
+        })
+        .unwrap_or_else(|e| crate::fail(e))
+        .write_from_slice(&[0x79; 100]);
+    // SAFETY of the child: it only drops or sends its copy of the loan, then `_exit`s.
+    let pid = fork();
+    if pid == 0 {
+        match what {
+            "drop" => drop(loan),
+            _ => loan.send(),
+        }
+        exit_child();
+    }
+    reap(pid);
+    loan.send();
+    for seq in 0..300 {
+        tx.send(&Msg::Item {
+            id: 80,
+            seq,
+            data: vec![seq as u8; 50],
+        })
+        .unwrap_or_else(|e| crate::fail(e));
+    }
+    println!("DONE");
+}
