@@ -163,6 +163,11 @@ impl<'a> SlotHold<'a> {
 impl Drop for SlotHold<'_> {
     #[inline]
     fn drop(&mut self) {
+        // A copy inherited through fork (a loan held at the fork) gives nothing back on its
+        // parent's behalf: the slot is the parent's.
+        if self.ring.inherited() {
+            return;
+        }
         match self.busy {
             Some(busy) => busy.store(false, Ordering::Release),
             None => self.ring.release_slot(self.index),
