@@ -549,3 +549,57 @@ fn a_loan_inherited_through_fork_is_left_to_the_parent() {
         );
     }
 }
+
+/// A loan holds its sender's slot until it is sent, so another send through the same sender
+/// borrows a free slot. When every slot of the table is held by a live sender there is none
+/// to borrow: `try_send`, `send_timeout` and `try_loan_uninit` must still return (they promise
+/// not to wait, or not for longer than asked), not spin until the loan is sent, which, from
+/// the thread that holds the loan, is never.
+#[test]
+fn with_every_slot_taken_a_loan_does_not_wedge_its_own_threads_other_sends() {
+    let path = ShmPath::new("loan-full-table");
+    let _rx = Msg::create_receiver(&path, 1 << 16).unwrap();
+    let tx = Msg::open_sender(&path).unwrap();
+    let mut others = Vec::new();
+    loop {
+        match Msg::open_sender(&path) {
+            Ok(s) => others.push(s),
+            Err(Error::TooManySenders { .. }) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let (report, outcome) = std::sync::mpsc::channel();
+    // Not scoped: a wedged thread must not keep the test from failing.
+    std::thread::spawn(move || {
+        let loan = tx
+            .loan(8, |data| MsgView::Item {
+                id: 1,
+                seq: 1,
+                data,
+            })
+            .unwrap();
+        let r = tx.try_send(&Msg::Stop);
+        report.send(format!("try_send {r:?}")).unwrap();
+        let r = tx.send_timeout(&Msg::Stop, Duration::from_millis(50));
+        report.send(format!("send_timeout {r:?}")).unwrap();
+        let r = tx.try_loan_uninit(8, |data| MsgView::Item {
+            id: 2,
+            seq: 2,
+            data,
+        });
+        report
+            .send(format!("try_loan_uninit {:?}", r.map(|l| l.is_some())))
+            .unwrap();
+        loan.send();
+    });
+    for call in ["try_send", "send_timeout", "try_loan_uninit"] {
+        match outcome.recv_timeout(Duration::from_secs(5)) {
+            Ok(got) => eprintln!("{got}"),
+            Err(_) => panic!(
+                "{call} through a sender that holds a loan, with every slot taken, did not \
+                 return within 5 s"
+            ),
+        }
+    }
+    drop(others);
+}
