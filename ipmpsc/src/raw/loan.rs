@@ -23,8 +23,10 @@ use crate::ring::producer::{Reservation, SlotHold};
 /// Until it is sent, a loan holds up the messages reserved after it (the receiver delivers in
 /// order), so fill it promptly, and do not wait on the channel while you hold one: a send
 /// that waits for space the receiver cannot free before the loan is sent would wait forever.
-/// It borrows its sender. A loan held across `fork` is the parent's: sending or dropping the
-/// child's copy does nothing.
+/// A loan borrows its sender and holds its sender slot until it is sent or dropped: other
+/// sends through the same sender meanwhile borrow a free slot, and when every slot of the
+/// channel is taken they wait for the loan (`try_send` and the timeout forms give up). A loan
+/// held across `fork` is the parent's: sending or dropping the child's copy does nothing.
 ///
 /// # Examples
 ///

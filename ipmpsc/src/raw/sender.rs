@@ -486,7 +486,9 @@ impl Sender {
         let value = build(holes);
         let len = codec::encoded_size(&value)?;
         let handle = &self.registration.handle;
-        let hold = handle.hold_slot(ring)?;
+        let Some(hold) = handle.hold_slot_within(ring, wait)? else {
+            return Ok(None);
+        };
         let Some(mut reservation) = ring.reserve(hold.slot(), handle, len, wait)? else {
             return Ok(None);
         };
@@ -504,14 +506,15 @@ impl Sender {
         let ring = &*self.buffer.ring;
         let len = codec::encoded_size(value)?;
         let handle = &self.registration.handle;
-        handle.with_slot(ring, |slot| {
-            let Some(mut reservation) = ring.reserve(slot, handle, len, wait)? else {
-                return Ok(false);
-            };
-            codec::encode_into(value, reservation.bytes_mut())?;
-            reservation.commit();
-            Ok(true)
-        })
+        let Some(hold) = handle.hold_slot_within(ring, wait)? else {
+            return Ok(false);
+        };
+        let Some(mut reservation) = ring.reserve(hold.slot(), handle, len, wait)? else {
+            return Ok(false);
+        };
+        codec::encode_into(value, reservation.bytes_mut())?;
+        reservation.commit();
+        Ok(true)
     }
 }
 

@@ -89,7 +89,7 @@ impl SenderHandle {
     }
 
     /// Runs `f` with exclusive use of a slot (see [`SenderHandle::hold_slot`]).
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn with_slot<R>(
         &self,
         ring: &Ring,
@@ -105,37 +105,56 @@ impl SenderHandle {
     /// registered one.
     #[inline]
     pub(crate) fn hold_slot<'a>(&'a self, ring: &'a Ring) -> Result<SlotHold<'a>> {
+        Ok(self
+            .hold_slot_within(ring, Wait::Until(None))?
+            .expect("a hold without a deadline waits until it has the slot"))
+    }
+
+    /// [`SenderHandle::hold_slot`], waiting for the registered slot (held by a loan, or by
+    /// another thread's send) no longer than `wait` allows; `Ok(None)` if it stayed taken.
+    #[inline]
+    pub(crate) fn hold_slot_within<'a>(
+        &'a self,
+        ring: &'a Ring,
+        wait: Wait,
+    ) -> Result<Option<SlotHold<'a>>> {
         if let Some(i) = self.slot {
             if !self.busy.swap(true, Ordering::Acquire) {
-                return Ok(SlotHold {
+                return Ok(Some(SlotHold {
                     ring,
                     index: i,
                     busy: Some(&self.busy),
-                });
+                }));
             }
         }
-        self.hold_slot_slow(ring)
+        self.hold_slot_slow(ring, wait)
     }
 
     #[cold]
-    fn hold_slot_slow<'a>(&'a self, ring: &'a Ring) -> Result<SlotHold<'a>> {
+    fn hold_slot_slow<'a>(&'a self, ring: &'a Ring, wait: Wait) -> Result<Option<SlotHold<'a>>> {
         match (ring.claim_slot(SlotState::Borrowed), self.slot) {
-            (Ok(temp), _) => Ok(SlotHold {
+            (Ok(temp), _) => Ok(Some(SlotHold {
                 ring,
                 index: temp,
                 busy: None,
-            }),
+            })),
             // No slot to borrow: wait for our own (another thread of this process is sending
-            // through it), as a sender of a full table can do no better.
+            // through it, or a loan holds it), as a sender of a full table can do no better;
+            // no longer than `wait` allows.
             (Err(e), Some(i)) if no_slot_free(&e) => {
                 while self.busy.swap(true, Ordering::Acquire) {
-                    std::thread::yield_now();
+                    match wait {
+                        Wait::Until(d) if d.is_none_or(|d| Instant::now() < d) => {
+                            std::thread::yield_now()
+                        }
+                        _ => return Ok(None),
+                    }
                 }
-                Ok(SlotHold {
+                Ok(Some(SlotHold {
                     ring,
                     index: i,
                     busy: Some(&self.busy),
-                })
+                }))
             }
             (Err(e), _) => Err(e),
         }
