@@ -604,16 +604,18 @@ fn with_every_slot_taken_a_loan_does_not_wedge_its_own_threads_other_sends() {
     drop(others);
 }
 
-/// The placeholder must be held as a byte buffer (`&[u8]`): one held as a string (its bytes
-/// are zeros, so `str::from_utf8` takes it) is "not held" and refused with `Encode`, as the
-/// docs say, rather than lent: the bytes written into it would make a string field of
-/// arbitrary bytes that no receiver can decode.
+/// The placeholder must be held as a byte buffer (`&[u8]`): safe code cannot hold it as a
+/// string (`str::from_utf8` refuses it), so a message built that way does not hold it and is
+/// refused with `Encode`, rather than lent: the bytes written into it would make a string
+/// field of arbitrary bytes that no receiver can decode.
 #[test]
 fn a_placeholder_held_as_a_string_is_refused() {
     let path = ShmPath::new("loan-str");
     let mut rx = Msg::create_receiver(&path, 4096).unwrap();
     let tx = Msg::open_sender(&path).unwrap();
-    let r = tx.loan(4, |b| MsgView::Text(std::str::from_utf8(b).unwrap()));
+    let r = tx.loan(4, |b| {
+        MsgView::Text(std::str::from_utf8(b).unwrap_or("not text"))
+    });
     let outcome = match r {
         Ok(mut loan) => {
             loan.bytes_mut().copy_from_slice(&[0xFF, 0xFE, 0, 1]);

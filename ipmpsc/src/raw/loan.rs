@@ -7,9 +7,11 @@
 //! the receiver skips it at once. A sender process killed while it holds a loan leaves a
 //! reservation the receiver skips within about 100 ms.
 //!
-//! The placeholders are slices of a private, never-touched anonymous mapping of the sender's:
-//! the encoder recognises them by address and length and leaves their bytes out, so building
-//! the message costs nothing however large the buffers are.
+//! The placeholders are slices of a private, read-only anonymous mapping of the sender's (see
+//! `sys::placeholder`; it costs one page of memory): the encoder recognises them by address
+//! and length and leaves their bytes out, so building the message costs nothing however large
+//! the buffers are. A placeholder starts with a `0xFF` byte, so safe code cannot hold it as a
+//! `&str`: a loaned buffer is always a byte string.
 
 use std::mem::MaybeUninit;
 

@@ -13,6 +13,7 @@ use crate::error::{op, IoContext};
 use crate::ring::producer::{SenderHandle, Wait};
 use crate::ring::wait::deadline_after;
 use crate::ring::{record_size, Ring};
+use crate::sys::placeholder::Placeholder;
 use crate::{Error, Result};
 
 /// Most messages in one reservation of [`Sender::send_batch`].
@@ -44,9 +45,8 @@ pub struct Sender {
 struct Registration {
     ring: Arc<Ring>,
     handle: SenderHandle,
-    /// Placeholders for loaned buffers (see `raw::loan`): an anonymous mapping as large as
-    /// the largest message, made on the first loan and never touched.
-    marks: std::sync::OnceLock<memmap2::MmapMut>,
+    /// Placeholders for loaned buffers (see `raw::loan`), made on the first loan.
+    marks: std::sync::OnceLock<Placeholder>,
 }
 
 impl Registration {
@@ -58,24 +58,44 @@ impl Registration {
         })
     }
 
-    /// `total` bytes of placeholder (`total` at most the largest message).
-    fn marks(&self, total: usize) -> Result<&[u8]> {
-        if total == 0 {
-            return Ok(&[]);
+    /// The placeholders of a loan of buffers of `lens` bytes: buffer `k` starts at byte `k`
+    /// of the placeholder mapping, whose first page is `0xFF` (so no placeholder can be taken
+    /// for text), and no two start at the same address.
+    ///
+    /// # Errors
+    /// [`Error::MessageTooLarge`] if the buffers cannot fit in a message together;
+    /// [`Error::Encode`] for more buffers than a page has bytes; [`Error::Io`] if the
+    /// mapping cannot be made.
+    fn marks<const K: usize>(&self, lens: [usize; K]) -> Result<[&[u8]; K]> {
+        let max = self.ring.max_message();
+        let fits = lens
+            .iter()
+            .try_fold(0usize, |sum, &len| sum.checked_add(len))
+            .is_some_and(|total| total as u64 <= max);
+        if !fits {
+            let total = lens
+                .iter()
+                .fold(0u64, |sum, &l| sum.saturating_add(l as u64));
+            return Err(self.ring_too_large(total));
+        }
+        let page = rustix::param::page_size();
+        if K > page {
+            return Err(Error::Encode(format!(
+                "a loan of {K} buffers: at most {page} fit in one message"
+            )));
         }
         if self.marks.get().is_none() {
-            // Private and anonymous: no page of it is ever touched, so it costs address
-            // space only.
-            let map = memmap2::MmapOptions::new()
-                .len(self.ring.max_message() as usize)
-                .map_anon()
-                .doing(op::SEND, self.ring.path())?;
+            let map = Placeholder::new(max as usize + page).doing(op::SEND, self.ring.path())?;
             let _ = self.marks.set(map); // or another thread's, which is as good
         }
-        match self.marks.get() {
-            Some(map) if map.len() >= total => Ok(&map[..total]),
-            _ => Err(self.ring_too_large(total as u64)),
+        let bytes = self.marks.get().map_or(&[][..], Placeholder::bytes);
+        let mut holes = [&[][..]; K];
+        for (k, (hole, &len)) in holes.iter_mut().zip(&lens).enumerate() {
+            *hole = bytes
+                .get(k..k + len)
+                .ok_or_else(|| self.ring_too_large(len as u64))?;
         }
+        Ok(holes)
     }
 
     fn ring_too_large(&self, size: u64) -> Error {
@@ -466,23 +486,7 @@ impl Sender {
     ) -> Result<Option<LoanUninit<'s, K>>> {
         let ring = &*self.buffer.ring;
         ring.check_not_inherited("sender", op::SEND)?;
-        let total = lens
-            .iter()
-            .try_fold(0usize, |sum, &len| sum.checked_add(len))
-            .filter(|&total| total as u64 <= ring.max_message())
-            .ok_or_else(|| {
-                let total = lens
-                    .iter()
-                    .fold(0u64, |sum, &l| sum.saturating_add(l as u64));
-                self.registration.ring_too_large(total)
-            })?;
-        let marks = self.registration.marks(total)?;
-        let mut start = 0;
-        let holes: [&'s [u8]; K] = std::array::from_fn(|k| {
-            let hole = &marks[start..start + lens[k]];
-            start += lens[k];
-            hole
-        });
+        let holes = self.registration.marks(lens)?;
         let value = build(holes);
         let len = codec::encoded_size(&value)?;
         let handle = &self.registration.handle;

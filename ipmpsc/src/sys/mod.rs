@@ -1,6 +1,7 @@
 //! Every operating-system call ipmpsc makes: futex wait and wake on a word of the shared
 //! mapping, byte-range locks that tell whether a peer lives, the coarse clock, the pid,
-//! creating, publishing and mapping channel files, and letting go of them in forked children.
+//! creating, publishing and mapping channel files, letting go of them in forked children, and the
+//! read-only mapping that loaned buffers are built around.
 //!
 //! Linux is the first platform; a port to another OS touches this folder only.
 
@@ -9,4 +10,5 @@ pub(crate) mod file;
 pub(crate) mod fork;
 pub(crate) mod futex;
 pub(crate) mod lock;
+pub(crate) mod placeholder;
 pub(crate) mod process;
