@@ -627,3 +627,38 @@ fn a_placeholder_held_as_a_string_is_refused() {
     };
     assert_eq!(outcome, "refused");
 }
+
+#[test]
+fn try_send_batch_says_exactly_how_many_it_sent() {
+    let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(4096).unwrap();
+    let rx = ipmpsc::Receiver::new(buffer.clone());
+    let tx = ipmpsc::Sender::new(buffer);
+    // 100-byte messages take 112-byte records: 36 fit in the 4,104-byte data region.
+    let values: Vec<Vec<u8>> = (0..50u8).map(|i| vec![i; 92]).collect();
+    let sent = tx.try_send_batch(&values).unwrap();
+    assert_eq!(sent, 36);
+    assert_eq!(tx.try_send_batch(&values[sent..]).unwrap(), 0, "full");
+    for i in 0..10u8 {
+        assert_eq!(rx.recv::<Vec<u8>>().unwrap(), vec![i; 92]);
+    }
+    // Room again (released when the receiver caught up, or every 1 KiB it consumed).
+    while rx.try_recv::<Vec<u8>>().unwrap().is_some() {}
+    assert_eq!(tx.try_send_batch(&values[sent..]).unwrap(), 50 - 36);
+    for i in 36..50u8 {
+        assert_eq!(rx.recv::<Vec<u8>>().unwrap(), vec![i; 92]);
+    }
+    // A failure is an error only for the first message; after others, the count says where.
+    let t = |n, fail| Touchy { n, fail };
+    assert_eq!(
+        tx.try_send_batch(&[t(1, 0), t(2, 0), t(3, 1), t(4, 0)])
+            .unwrap(),
+        2
+    );
+    assert!(matches!(
+        tx.try_send_batch(&[t(3, 1), t(4, 0)]),
+        Err(Error::Encode(_))
+    ));
+    assert_eq!(tx.try_send_batch(&[t(4, 0)]).unwrap(), 1);
+    let got: Vec<u32> = (0..3).map(|_| rx.recv::<(u32, u8)>().unwrap().0).collect();
+    assert_eq!(got, [1, 2, 4]);
+}

@@ -19,6 +19,16 @@ use crate::{Error, Result};
 /// Most messages in one reservation of [`Sender::send_batch`].
 pub(crate) const BATCH_MAX: usize = 64;
 
+/// What stopped a batch (see `Sender::send_runs`).
+enum Failure {
+    /// The ring had no room (only when not waiting).
+    Full,
+    Error(crate::Error),
+    /// A message's `Serialize` panicked in the sizing pass; resumed once the messages before
+    /// it are sent.
+    Panic(Box<dyn std::any::Any + Send>),
+}
+
 /// The sending end of a channel. Clones register separate sender slots, so each thread can
 /// own one and send without contending on anything but the ring's tail.
 ///
@@ -286,7 +296,11 @@ impl Sender {
     ///
     /// # Errors
     /// As [`Sender::send`]. The messages before the one that failed (to encode, by panicking
-    /// in its `Serialize`, or to fit) were sent; it and those after it were not.
+    /// in its `Serialize`, or to fit in the ring) were sent; it and those after it were not.
+    /// When the receiver goes away part-way (`Disconnected`), the runs published before were
+    /// sent (a new receiver of the channel gets them) and the error does not say how many
+    /// that was: a caller that needs to know sends with [`Sender::try_send_batch`], which
+    /// returns the count.
     ///
     /// # Examples
     ///
@@ -300,16 +314,61 @@ impl Sender {
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
     pub fn send_batch<T: Serialize>(&self, values: &[T]) -> Result<()> {
+        let (_, failure) = self.send_runs(values, Wait::Until(None));
+        match failure {
+            None | Some(Failure::Full) => Ok(()),
+            Some(Failure::Error(e)) => Err(e),
+            Some(Failure::Panic(panic)) => std::panic::resume_unwind(panic),
+        }
+    }
+
+    /// Sends as many of `values` as fit in the ring now, in order and without waiting, as
+    /// [`Sender::send_batch`] does, and returns how many it sent: all of them, or fewer when
+    /// the ring filled up or a message failed. A failure is reported only when it stopped the
+    /// first message (so a caller that resends from the count it got back sees it then).
+    ///
+    /// # Errors
+    /// As [`Sender::send`], for `values[0]`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(64)?;
+    /// let tx = ipmpsc::Sender::new(buffer);
+    /// let values = [[7u8; 20]; 5]; // 32-byte records in a 72-byte ring
+    /// assert_eq!(tx.try_send_batch(&values)?, 2); // nobody reads: two fit
+    /// assert_eq!(tx.try_send_batch(&values[2..])?, 0);
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
+    pub fn try_send_batch<T: Serialize>(&self, values: &[T]) -> Result<usize> {
+        match self.send_runs(values, Wait::No) {
+            (0, Some(Failure::Error(e))) => Err(e),
+            (_, Some(Failure::Panic(panic))) => std::panic::resume_unwind(panic),
+            (sent, _) => Ok(sent),
+        }
+    }
+
+    /// Sends `values` a run at a time (see [`Sender::send_batch`]); returns how many were
+    /// sent and what stopped it, if anything did.
+    fn send_runs<T: Serialize>(&self, values: &[T], wait: Wait) -> (usize, Option<Failure>) {
         let ring = &*self.buffer.ring;
-        ring.check_not_inherited("sender", op::SEND)?;
+        if let Err(e) = ring.check_not_inherited("sender", op::SEND) {
+            return (0, Some(Failure::Error(e)));
+        }
         let handle = &self.registration.handle;
-        let hold = handle.hold_slot(ring)?;
+        let hold = match handle.hold_slot_within(ring, wait) {
+            Ok(Some(hold)) => hold,
+            Ok(None) => return (0, Some(Failure::Full)),
+            Err(e) => return (0, Some(Failure::Error(e))),
+        };
         // A run waits for at most a quarter of the ring to be free.
         let budget = (ring.capacity() / 4).max(8);
-        let mut rest = values;
-        while !rest.is_empty() {
-            let mut lens = [0u64; BATCH_MAX];
-            let (mut n, mut total) = (0, 0u64);
+        let mut sent = 0;
+        while sent < values.len() {
+            let rest = &values[sent..];
+            let mut sizes = [(0u64, 0u64); BATCH_MAX];
+            let mut n = 0;
+            let mut total = 0u64;
             let mut failed = None;
             for value in rest.iter().take(BATCH_MAX) {
                 // A panic in the sizing pass, like one in the encoding pass, sends the
@@ -317,57 +376,65 @@ impl Sender {
                 let sized = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     codec::encoded_size(value)
                 }));
-                let size = match sized {
+                let (len, size) = match sized {
                     Ok(Ok(len)) => match record_size(len) {
-                        Some(size) if size <= ring.capacity() => {
-                            lens[n] = len;
-                            size
-                        }
+                        Some(size) if size <= ring.capacity() => (len, size),
                         _ => {
-                            failed = Some(Err(self.registration.ring_too_large(len)));
+                            failed = Some(Failure::Error(self.registration.ring_too_large(len)));
                             break;
                         }
                     },
                     Ok(Err(e)) => {
-                        failed = Some(Err(e));
+                        failed = Some(Failure::Error(e));
                         break;
                     }
                     Err(panic) => {
-                        failed = Some(Ok(panic));
+                        failed = Some(Failure::Panic(panic));
                         break;
                     }
                 };
                 if n > 0 && total + size > budget {
                     break;
                 }
+                sizes[n] = (len, size);
                 total += size;
                 n += 1;
             }
-            if n > 0 {
-                let Some(mut batch) =
-                    ring.reserve_batch(hold.slot(), handle, total, Wait::Until(None))?
-                else {
-                    continue; // cannot happen without a deadline
-                };
-                for (value, &len) in rest.iter().zip(&lens[..n]) {
-                    batch.push(len, |dst| codec::encode_into(value, dst))?;
+            // Without waiting, a run that does not fit is cut in half until one does.
+            while n > 0 {
+                match ring.reserve_batch(hold.slot(), handle, total, wait) {
+                    Ok(Some(mut batch)) => {
+                        for (value, &(len, _)) in rest.iter().zip(&sizes[..n]) {
+                            if let Err(e) = batch.push(len, |dst| codec::encode_into(value, dst)) {
+                                // The messages before it are published when `batch` drops.
+                                return (sent, Some(Failure::Error(e)));
+                            }
+                            sent += 1;
+                        }
+                        batch.commit();
+                        break;
+                    }
+                    Ok(None) if n > 1 => {
+                        n /= 2;
+                        total = sizes[..n].iter().map(|&(_, size)| size).sum();
+                        failed = None; // the message that failed is not in the run now
+                    }
+                    Ok(None) => return (sent, Some(Failure::Full)),
+                    Err(e) => return (sent, Some(Failure::Error(e))),
                 }
-                batch.commit();
-                rest = &rest[n..];
             }
-            match failed {
-                Some(Err(e)) => return Err(e),
-                Some(Ok(panic)) => std::panic::resume_unwind(panic),
-                None => {}
+            if failed.is_some() {
+                return (sent, failed);
             }
         }
-        Ok(())
+        (sent, None)
     }
 
-    /// [`Sender::send_batch`] for the values of an iterator (taken 64 at a time).
+    /// [`Sender::send_batch`] for the values of an iterator, taken from it 64 at a time.
     ///
     /// # Errors
-    /// As [`Sender::send_batch`]; the values not taken from the iterator yet are left in it.
+    /// As [`Sender::send_batch`]. The values taken from the iterator but not sent (up to 63
+    /// after the one that failed) are dropped; those not taken yet are left in it.
     ///
     /// # Examples
     ///

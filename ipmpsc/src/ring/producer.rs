@@ -103,7 +103,7 @@ impl SenderHandle {
     /// while another thread uses that, one borrowed for as long as the guard lives (given back
     /// even if the holder unwinds); when no slot is free to borrow, it waits for the
     /// registered one.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn hold_slot<'a>(&'a self, ring: &'a Ring) -> Result<SlotHold<'a>> {
         Ok(self
             .hold_slot_within(ring, Wait::Until(None))?

@@ -209,6 +209,33 @@ impl<M: Channel> TypedSender<M> {
         self.raw.send_batch(messages)
     }
 
+    /// Sends as many of `messages` as fit in the ring now, in order and without waiting, and
+    /// returns how many it sent (see [`Sender::try_send_batch`](crate::Sender::try_send_batch)):
+    /// the way to know exactly where to go on from after a full ring or an error.
+    ///
+    /// # Errors
+    /// As [`TypedSender::send`], for `messages[0]`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Tick { At(u64) }
+    /// let path = format!("/dev/shm/ipmpsc-doc-ttrybatch-{}", std::process::id());
+    /// let mut rx = Tick::create_receiver(&path, 64)?; // room for 3 ticks (24-byte records)
+    /// let tx = Tick::open_sender(&path)?;
+    /// let ticks: Vec<Tick> = (0..5).map(Tick::At).collect();
+    /// let sent = tx.try_send_batch(&ticks)?;
+    /// assert_eq!(sent, 3);
+    /// assert_eq!(rx.try_iter().count(), 3);
+    /// assert_eq!(tx.try_send_batch(&ticks[sent..])?, 2);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn try_send_batch(&self, messages: &[M]) -> Result<usize> {
+        self.raw.try_send_batch(messages)
+    }
+
     /// [`TypedSender::send_batch`] for views.
     ///
     /// # Errors
