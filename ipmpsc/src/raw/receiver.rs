@@ -222,9 +222,6 @@ impl Receiver {
     /// ```
     pub fn recv<T: DeserializeOwned>(&self) -> Result<T> {
         let mut core = self.core()?;
-        if let Some(ready) = core.ready_now() {
-            return take_owned(core.take(ready));
-        }
         loop {
             if let Some(record) = core.next(None)? {
                 return take_owned(record);
@@ -252,9 +249,6 @@ impl Receiver {
     pub fn recv_timeout<T: DeserializeOwned>(&self, timeout: Duration) -> Result<Option<T>> {
         let deadline = deadline_after(timeout);
         let mut core = self.core()?;
-        if let Some(ready) = core.ready_now() {
-            return take_owned(core.take(ready)).map(Some);
-        }
         loop {
             match core.next(deadline)? {
                 Some(record) => return take_owned(record).map(Some),
