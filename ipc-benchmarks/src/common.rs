@@ -163,6 +163,13 @@ pub fn check_fill_agrees() {
     }
 }
 
+/// Makes frame `seq` in `planes` (every byte, with [`fill_plane`]).
+pub fn fill_made_planes(seq: u64, planes: &mut [Vec<u8>; 3]) {
+    for (p, plane) in planes.iter_mut().enumerate() {
+        fill_plane(seq, p, plane);
+    }
+}
+
 /// The producer's own three planes for `frame-made`, to be filled with [`fill_plane`] per frame.
 pub fn made_planes() -> [Vec<u8>; 3] {
     [vec![0u8; Y_BYTES], vec![0u8; UV_BYTES], vec![0u8; UV_BYTES]]

@@ -164,9 +164,7 @@ pub fn child(workload: &str, args: &[String]) {
             child::ready();
             child::wait_go();
             for seq in 0..FRAME_WARMUP + FRAME_COUNT {
-                for (p, plane) in planes.iter_mut().enumerate() {
-                    fill_plane(seq, p, plane);
-                }
+                fill_made_planes(seq, &mut planes);
                 let [y, u, v] = &planes;
                 let frame = Wire::Frame { seq, width: WIDTH, height: HEIGHT, y: y.clone(), u: u.clone(), v: v.clone() };
                 tx.send(frame).unwrap();

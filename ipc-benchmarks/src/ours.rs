@@ -254,9 +254,7 @@ pub fn child(workload: &str, args: &[String]) {
             child::ready();
             child::wait_go();
             for seq in 0..FRAME_WARMUP + FRAME_COUNT {
-                for (p, plane) in planes.iter_mut().enumerate() {
-                    fill_plane(seq, p, plane);
-                }
+                fill_made_planes(seq, &mut planes);
                 let [y, u, v] = &planes;
                 tx.send_view(&BenchView::Frame { seq, width: WIDTH, height: HEIGHT, y, u, v }).unwrap();
             }
