@@ -34,46 +34,11 @@ pub(crate) fn encoded_size<T: Serialize + ?Sized>(value: &T) -> Result<u64> {
 /// Encodes `value` into `dst`, which must be exactly [`encoded_size`] bytes long.
 #[inline]
 pub(crate) fn encode_into<T: Serialize + ?Sized>(value: &T, dst: &mut [u8]) -> Result<()> {
-    let len = dst.len();
-    let mut w = RingWriter { rest: dst };
-    bincode::serde::encode_into_writer(value, &mut w, CONFIG)
-        .map_err(|e| Error::Encode(e.to_string()))?;
-    if !w.rest.is_empty() {
-        return Err(Error::Encode(format!(
-            "the message encoded to {} bytes after sizing it at {len} (a Serialize \
-             implementation that is not deterministic?)",
-            len - w.rest.len()
-        )));
-    }
-    Ok(())
+    encode_with_holes(value, dst, []).map(|[]| ())
 }
 
 /// Byte strings at least this long are copied into the ring with non-temporal stores.
 const STREAM_THRESHOLD: usize = 256 << 10;
-
-/// A bincode writer into a reservation (`rest`: what is left of it). Large byte strings (a
-/// frame's planes) are copied with stores that bypass the sender's caches (see
-/// [`stream_copy`]).
-struct RingWriter<'d> {
-    rest: &'d mut [u8],
-}
-
-impl bincode::enc::write::Writer for RingWriter<'_> {
-    #[inline(always)]
-    fn write(&mut self, bytes: &[u8]) -> std::result::Result<(), bincode::error::EncodeError> {
-        if bytes.len() > self.rest.len() {
-            return Err(bincode::error::EncodeError::UnexpectedEnd);
-        }
-        let (dst, rest) = std::mem::take(&mut self.rest).split_at_mut(bytes.len());
-        if bytes.len() >= STREAM_THRESHOLD {
-            stream_copy(dst, bytes);
-        } else {
-            dst.copy_from_slice(bytes);
-        }
-        self.rest = rest;
-        Ok(())
-    }
-}
 
 /// Copies `src` into `dst` (of the same length) with non-temporal stores where the target has
 /// them. A large buffer sent to another process is read there, not here: writing it around
@@ -124,14 +89,15 @@ fn stream_copy(dst: &mut [u8], src: &[u8]) {
 /// caller to fill. Returns where in `dst` each hole's bytes lie (0 for an empty hole).
 ///
 /// # Errors
-/// [`Error::Encode`] as [`encode_into`], and when a non-empty hole is not in the encoding,
-/// or is in it more than once.
+/// [`Error::Encode`] if `value`'s `Serialize` fails, if it encodes to another length than
+/// `dst`'s, and when a non-empty hole is not in the encoding, or is in it more than once.
+#[inline]
 pub(crate) fn encode_with_holes<T: Serialize + ?Sized, const K: usize>(
     value: &T,
     dst: &mut [u8],
     holes: [&[u8]; K],
 ) -> Result<[usize; K]> {
-    let mut w = HoleWriter {
+    let mut w = RingWriter {
         dst,
         at: 0,
         holes,
@@ -165,16 +131,18 @@ pub(crate) fn encode_with_holes<T: Serialize + ?Sized, const K: usize>(
     Ok(offsets)
 }
 
-/// A bincode writer that copies into a slice, skipping the byte strings that are holes.
-struct HoleWriter<'d, 'h, const K: usize> {
+/// A bincode writer into a reservation. Byte strings that are holes (see
+/// [`encode_with_holes`]) are skipped; large ones (a frame's planes) are copied with stores
+/// that bypass the sender's caches (see [`stream_copy`]).
+struct RingWriter<'d, 'h, const K: usize> {
     dst: &'d mut [u8],
     at: usize,
     holes: [&'h [u8]; K],
     found: [Option<usize>; K],
 }
 
-impl<const K: usize> bincode::enc::write::Writer for HoleWriter<'_, '_, K> {
-    #[inline]
+impl<const K: usize> bincode::enc::write::Writer for RingWriter<'_, '_, K> {
+    #[inline(always)]
     fn write(&mut self, bytes: &[u8]) -> std::result::Result<(), bincode::error::EncodeError> {
         let end = self
             .at
@@ -196,7 +164,12 @@ impl<const K: usize> bincode::enc::write::Writer for HoleWriter<'_, '_, K> {
                 return Ok(());
             }
         }
-        self.dst[self.at..end].copy_from_slice(bytes);
+        let dst = &mut self.dst[self.at..end];
+        if bytes.len() >= STREAM_THRESHOLD {
+            stream_copy(dst, bytes);
+        } else {
+            dst.copy_from_slice(bytes);
+        }
         self.at = end;
         Ok(())
     }
