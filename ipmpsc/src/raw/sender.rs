@@ -12,7 +12,7 @@ use crate::codec;
 use crate::error::{op, IoContext};
 use crate::ring::producer::{SenderHandle, Wait};
 use crate::ring::wait::deadline_after;
-use crate::ring::{record_size, Ring};
+use crate::ring::Ring;
 use crate::sys::placeholder::Placeholder;
 use crate::{Error, Result};
 
@@ -86,7 +86,7 @@ impl Registration {
             let total = lens
                 .iter()
                 .fold(0u64, |sum, &l| sum.saturating_add(l as u64));
-            return Err(self.ring_too_large(total));
+            return Err(self.ring.too_large(total));
         }
         let page = rustix::param::page_size();
         if K > page {
@@ -103,16 +103,9 @@ impl Registration {
         for (k, (hole, &len)) in holes.iter_mut().zip(&lens).enumerate() {
             *hole = bytes
                 .get(k..k + len)
-                .ok_or_else(|| self.ring_too_large(len as u64))?;
+                .ok_or_else(|| self.ring.too_large(len as u64))?;
         }
         Ok(holes)
-    }
-
-    fn ring_too_large(&self, size: u64) -> Error {
-        Error::MessageTooLarge {
-            size,
-            capacity: self.ring.max_message(),
-        }
     }
 }
 
@@ -377,10 +370,10 @@ impl Sender {
                     codec::encoded_size(value)
                 }));
                 let (len, size) = match sized {
-                    Ok(Ok(len)) => match record_size(len) {
-                        Some(size) if size <= ring.capacity() => (len, size),
-                        _ => {
-                            failed = Some(Failure::Error(self.registration.ring_too_large(len)));
+                    Ok(Ok(len)) => match ring.record_size_of(len) {
+                        Ok(size) => (len, size),
+                        Err(e) => {
+                            failed = Some(Failure::Error(e));
                             break;
                         }
                     },

@@ -393,10 +393,7 @@ impl Ring {
         len: u64,
         wait: Wait,
     ) -> Result<Option<Reservation<'a>>> {
-        let size = match record_size(len) {
-            Some(size) if size <= self.capacity() => size,
-            _ => return Err(self.too_large(len)),
-        };
+        let size = self.record_size_of(len)?;
         Ok(self
             .reserve_space(slot, handle, size, wait)?
             .map(|off| Reservation {
@@ -435,8 +432,21 @@ impl Ring {
             }))
     }
 
+    /// Size of the record of a `len`-byte message.
+    ///
+    /// # Errors
+    /// [`Error::MessageTooLarge`] if it cannot fit even in an empty ring.
+    #[inline]
+    pub(crate) fn record_size_of(&self, len: u64) -> Result<u64> {
+        match record_size(len) {
+            Some(size) if size <= self.capacity() => Ok(size),
+            _ => Err(self.too_large(len)),
+        }
+    }
+
+    /// [`Error::MessageTooLarge`] for a message of `len` bytes.
     #[cold]
-    fn too_large(&self, len: u64) -> Error {
+    pub(crate) fn too_large(&self, len: u64) -> Error {
         Error::MessageTooLarge {
             size: len,
             capacity: self.max_message(),
