@@ -196,12 +196,8 @@ impl Receiver {
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
     pub fn try_recv<T: DeserializeOwned>(&self) -> Result<Option<T>> {
-        let mut core = self.core()?;
-        if let Some(ready) = core.ready_now() {
-            return take_owned(core.take(ready)).map(Some);
-        }
-        match core.poll()? {
-            Some(ready) => take_owned(core.take(ready)).map(Some),
+        match self.core()?.try_next()? {
+            Some(record) => take_owned(record).map(Some),
             None => Ok(None),
         }
     }

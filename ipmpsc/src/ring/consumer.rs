@@ -596,7 +596,7 @@ impl Consumer {
     /// few loads and compares, inlined into every receive. `None` says "take the general
     /// path", not "nothing there".
     #[inline(always)]
-    pub(crate) fn ready_now(&mut self) -> Option<Ready> {
+    fn ready_now(&mut self) -> Option<Ready> {
         if self.pending.is_some() || self.broken.is_some() {
             return None;
         }
@@ -622,6 +622,23 @@ impl Consumer {
         let Ready(record) = ready;
         debug_assert_eq!(record.pos, self.head, "a Ready from another call");
         RecordRef::new(self, record)
+    }
+
+    /// [`Consumer::poll`] and [`Consumer::take`] in one, for the non-blocking receives: a
+    /// committed message at the head is taken by [`Consumer::ready_now`], inlined into the
+    /// caller. The blocking receives ([`Consumer::next`]) do not take that path, on purpose:
+    /// a receiver that keeps up message by message with it reads each record while its
+    /// sender still writes next to it, and both lose to moving cache lines (see
+    /// `TypedReceiver::try_recv`).
+    #[inline(always)]
+    pub(crate) fn try_next(&mut self) -> Result<Option<RecordRef<'_>>> {
+        if let Some(ready) = self.ready_now() {
+            return Ok(Some(self.take(ready)));
+        }
+        match self.poll()? {
+            Some(ready) => Ok(Some(self.take(ready))),
+            None => Ok(None),
+        }
     }
 
     /// [`Consumer::wait`] and [`Consumer::take`] in one.

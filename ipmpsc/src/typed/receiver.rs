@@ -273,12 +273,8 @@ impl<M: Channel> TypedReceiver<M> {
     ///
     /// See [`TypedReceiver`].
     pub fn try_recv(&mut self) -> Result<Option<M>> {
-        let core = self.core()?;
-        if let Some(ready) = core.ready_now() {
-            return take_owned(core.take(ready)).map(Some);
-        }
-        match core.poll()? {
-            Some(ready) => take_owned(core.take(ready)).map(Some),
+        match self.core()?.try_next()? {
+            Some(record) => take_owned(record).map(Some),
             None => Ok(None),
         }
     }
@@ -365,13 +361,8 @@ impl<M: Channel> TypedReceiver<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn try_recv_view(&mut self) -> Result<Option<ViewGuard<'_, M>>> {
-        let core = self.core()?;
-        let ready = match core.ready_now() {
-            Some(ready) => Some(ready),
-            None => core.poll()?,
-        };
-        match ready {
-            Some(ready) => view(core.take(ready)).map(Some),
+        match self.core()?.try_next()? {
+            Some(record) => view(record).map(Some),
             None => Ok(None),
         }
     }
