@@ -87,13 +87,18 @@ pub fn make_planes() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
 /// Checks a received frame: header, plane sizes, and about 200 bytes sampled over each plane
 /// (first, last, every 65,521st). The same check for every contender.
 pub fn check_frame(seq: u64, expected_seq: u64, width: u32, height: u32, planes: [&[u8]; 3]) {
+    check_planes(seq, expected_seq, width, height, planes, pixel);
+}
+
+/// The frame checks, against `pixel(plane, i)`.
+fn check_planes(seq: u64, expected_seq: u64, width: u32, height: u32, planes: [&[u8]; 3], pixel: impl Fn(usize, usize) -> u8) {
     assert_eq!(seq, expected_seq, "frame out of order");
     assert_eq!((width, height), (WIDTH, HEIGHT), "frame header corrupted");
     let lens = [Y_BYTES, UV_BYTES, UV_BYTES];
     for (p, plane) in planes.iter().enumerate() {
         assert_eq!(plane.len(), lens[p], "plane {p} has the wrong size");
         let last = plane.len() - 1;
-        assert_eq!(plane[last], pixel(p, last), "plane {p} corrupted at {last}");
+        assert_eq!(plane[last], pixel(p, last), "frame {seq}, plane {p} corrupted at {last}");
         let mut i = 0;
         while i < plane.len() {
             assert_eq!(plane[i], pixel(p, i), "frame {seq}, plane {p} corrupted at {i}");
@@ -178,19 +183,7 @@ pub fn made_planes() -> [Vec<u8>; 3] {
 /// [`check_frame`] for a made frame: header, plane sizes, and about 200 bytes sampled over
 /// each plane (first, last, every 65,521st) against [`made_pixel`].
 pub fn check_made_frame(seq: u64, expected_seq: u64, width: u32, height: u32, planes: [&[u8]; 3]) {
-    assert_eq!(seq, expected_seq, "frame out of order");
-    assert_eq!((width, height), (WIDTH, HEIGHT), "frame header corrupted");
-    let lens = [Y_BYTES, UV_BYTES, UV_BYTES];
-    for (p, plane) in planes.iter().enumerate() {
-        assert_eq!(plane.len(), lens[p], "plane {p} has the wrong size");
-        let last = plane.len() - 1;
-        assert_eq!(plane[last], made_pixel(seq, p, last), "made frame {seq}, plane {p} corrupted at {last}");
-        let mut i = 0;
-        while i < plane.len() {
-            assert_eq!(plane[i], made_pixel(seq, p, i), "made frame {seq}, plane {p} corrupted at {i}");
-            i += 65_521;
-        }
-    }
+    check_planes(seq, expected_seq, width, height, planes, |p, i| made_pixel(seq, p, i));
 }
 
 /// The message enum of the serde-based peers (upstream ipmpsc, ipc-channel); encodes like ours.
