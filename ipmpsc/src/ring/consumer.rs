@@ -242,15 +242,9 @@ impl Consumer {
                     return Ok(None);
                 }
                 FLAG_MESSAGE => {
-                    let len = self.ring.length_word(off).load(Ordering::Relaxed);
-                    return match record_size(len) {
-                        Some(size) if size <= cap - off => Ok(Some(Record {
-                            pos: head,
-                            off,
-                            len,
-                            size,
-                        })),
-                        _ => {
+                    return match self.message_at(head, off) {
+                        Ok(record) => Ok(Some(record)),
+                        Err(len) => {
                             let why = format!(
                                 "record at position {head} claims {len} bytes, more than the {} \
                                  bytes left before the end of the ring",
@@ -600,21 +594,28 @@ impl Consumer {
         if self.pending.is_some() || self.broken.is_some() {
             return None;
         }
-        let ring = &*self.ring;
-        let cap = ring.capacity();
         let head = self.head;
-        let off = ring.offset(head, &mut self.lap);
-        if ring.flag(off).load(Ordering::Acquire) != FLAG_MESSAGE {
+        let off = self.ring.offset(head, &mut self.lap);
+        if self.ring.flag(off).load(Ordering::Acquire) != FLAG_MESSAGE {
             return None;
         }
-        let len = ring.length_word(off).load(Ordering::Relaxed);
-        let size = record_size(len).filter(|&size| size <= cap - off)?;
-        Some(Ready(Record {
-            pos: head,
-            off,
-            len,
-            size,
-        }))
+        self.message_at(head, off).ok().map(Ready)
+    }
+
+    /// The message whose flag is set at position `head` (data offset `off`), or the length
+    /// its length word claims if that does not fit before the end of the region.
+    #[inline(always)]
+    fn message_at(&self, head: u64, off: u64) -> std::result::Result<Record, u64> {
+        let len = self.ring.length_word(off).load(Ordering::Relaxed);
+        match record_size(len) {
+            Some(size) if size <= self.ring.capacity() - off => Ok(Record {
+                pos: head,
+                off,
+                len,
+                size,
+            }),
+            _ => Err(len),
+        }
     }
 
     /// Hands out the record `ready` found.
