@@ -104,6 +104,7 @@ mod fault;
 mod raw;
 mod ring;
 pub mod schema;
+pub mod select;
 mod sys;
 mod typed;
 pub mod wire;

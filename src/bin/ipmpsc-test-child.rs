@@ -11,6 +11,8 @@ mod common;
 mod edges;
 #[path = "child/lifecycle.rs"]
 mod lifecycle;
+#[path = "child/select.rs"]
+mod select;
 
 use std::io::BufRead;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,7 +46,8 @@ pub(crate) fn usage() -> ! {
          fork-receiver <path> | fork-drop-receiver <path> | open-sender-only <path> | raw-create <path>\n\
          fork-racer <path> <forks> | many-rings-fork <path> <n> | nested-ns-drop <path> receiver|sender\n\
          read-locker <path> <offset> [<len>] | limited-create <path> <headroom> | fork-use <path>\n\
-         zc-fork <path> use|drop | refused-create-fork <path> <millis> | create-loop <path> <millis>"
+         zc-fork <path> use|drop | refused-create-fork <path> <millis> | create-loop <path> <millis>\n\
+         typed-sender <path> msg|note <id> | produce-notes <path> <id> <count>"
     );
     std::process::exit(64)
 }
@@ -609,6 +612,8 @@ fn main() {
             panic!("the producer panics while it fills its loan");
         }
         ["lc-receiver", path, how] => lifecycle::receiver(path, how),
+        ["typed-sender", path, kind, id] => select::typed_sender(path, kind, num(id)),
+        ["produce-notes", path, id, count] => select::produce_notes(path, num(id), num(count)),
         ["lc-sender", path, how] => lifecycle::sender(path, how),
         ["lc-blocked-sender", path] => lifecycle::blocked_sender(path),
         ["race", path, how, capacity] => edges::race(path, how, num(capacity)),

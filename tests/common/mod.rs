@@ -38,6 +38,13 @@ pub enum Msg {
     Stop,
 }
 
+/// A second message type, for tests that wait on channels of different types at once.
+#[ipmpsc::channel]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Note {
+    Line { id: u32, seq: u64, text: String },
+}
+
 /// Counts `Serialize` calls of armed [`Fuse`]s (and of the child's panicking values).
 pub static FUSE_CALLS: AtomicU64 = AtomicU64::new(0);
 /// While set, a [`Fuse`] panics in the encoding pass of a send.

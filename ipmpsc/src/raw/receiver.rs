@@ -296,3 +296,11 @@ impl std::fmt::Debug for Receiver {
         d.finish_non_exhaustive()
     }
 }
+
+impl crate::select::sealed::Sealed for Receiver {}
+
+impl crate::select::Selectable for Receiver {
+    fn __select_core(&mut self) -> crate::select::SelectCore<'_> {
+        crate::select::SelectCore(self.core_mut().ok())
+    }
+}

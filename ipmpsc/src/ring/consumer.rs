@@ -18,7 +18,7 @@ use std::sync::atomic::Ordering;
 
 use super::peers::{Claim, Stalled, LIVENESS_INTERVAL};
 use super::record::{Ready, Record, RecordRef};
-use super::wait::sleep_unless;
+use super::wait::{announce, sleep_unless};
 use super::{
     record_size, Ring, FLAG_EMPTY, FLAG_MESSAGE, FLAG_PADDING, POSITION_MASK, RECORD_HEADER,
 };
@@ -66,6 +66,21 @@ struct SendersWatch {
     armed: bool,
     /// When to look for dead senders next.
     next_reap: Instant,
+}
+
+/// A sleep [`Consumer::announce_sleep`] prepared: wait on `word` while it holds `seq`, for at
+/// most `cap`.
+pub(crate) struct Sleep {
+    ring: Arc<Ring>,
+    pub(crate) seq: u32,
+    pub(crate) cap: Option<Duration>,
+}
+
+impl Sleep {
+    /// The futex word to sleep on.
+    pub(crate) fn word(&self) -> &std::sync::atomic::AtomicU32 {
+        &self.ring.header().data_wait.seq
+    }
 }
 
 /// The receiver role of one process over a ring: claimed on construction, given back on drop.
@@ -421,6 +436,16 @@ impl Consumer {
     /// left and nothing is left to read (reported once, then the watch waits for a new
     /// sender); `Ok(None)` otherwise.
     fn check_senders(&mut self, now: Instant) -> Result<Option<Record>> {
+        let found = self.look_at_senders(now);
+        if let (Err(Error::Disconnected), Some(w)) = (&found, &mut self.senders) {
+            w.armed = false;
+        }
+        found
+    }
+
+    /// [`Consumer::check_senders`] without reporting: an end of stream found here is found
+    /// again (and reported) by the next receive.
+    fn look_at_senders(&mut self, now: Instant) -> Result<Option<Record>> {
         let Some(mut w) = self.senders else {
             return Ok(None);
         };
@@ -453,9 +478,6 @@ impl Consumer {
         // could have written the counter).
         if !self.ring.confirm_senders_gone() {
             return Ok(None);
-        }
-        if let Some(w) = &mut self.senders {
-            w.armed = false;
         }
         Err(Error::Disconnected)
     }
@@ -538,16 +560,7 @@ impl Consumer {
             if let Some(r) = self.check_senders(now)? {
                 return Ok(Some(Ready(r)));
             }
-            let mut cap: Option<Duration> = None;
-            if self.tail != self.head {
-                // A reservation at the head is not committed yet: look again soon, in case
-                // its owner died.
-                cap = Some(STALL_POLL);
-            }
-            if self.senders.is_some() && self.ring.attached() > 0 {
-                // Look for senders that died without a word.
-                cap = Some(cap.map_or(LIVENESS_INTERVAL, |c| c.min(LIVENESS_INTERVAL)));
-            }
+            let cap = self.sleep_cap();
             let timeout = match deadline {
                 Some(d) if now >= d => return Ok(None),
                 Some(d) => Some(cap.map_or(d - now, |c| c.min(d - now))),
@@ -559,6 +572,65 @@ impl Consumer {
                 ring.flag(off).load(Ordering::SeqCst) != FLAG_EMPTY || self.senders_changed()
             });
         }
+    }
+
+    /// The spin a wait on this consumer starts with (the configured one, or longer once it
+    /// adapted to a request/response peer).
+    pub(crate) fn wait_spin(&self) -> Duration {
+        self.spin.max(self.adaptive_spin)
+    }
+
+    /// Whether a receive would return at once, for a wait on several channels: a message is
+    /// at the head, or an error is there to report. Looks at the head only (the spin of a
+    /// select); [`Consumer::is_ready`] looks at everything. Consumes nothing.
+    #[inline]
+    pub(crate) fn head_ready(&mut self) -> bool {
+        self.free_pending();
+        !matches!(self.peek(), Ok(None))
+    }
+
+    /// Whether a receive would return at once: a message is at the head (after skipping a
+    /// dead sender's reservation that stalled for [`STALL_TIMEOUT`]), every sender is gone
+    /// ([`Error::Disconnected`] to report), or another error is. Consumes nothing: the
+    /// receive that follows finds the same and reports it.
+    pub(crate) fn is_ready(&mut self, now: Instant) -> bool {
+        self.free_pending();
+        if !matches!(self.poll_record(), Ok(None)) {
+            return true;
+        }
+        !matches!(self.look_at_senders(now), Ok(None))
+    }
+
+    /// For a wait on several channels, after [`Consumer::is_ready`] said no: announces this
+    /// receiver as a sleeper on the channel's data word and re-checks (see `wait`). `None` if
+    /// a message came meanwhile; otherwise the word, the value to sleep on, and how long the
+    /// sleep may last before this consumer must look again (at a stalled reservation, or for
+    /// senders that died without a word).
+    pub(crate) fn announce_sleep(&self) -> Option<Sleep> {
+        let ring = &*self.ring;
+        let off = self.head % ring.capacity();
+        let seq = announce(&ring.header().data_wait, || {
+            ring.flag(off).load(Ordering::SeqCst) != FLAG_EMPTY || self.senders_changed()
+        })?;
+        Some(Sleep {
+            ring: Arc::clone(&self.ring),
+            seq,
+            cap: self.sleep_cap(),
+        })
+    }
+
+    /// How long a sleep may last before the consumer must look again: at an uncommitted
+    /// reservation at the head (its owner may have died), or for senders that died without a
+    /// word (a watching consumer). `None`: no limit.
+    fn sleep_cap(&self) -> Option<Duration> {
+        let mut cap: Option<Duration> = None;
+        if self.tail != self.head {
+            cap = Some(STALL_POLL);
+        }
+        if self.senders.is_some() && self.ring.attached() > 0 {
+            cap = Some(cap.map_or(LIVENESS_INTERVAL, |c| c.min(LIVENESS_INTERVAL)));
+        }
+        cap
     }
 
     /// Adjusts the spin after a wait that ended in a sleep. A message that came soon after the

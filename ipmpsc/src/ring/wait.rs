@@ -96,13 +96,28 @@ pub(crate) fn sleep_unless(
     timeout: Option<Duration>,
     ready: impl Fn() -> bool,
 ) -> bool {
+    match announce(w, ready) {
+        None => true,
+        Some(seq) => {
+            crate::sys::futex::wait(&w.seq, seq, timeout);
+            false
+        }
+    }
+}
+
+/// The first half of [`sleep_unless`], for a sleeper that waits on several words at once
+/// (select, the async waiter): announce, re-check `ready`, and return the `seq` to sleep on
+/// unless it is ready (`None`). An announcement that is never slept on is harmless: the
+/// next waker takes it and makes one `FUTEX_WAKE` nobody needed.
+#[inline]
+pub(crate) fn announce(w: &WaitWord, ready: impl Fn() -> bool) -> Option<u32> {
     let seq = w.seq.load(Ordering::SeqCst);
     w.sleepers.fetch_add(1, Ordering::SeqCst);
     if ready() {
-        return true;
+        None
+    } else {
+        Some(seq)
     }
-    crate::sys::futex::wait(&w.seq, seq, timeout);
-    false
 }
 
 /// [`sleep_unless`] for a sender that needs `free` to reach `target`: publishes the target

@@ -466,3 +466,14 @@ impl<M: Channel> std::fmt::Debug for TypedReceiver<M> {
             .finish()
     }
 }
+
+impl<M: Channel> crate::select::sealed::Sealed for TypedReceiver<M> {}
+
+impl<M: Channel> crate::select::Selectable for TypedReceiver<M> {
+    fn __select_core(&mut self) -> crate::select::SelectCore<'_> {
+        if self.deferred.is_some() {
+            return crate::select::SelectCore(None); // the next receive returns it
+        }
+        crate::select::SelectCore(self.raw.core_mut().ok())
+    }
+}

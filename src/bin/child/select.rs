@@ -1,0 +1,64 @@
+//! Senders for the select and async tests: typed senders of two message types that send when
+//! the test says so, and exit (dropping the sender) when it says so.
+
+use std::io::BufRead;
+
+use crate::common::{Msg, Note};
+use crate::{fail, num, usage};
+
+/// `typed-sender <path> msg|note <id>`: opens a typed sender of [`Msg`] or [`Note`], prints
+/// `READY`, then obeys stdin: `send <k>` sends the next `k` messages of its sequence (`Item`
+/// or `Line` with `id` and `seq`) and prints `SENT <total>`; `exit` or the end of stdin drops
+/// the sender and exits.
+pub(crate) fn typed_sender(path: &str, kind: &str, id: u32) -> ! {
+    let send: Box<dyn Fn(u64)> = match kind {
+        "msg" => {
+            let tx = Msg::open_sender(path).unwrap_or_else(|e| fail(e));
+            Box::new(move |seq| {
+                let data = seq.to_le_bytes().to_vec();
+                tx.send(&Msg::Item { id, seq, data })
+                    .unwrap_or_else(|e| fail(e))
+            })
+        }
+        "note" => {
+            let tx = Note::open_sender(path).unwrap_or_else(|e| fail(e));
+            Box::new(move |seq| {
+                let text = format!("note {id} {seq}");
+                tx.send(&Note::Line { id, seq, text })
+                    .unwrap_or_else(|e| fail(e))
+            })
+        }
+        _ => usage(),
+    };
+    println!("READY");
+    let mut seq = 0u64;
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["send", k] => {
+                for _ in 0..num::<u64>(k) {
+                    send(seq);
+                    seq += 1;
+                }
+                println!("SENT {seq}");
+            }
+            ["exit"] => break,
+            _ => usage(),
+        }
+    }
+    drop(send);
+    std::process::exit(0)
+}
+
+/// `produce-notes <path> <id> <count>`: sends `count` [`Note`]s as fast as it can, then exits.
+pub(crate) fn produce_notes(path: &str, id: u32, count: u64) -> ! {
+    let tx = Note::open_sender(path).unwrap_or_else(|e| fail(e));
+    for seq in 0..count {
+        let text = format!("note {id} {seq}");
+        tx.send(&Note::Line { id, seq, text })
+            .unwrap_or_else(|e| fail(e));
+    }
+    println!("DONE");
+    std::process::exit(0)
+}
