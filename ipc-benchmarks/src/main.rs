@@ -7,7 +7,7 @@
 //! cargo run --release -- small               # one workload: small | fan-in | ping-pong | frame | frame-made | nested-frame | limits
 //! cargo run --release -- frame frame-made    # several workloads
 //! cargo run --release -- all --reps 3        # repetitions per contender (default 5)
-//! cargo run --release -- all --only ours,upstream       # contenders: ours | ours-batch | ours-loan | upstream | iceoryx2 | iceoryx2-event | ipc-channel
+//! cargo run --release -- all --only ours,upstream       # contenders: ours | ours-batch | ours-loan | ours-select | upstream | iceoryx2 | iceoryx2-event | ipc-channel
 //! cargo run --release -- ping-pong --ours-spin-us 1000   # our receivers' spin before sleeping
 //! ```
 //!
@@ -60,6 +60,7 @@ pub const CONTENDERS: &[Contender] = &[
     Contender { name: ours::NAME, label: "ipmpsc (ours)", workloads: OURS_WORKLOADS, frames: FramePath::Copy },
     Contender { name: ours::BATCH_NAME, label: "ipmpsc (ours), batches of 16", workloads: &["small", "fan-in"], frames: FramePath::Copy },
     Contender { name: ours::LOAN_NAME, label: "ipmpsc (ours), loaned", workloads: &["frame-made"], frames: FramePath::Loan },
+    Contender { name: ours::SELECT_NAME, label: "ipmpsc (ours), select over 2 channels", workloads: &["ping-pong"], frames: FramePath::Copy },
     Contender { name: upstream::NAME, label: "ipmpsc 0.5.1 (upstream)", workloads: PEER_WORKLOADS, frames: FramePath::Copy },
     Contender { name: iox::NAME, label: "iceoryx2 0.10.0", workloads: PEER_WORKLOADS, frames: FramePath::Loan },
     Contender { name: iox::EVENT_NAME, label: "iceoryx2 0.10.0, blocking (event)", workloads: PEER_WORKLOADS, frames: FramePath::Loan },
@@ -96,6 +97,7 @@ fn run(contender: &str, workload: &str) -> Sample {
         ours::BATCH_NAME if workload == "small" => ours::throughput_batched(1, SMALL_MESSAGES),
         ours::BATCH_NAME => ours::throughput_batched(FAN_IN_PRODUCERS, FAN_IN_MESSAGES),
         ours::LOAN_NAME => ours::frame_made_loan(),
+        ours::SELECT_NAME => ours::ping_pong_select(),
         upstream::NAME => dispatch!(upstream),
         iox::NAME => dispatch!(iox),
         iox::EVENT_NAME => dispatch!(iox_event),
@@ -418,6 +420,10 @@ fn goals(r: &Results) -> Vec<String> {
     if let (Some(o), Some((b, who))) = (r.stat("ping-pong", ours::NAME, |s| s.rtt_median_ns), best("ping-pong", &|s| s.rtt_median_ns, false)) {
         let x = o.median / b;
         out.push(format!("ping-pong: ours' median is {:.2}× the best peer's ({}), goal ≤ 0.5×: {}", x, label(who), verdict(x <= 0.5)));
+    }
+    if let (Some(o), Some(s)) = (r.stat("ping-pong", ours::NAME, |s| s.rtt_median_ns), r.stat("ping-pong", ours::SELECT_NAME, |s| s.rtt_median_ns)) {
+        let x = s.median / o.median;
+        out.push(format!("ping-pong with a select over 2 channels: {:.2}× ours' single receiver, goal ≤ 2×: {}", x, verdict(x <= 2.0)));
     }
     if let (Some(o), Some((b, who))) = (r.stat("frame", ours::NAME, |s| s.ms_per_frame), best("frame", &|s| s.ms_per_frame, false)) {
         out.push(format!("frame: ours {:.3} ms vs best peer {:.3} ms ({}): {}", o.median, b, label(who), verdict(o.median < b)));

@@ -35,6 +35,9 @@ pub const NAME: &str = "ours";
 pub const BATCH_NAME: &str = "ours-batch";
 /// Ours, with a producer that makes each frame in a loan (`loan_planes_uninit`).
 pub const LOAN_NAME: &str = "ours-loan";
+/// Ours, with both ends of `ping-pong` waiting in a select over their channel and a second,
+/// idle channel of another message type (`ipmpsc::select::ready`).
+pub const SELECT_NAME: &str = "ours-select";
 /// Messages per `send_batch` call of `ours-batch`.
 pub const BATCH: u64 = 16;
 
@@ -106,6 +109,44 @@ pub fn ping_pong() -> Sample {
         let t0 = Instant::now();
         tx.send(&Bench::Tick { seq: i, value: tick_value(i) }).unwrap();
         let got = rx.recv_view().unwrap();
+        let dt = t0.elapsed().as_nanos() as u64;
+        match *got {
+            BenchView::Tick { seq, value } => assert!(seq == i && value == tick_value(i), "bad pong"),
+            _ => panic!("unexpected frame"),
+        }
+        if i >= PING_WARMUP {
+            rtts.push(dt);
+        }
+    }
+    drop(tx);
+    child.finish();
+    latencies(rtts)
+}
+
+/// `ping-pong` with both ends in a select over two channels: the one the pings (pongs) come
+/// on, and an idle one of another message type that nobody sends on.
+pub fn ping_pong_select() -> Sample {
+    let ping = ShmPath::new("ours-sping");
+    let pong = ShmPath::new("ours-spong");
+    let idle = ShmPath::new("ours-sidle");
+    let mut rx = Bench::create_receiver(&pong.0, PING_RING as u64).unwrap();
+    configure(&mut rx);
+    let mut quiet = NestedBench::create_receiver(&idle.0, 4096).unwrap();
+    let mut child = Child::spawn(NAME, "echo-select", &[ping.0.clone(), pong.0.clone()]);
+    child.wait_ready();
+    let tx = Bench::open_sender(&ping.0).unwrap();
+    child.go();
+    let mut rtts = Vec::with_capacity(PING_ROUND_TRIPS as usize);
+    for i in 0..PING_WARMUP + PING_ROUND_TRIPS {
+        let t0 = Instant::now();
+        tx.send(&Bench::Tick { seq: i, value: tick_value(i) }).unwrap();
+        let got = loop {
+            if ipmpsc::select::ready(&mut [&mut quiet, &mut rx]).unwrap() == 1 {
+                if let Some(got) = rx.try_recv_view().unwrap() {
+                    break got;
+                }
+            }
+        };
         let dt = t0.elapsed().as_nanos() as u64;
         match *got {
             BenchView::Tick { seq, value } => assert!(seq == i && value == tick_value(i), "bad pong"),
@@ -228,6 +269,33 @@ pub fn child(workload: &str, args: &[String]) {
             child::wait_go();
             for i in 0..PING_WARMUP + PING_ROUND_TRIPS {
                 let reply = match *rx.recv_view().unwrap() {
+                    BenchView::Tick { seq, value } => {
+                        assert!(seq == i && value == tick_value(i), "bad ping");
+                        BenchView::Tick { seq, value }
+                    }
+                    _ => panic!("unexpected frame"),
+                };
+                tx.send_view(&reply).unwrap();
+            }
+            child::wait_done();
+        }
+        "echo-select" => {
+            let mut rx = Bench::create_receiver(&args[0], PING_RING as u64).unwrap();
+            configure(&mut rx);
+            let idle = ShmPath::new("ours-sidle-echo");
+            let mut quiet = NestedBench::create_receiver(&idle.0, 4096).unwrap();
+            let tx = Bench::open_sender(&args[1]).unwrap();
+            child::ready();
+            child::wait_go();
+            for i in 0..PING_WARMUP + PING_ROUND_TRIPS {
+                let ping = loop {
+                    if ipmpsc::select::ready(&mut [&mut rx, &mut quiet]).unwrap() == 0 {
+                        if let Some(ping) = rx.try_recv_view().unwrap() {
+                            break ping;
+                        }
+                    }
+                };
+                let reply = match *ping {
                     BenchView::Tick { seq, value } => {
                         assert!(seq == i && value == tick_value(i), "bad ping");
                         BenchView::Tick { seq, value }

@@ -68,8 +68,10 @@ use crate::{Error, Result};
 /// Most receivers one select waits on (the kernel's limit for one `futex_waitv`).
 pub const MAX_RECEIVERS: usize = WAIT_ANY_MAX;
 
-/// `pause` instructions between two looks at every head while spinning.
-const SPIN_PAUSES: u32 = 16;
+/// `pause` instructions between two looks at every head while spinning (as a single
+/// receiver: often enough to see a message soon, rarely enough to leave the line to its
+/// sender).
+const SPIN_PAUSES: u32 = 4;
 
 /// A receiver a select can wait on: [`TypedReceiver`](crate::TypedReceiver) of any message
 /// type, and the raw [`Receiver`](crate::Receiver). Sealed: the select needs the receiver's
@@ -237,15 +239,17 @@ fn wait_in_order(
     let now = Instant::now();
     let spin_until = deadline.map_or(now + spin, |d| d.min(now + spin));
     while Instant::now() < spin_until {
-        for i in order(n, start) {
-            if let Some(c) = receivers[i].__select_core().0 {
-                if c.head_ready() {
-                    return Some(i);
+        for _ in 0..16 {
+            for i in order(n, start) {
+                if let Some(c) = receivers[i].__select_core().0 {
+                    if c.head_ready() {
+                        return Some(i);
+                    }
                 }
             }
-        }
-        for _ in 0..SPIN_PAUSES {
-            std::hint::spin_loop();
+            for _ in 0..SPIN_PAUSES {
+                std::hint::spin_loop();
+            }
         }
     }
     // Sleep on every channel's word at once until one of them is ready.
