@@ -107,6 +107,8 @@ pub mod schema;
 pub mod select;
 mod sys;
 mod typed;
+#[cfg(feature = "async")]
+mod waiter;
 pub mod wire;
 
 #[doc(hidden)]
@@ -117,4 +119,6 @@ pub use error::{Error, Result};
 pub use ipmpsc_derive::{channel, Schema};
 pub use raw::{Loan, LoanUninit, Receiver, Sender, SharedRingBuffer, ZeroCopyContext};
 pub use schema::{Schema, SchemaMismatch, SchemaType, SchemaView};
+#[cfg(feature = "async")]
+pub use typed::RecvStream;
 pub use typed::{Channel, Iter, TryIter, TypedReceiver, TypedSender, ViewGuard};

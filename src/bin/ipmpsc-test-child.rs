@@ -47,7 +47,8 @@ pub(crate) fn usage() -> ! {
          fork-racer <path> <forks> | many-rings-fork <path> <n> | nested-ns-drop <path> receiver|sender\n\
          read-locker <path> <offset> [<len>] | limited-create <path> <headroom> | fork-use <path>\n\
          zc-fork <path> use|drop | refused-create-fork <path> <millis> | create-loop <path> <millis>\n\
-         typed-sender <path> msg|note <id> | produce-notes <path> <id> <count>"
+         typed-sender <path> msg|note <id> | produce-notes <path> <id> <count>\n\
+         typed-consumer <path> <count>"
     );
     std::process::exit(64)
 }
@@ -614,6 +615,7 @@ fn main() {
         ["lc-receiver", path, how] => lifecycle::receiver(path, how),
         ["typed-sender", path, kind, id] => select::typed_sender(path, kind, num(id)),
         ["produce-notes", path, id, count] => select::produce_notes(path, num(id), num(count)),
+        ["typed-consumer", path, count] => select::typed_consumer(path, num(count)),
         ["lc-sender", path, how] => lifecycle::sender(path, how),
         ["lc-blocked-sender", path] => lifecycle::blocked_sender(path),
         ["race", path, how, capacity] => edges::race(path, how, num(capacity)),

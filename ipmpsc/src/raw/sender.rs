@@ -565,6 +565,12 @@ impl Sender {
     /// commits it. `Ok(false)`: the ring stayed full. An encoding error or a panic in
     /// `value`'s `Serialize` abandons the reservation (the receiver skips it at once) and
     /// leaves the sender usable.
+    /// The ring (async sends wait on its space word).
+    #[cfg(feature = "async")]
+    pub(crate) fn ring(&self) -> &Arc<crate::ring::Ring> {
+        &self.buffer.ring
+    }
+
     pub(crate) fn send_with(&self, value: &(impl Serialize + ?Sized), wait: Wait) -> Result<bool> {
         self.buffer.ring.check_not_inherited("sender", op::SEND)?;
         let ring = &*self.buffer.ring;

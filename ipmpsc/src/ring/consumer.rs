@@ -71,7 +71,7 @@ struct SendersWatch {
 /// A sleep [`Consumer::announce_sleep`] prepared: wait on `word` while it holds `seq`, for at
 /// most `cap`.
 pub(crate) struct Sleep {
-    ring: Arc<Ring>,
+    pub(crate) ring: Arc<Ring>,
     pub(crate) seq: u32,
     pub(crate) cap: Option<Duration>,
 }

@@ -629,6 +629,28 @@ impl Ring {
         self.wake_receiver();
     }
 
+    /// For an async sender whose message of `len` bytes did not fit: announces it as a sleeper
+    /// on the senders' word, asking to be woken once the record (and the padding before it,
+    /// should it wrap) fits behind the current write position, and re-checks (see `wait`).
+    /// `None` if it fits now or the receiver left (try again at once); otherwise the value of
+    /// the word to wait on.
+    #[cfg(feature = "async")]
+    pub(crate) fn announce_space_sleep(&self, len: u64) -> Option<u32> {
+        let cap = self.capacity();
+        let size = record_size(len).unwrap_or(cap).min(cap);
+        let tail = self.tail().load(Ordering::SeqCst) & POSITION_MASK;
+        let room = cap - tail % cap;
+        let need = if size <= room { size } else { room + size };
+        let target = (tail + need).saturating_sub(cap);
+        let w = &self.header().space_wait;
+        let seq = w.seq.load(Ordering::SeqCst);
+        w.sleepers.fetch_add(1, Ordering::SeqCst);
+        w.target.fetch_min(target, Ordering::SeqCst);
+        let ready = self.free().load(Ordering::SeqCst) >= target
+            || self.tail().load(Ordering::SeqCst) & (CLOSED | REPLACED) != 0;
+        (!ready).then_some(seq)
+    }
+
     /// Waits until `free >= target`. `Ok(false)` on timeout. `reach` is the position up to
     /// which the ring was reserved when the wait began.
     ///

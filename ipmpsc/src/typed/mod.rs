@@ -1,6 +1,8 @@
 //! The typed face that `#[ipmpsc::channel]` generates glue for: [`Channel`], [`TypedSender`],
 //! [`TypedReceiver`] and [`ViewGuard`]. Opening a channel compares the schema stored in the file
 //! with the one this process was built with, and refuses a mismatch.
+#[cfg(feature = "async")]
+mod asynch;
 mod iter;
 mod receiver;
 mod sender;
@@ -13,6 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::schema::Schema;
 
+#[cfg(feature = "async")]
+pub use asynch::RecvStream;
 pub use iter::{Iter, TryIter};
 pub use receiver::TypedReceiver;
 pub use sender::TypedSender;

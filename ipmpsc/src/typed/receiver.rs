@@ -218,7 +218,7 @@ impl<M: Channel> TypedReceiver<M> {
     }
 
     /// The consumer, after reporting an error an iterator ended on.
-    fn core(&mut self) -> Result<&mut Consumer> {
+    pub(super) fn core(&mut self) -> Result<&mut Consumer> {
         if let Some(e) = self.deferred.take() {
             return Err(e);
         }
@@ -443,7 +443,7 @@ impl<M: Channel> TypedReceiver<M> {
 
 /// Decodes the view of `record` in place; the record stays in the ring until the receiver's
 /// next call (also if the decode fails or panics: that call moves on).
-fn view<M: Channel>(record: RecordRef<'_>) -> Result<ViewGuard<'_, M>> {
+pub(super) fn view<M: Channel>(record: RecordRef<'_>) -> Result<ViewGuard<'_, M>> {
     let bytes = record.park();
     Ok(ViewGuard::new(codec::decode::<M::View<'_>>(bytes)?))
 }

@@ -29,7 +29,7 @@ use crate::{Loan, LoanUninit, Result};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct TypedSender<M: Channel> {
-    raw: Sender,
+    pub(super) raw: Sender,
     _message: PhantomData<fn(&M)>,
 }
 

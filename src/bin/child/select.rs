@@ -62,3 +62,29 @@ pub(crate) fn produce_notes(path: &str, id: u32, count: u64) -> ! {
     println!("DONE");
     std::process::exit(0)
 }
+
+/// `typed-consumer <path> <count>`: creates a [`Msg`] channel at `path`, prints `READY`, waits
+/// for a line on stdin, then receives `count` `Item`s, checking that each producer's `seq`s
+/// arrive in order, and prints `GOT <count>`. With `count` 0 it holds the channel until stdin
+/// ends.
+pub(crate) fn typed_consumer(path: &str, count: u64) -> ! {
+    let mut rx = Msg::create_receiver(path, 1 << 10).unwrap_or_else(|e| fail(e));
+    println!("READY");
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).unwrap_or(0) == 0 || count == 0 {
+        std::process::exit(0);
+    }
+    let mut next = std::collections::HashMap::<u32, u64>::new();
+    for _ in 0..count {
+        match rx.recv().unwrap_or_else(|e| fail(e)) {
+            Msg::Item { id, seq, .. } => {
+                let want = next.entry(id).or_insert(0);
+                assert_eq!(seq, *want, "producer {id} out of order");
+                *want += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    println!("GOT {count}");
+    std::process::exit(0)
+}

@@ -1,0 +1,252 @@
+//! The async side's sleeper: one thread per process (one more per [`PER_THREAD`] waiting
+//! futures) that sleeps on the futex words of every channel an async receive or send waits
+//! on, with `futex_waitv`, and wakes each future's `Waker` when its word moves or its
+//! deadline comes.
+//!
+//! Why a thread and not a file descriptor for the runtime's reactor: the senders wake a
+//! receiver through a futex word in the shared mapping, which no reactor can poll. An fd
+//! (an eventfd, a pipe) would have to be passed to every sender process and written on every
+//! wake-up, which changes the wake path of every channel, also of the blocking receivers that
+//! gain nothing from it. The thread keeps that path as it is (no syscall when nobody sleeps,
+//! one `FUTEX_WAKE` when someone does) and costs a thread per process, asleep while no
+//! future waits and woken only by the senders the futures wait for.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+use crate::ring::Ring;
+use crate::sys::futex::{wait_any, wake_all, WAIT_ANY_MAX};
+
+/// Futures one waiter thread serves (its control word takes the last place of the
+/// `futex_waitv` array).
+const PER_THREAD: usize = WAIT_ANY_MAX - 1;
+
+/// Which futex word of a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Word {
+    /// The receiver's: senders wake it after a commit.
+    Data,
+    /// The senders': the receiver wakes it when space is back.
+    Space,
+}
+
+/// What a future waits for: `word` of `ring` to move away from `seq`, or `deadline`.
+pub(crate) struct Interest {
+    pub(crate) ring: Arc<Ring>,
+    pub(crate) word: Word,
+    pub(crate) seq: u32,
+    pub(crate) deadline: Option<Instant>,
+}
+
+impl Interest {
+    fn word(&self) -> &AtomicU32 {
+        let h = self.ring.header();
+        match self.word {
+            Word::Data => &h.data_wait.seq,
+            Word::Space => &h.space_wait.seq,
+        }
+    }
+
+    /// Whether the future must be woken: its word moved, or its time came.
+    fn due(&self, now: Instant) -> bool {
+        self.word().load(Ordering::SeqCst) != self.seq || self.deadline.is_some_and(|d| now >= d)
+    }
+}
+
+struct Entry {
+    id: u64,
+    interest: Interest,
+    waker: Waker,
+}
+
+/// One waiter thread and the futures it serves.
+struct Shard {
+    entries: Mutex<Vec<Entry>>,
+    /// Bumped (and woken) whenever `entries` changes, so that the thread sleeping on the old
+    /// list builds a new one.
+    control: AtomicU32,
+}
+
+impl Shard {
+    fn lock(&self) -> MutexGuard<'_, Vec<Entry>> {
+        // A panic while the lock is held (a `Waker` that panics) leaves the list consistent.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn changed(&self) {
+        self.control.fetch_add(1, Ordering::SeqCst);
+        wake_all(&self.control);
+    }
+
+    /// The thread's loop: sleep on every entry's word and the control word, wake the futures
+    /// whose word moved or whose deadline came, and start again.
+    fn run(&self) {
+        let mut rings: Vec<(Arc<Ring>, Word, u32)> = Vec::with_capacity(PER_THREAD);
+        loop {
+            let control = self.control.load(Ordering::SeqCst);
+            let mut deadline: Option<Instant> = None;
+            rings.clear();
+            {
+                let mut entries = self.lock();
+                let now = Instant::now();
+                entries.retain(|e| {
+                    if e.interest.due(now) {
+                        e.waker.wake_by_ref();
+                        false
+                    } else {
+                        true
+                    }
+                });
+                for e in entries.iter() {
+                    let i = &e.interest;
+                    rings.push((Arc::clone(&i.ring), i.word, i.seq));
+                    if let Some(d) = i.deadline {
+                        deadline = Some(deadline.map_or(d, |x| x.min(d)));
+                    }
+                }
+            }
+            let mut words: Vec<(&AtomicU32, u32)> = rings
+                .iter()
+                .map(|(ring, word, seq)| {
+                    let h = ring.header();
+                    let w = match word {
+                        Word::Data => &h.data_wait.seq,
+                        Word::Space => &h.space_wait.seq,
+                    };
+                    (w, *seq)
+                })
+                .collect();
+            words.push((&self.control, control));
+            let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if timeout != Some(Duration::ZERO) {
+                wait_any(&words, timeout);
+            }
+        }
+    }
+}
+
+/// Every waiter thread of the process.
+struct Waiter {
+    shards: Mutex<Vec<&'static Shard>>,
+    next_id: AtomicU64,
+}
+
+fn waiter() -> &'static Waiter {
+    static WAITER: OnceLock<Waiter> = OnceLock::new();
+    WAITER.get_or_init(|| Waiter {
+        shards: Mutex::new(Vec::new()),
+        next_id: AtomicU64::new(1),
+    })
+}
+
+/// A future's place in a waiter thread's list; taken out when dropped (the future completed
+/// or was cancelled).
+pub(crate) struct Registration {
+    shard: &'static Shard,
+    id: u64,
+}
+
+impl Shard {
+    /// Adds `entry` unless the shard serves [`PER_THREAD`] futures already (then it hands the
+    /// entry back): the one place that grows a list, so that no thread ever waits on more
+    /// words than `futex_waitv` takes.
+    fn try_push(&self, entry: Entry) -> std::result::Result<(), Entry> {
+        let mut entries = self.lock();
+        if entries.len() >= PER_THREAD {
+            return Err(entry);
+        }
+        entries.push(entry);
+        drop(entries);
+        self.changed();
+        Ok(())
+    }
+}
+
+impl Registration {
+    /// Asks a waiter thread to wake `waker` when `interest` is due. Starts a thread when
+    /// every one serves [`PER_THREAD`] futures already.
+    ///
+    /// # Errors
+    /// The operating system's error if a thread cannot be started.
+    pub(crate) fn new(interest: Interest, waker: Waker) -> std::io::Result<Registration> {
+        let w = waiter();
+        let id = w.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut entry = Entry {
+            id,
+            interest,
+            waker,
+        };
+        let mut shards = w.shards.lock().unwrap_or_else(|p| p.into_inner());
+        for &shard in shards.iter() {
+            match shard.try_push(entry) {
+                Ok(()) => return Ok(Registration { shard, id }),
+                Err(back) => entry = back,
+            }
+        }
+        // Threads are never stopped: a shard lives as long as the process.
+        let mut entries = Vec::with_capacity(PER_THREAD);
+        entries.push(entry);
+        let shard: &'static Shard = Box::leak(Box::new(Shard {
+            entries: Mutex::new(entries),
+            control: AtomicU32::new(0),
+        }));
+        std::thread::Builder::new()
+            .name("ipmpsc-waiter".into())
+            .spawn(move || shard.run())?;
+        shards.push(shard);
+        Ok(Registration { shard, id })
+    }
+
+    /// Replaces what the future waits for (it was polled again before being woken).
+    /// `false` if its entry is gone (the thread woke it and took it out) and its shard is
+    /// full: register anew.
+    fn update(&mut self, interest: Interest, waker: &Waker) -> std::result::Result<(), Interest> {
+        let mut entries = self.shard.lock();
+        if let Some(e) = entries.iter_mut().find(|e| e.id == self.id) {
+            e.interest = interest;
+            if !e.waker.will_wake(waker) {
+                e.waker = waker.clone();
+            }
+            drop(entries);
+            self.shard.changed();
+            return Ok(());
+        }
+        drop(entries);
+        let entry = Entry {
+            id: self.id,
+            interest,
+            waker: waker.clone(),
+        };
+        self.shard.try_push(entry).map_err(|e| e.interest)
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut entries = self.shard.lock();
+        if let Some(i) = entries.iter().position(|e| e.id == self.id) {
+            entries.swap_remove(i);
+            drop(entries);
+            self.shard.changed();
+        }
+    }
+}
+
+/// Keeps at most one [`Registration`] for a future and points it at a new interest.
+pub(crate) fn wait_for(
+    slot: &mut Option<Registration>,
+    interest: Interest,
+    waker: &Waker,
+) -> std::io::Result<()> {
+    let interest = match slot {
+        Some(r) => match r.update(interest, waker) {
+            Ok(()) => return Ok(()),
+            Err(interest) => interest,
+        },
+        None => interest,
+    };
+    *slot = Some(Registration::new(interest, waker.clone())?);
+    Ok(())
+}
