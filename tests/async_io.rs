@@ -318,3 +318,37 @@ fn more_waiting_receives_than_one_waiter_thread_serves() {
         }
     });
 }
+
+#[test]
+fn a_task_draining_a_busy_channel_lets_other_tasks_run() {
+    // A backlog from another process, drained by a task on a one-thread runtime: the receives
+    // complete without waiting, and still the other task gets turns before the drain ends.
+    let path = ShmPath::new("async-fair");
+    let mut rx = Note::create_receiver(&path.path, 1 << 20).unwrap();
+    let mut producer = ChildProc::spawn(CHILD, &["produce-notes", path.as_str(), "1", "5000"], &[]);
+    producer.expect_out("DONE", T);
+    producer.wait_success(T);
+    let turns = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let turns_during_drain = runtime().block_on(async {
+        let other = tokio::spawn({
+            let turns = turns.clone();
+            async move {
+                loop {
+                    turns.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                }
+            }
+        });
+        for seq in 0..5000 {
+            let m = rx.recv_async().await.unwrap();
+            assert!(matches!(m, Note::Line { seq: s, .. } if s == seq));
+        }
+        let during = turns.load(std::sync::atomic::Ordering::SeqCst);
+        other.abort();
+        during
+    });
+    assert!(
+        turns_during_drain > 0,
+        "the draining task never yielded to the other task"
+    );
+}

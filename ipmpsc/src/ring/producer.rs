@@ -641,7 +641,11 @@ impl Ring {
         let tail = self.tail().load(Ordering::SeqCst) & POSITION_MASK;
         let room = cap - tail % cap;
         let need = if size <= room { size } else { room + size };
-        let target = (tail + need).saturating_sub(cap);
+        let fits = (tail + need).saturating_sub(cap);
+        // As `wait_for_free` asks at first: to be woken once a quarter of the ring more than
+        // the record is free (or all of it), so that a sender does not run for every few
+        // bytes the receiver hands back.
+        let target = fits.saturating_add(cap / 4).min(tail.max(fits));
         let w = &self.header().space_wait;
         let seq = w.seq.load(Ordering::SeqCst);
         w.sleepers.fetch_add(1, Ordering::SeqCst);

@@ -17,6 +17,36 @@ use crate::ring::record::Ready;
 use crate::waiter::{wait_for, Interest, Registration, Word};
 use crate::{codec, Error, Result};
 
+/// Async receives and sends in a row that completed without waiting, on this thread, after
+/// which one of them yields to the executor once (as tokio's own channels do with its
+/// budget): a task that loops over a busy channel would otherwise never give a timer, a
+/// signal or another task on its thread a turn.
+const YIELD_EVERY: u32 = 128;
+
+thread_local! {
+    static STREAK: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether a ready operation may complete now (`true`), or must yield first: then the task
+/// is woken at once, and the operation, which took nothing yet, completes when polled again.
+fn may_complete(cx: &Context<'_>) -> bool {
+    let n = STREAK.with(|s| {
+        let n = s.get() + 1;
+        s.set(if n > YIELD_EVERY { 0 } else { n });
+        n
+    });
+    if n > YIELD_EVERY {
+        cx.waker().wake_by_ref();
+        return false;
+    }
+    true
+}
+
+/// An operation waits: the streak of operations that did not is over.
+fn waited() {
+    STREAK.with(|s| s.set(0));
+}
+
 /// The waiter could not start its thread.
 fn no_thread(source: std::io::Error) -> Error {
     Error::Io {
@@ -36,7 +66,8 @@ fn poll_ready(
 ) -> Poll<Result<Ready>> {
     loop {
         match core.poll() {
-            Ok(Some(ready)) => return Poll::Ready(Ok(ready)),
+            Ok(Some(ready)) if may_complete(cx) => return Poll::Ready(Ok(ready)),
+            Ok(Some(_)) => return Poll::Pending,
             Err(e) => return Poll::Ready(Err(e)),
             Ok(None) => {}
         }
@@ -52,6 +83,7 @@ fn poll_ready(
         if let Err(e) = wait_for(registration, interest, cx.waker()) {
             return Poll::Ready(Err(no_thread(e)));
         }
+        waited();
         return Poll::Pending;
     }
 }
@@ -312,6 +344,9 @@ impl<M: Channel> TypedSender<M> {
     ) -> impl Future<Output = Result<()>> + 'a {
         let mut registration: Option<Registration> = None;
         poll_fn(move |cx| loop {
+            if !may_complete(cx) {
+                return Poll::Pending;
+            }
             match self.raw.send_with(value, Wait::No) {
                 Ok(true) => return Poll::Ready(Ok(())),
                 Err(e) => return Poll::Ready(Err(e)),
@@ -335,6 +370,7 @@ impl<M: Channel> TypedSender<M> {
             if let Err(e) = wait_for(&mut registration, interest, cx.waker()) {
                 return Poll::Ready(Err(no_thread(e)));
             }
+            waited();
             return Poll::Pending;
         })
     }
