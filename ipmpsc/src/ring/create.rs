@@ -153,6 +153,44 @@ impl Ring {
         Ok(Some(Creation { ring, consumer }))
     }
 
+    /// Creates a channel file for `schema` under a fresh name in `/dev/shm` (or the system's
+    /// temporary directory where `/dev/shm` does not exist), as [`Ring::create`] does, and
+    /// marks it temporary: the file is removed when the ring is dropped.
+    ///
+    /// # Errors
+    /// As [`Ring::create`].
+    pub(crate) fn create_temp(capacity: u64, schema: &Schema, receiver: bool) -> Result<Creation> {
+        let names = std::iter::repeat_with(file::temp_name).take(file::OPEN_ATTEMPTS as usize);
+        Ring::create_temp_among(&file::temp_dir(), names, capacity, schema, receiver)
+    }
+
+    /// [`Ring::create_temp`] in `dir`, under the first of `names` that nothing holds yet: a
+    /// name that is taken (by another process whose pid, counter and clock happened to make
+    /// the same name, or by anything else) is never replaced, only passed over.
+    pub(crate) fn create_temp_among(
+        dir: &Path,
+        names: impl IntoIterator<Item = String>,
+        capacity: u64,
+        schema: &Schema,
+        receiver: bool,
+    ) -> Result<Creation> {
+        for name in names {
+            let path = dir.join(name);
+            let mode = file::DEFAULT_MODE;
+            if let Some(c) = Ring::create(&path, capacity, schema, mode, receiver, Replace::Never)?
+            {
+                c.ring.mark_temporary();
+                return Ok(c);
+            }
+        }
+        Err(Error::refused(
+            op::CREATE,
+            dir.to_path_buf(),
+            std::io::ErrorKind::AlreadyExists,
+            "every temporary name this process tried was taken",
+        ))
+    }
+
     /// Writes identity, geometry and schema into a fresh, not yet visible file.
     fn write_identity(&self, name: &[u8], desc: &[u8]) {
         let geo = &self.geo;

@@ -909,3 +909,43 @@ fn a_dead_batch_is_skipped_whole_and_leaves_no_flag_behind() {
         .collect();
     assert!(stale.is_empty(), "flags left set at {stale:?}");
 }
+
+/// A temporary channel passes over a name that something holds already, and leaves it alone.
+#[test]
+fn a_temporary_channel_passes_over_a_taken_name() {
+    let dir = crate::sys::file::temp_dir();
+    let stem = format!("ipmpsc-unit-taken-{}", std::process::id());
+    let taken = dir.join(format!("{stem}-a"));
+    std::fs::write(&taken, b"somebody's").unwrap();
+    let names = [format!("{stem}-a"), format!("{stem}-b")];
+    let c = Ring::create_temp_among(&dir, names, 4096, &Schema::UNTYPED, true).unwrap();
+    assert_eq!(c.ring.path(), dir.join(format!("{stem}-b")));
+    assert_eq!(std::fs::read(&taken).unwrap(), b"somebody's");
+    drop(c);
+    assert!(
+        !dir.join(format!("{stem}-b")).exists(),
+        "removed with the ring"
+    );
+    assert_eq!(std::fs::read(&taken).unwrap(), b"somebody's");
+    std::fs::remove_file(&taken).unwrap();
+
+    let only_taken = [format!("{stem}-c")];
+    std::fs::write(dir.join(&only_taken[0]), b"x").unwrap();
+    let err = Ring::create_temp_among(&dir, only_taken.clone(), 4096, &Schema::UNTYPED, true)
+        .err()
+        .expect("every name is taken");
+    assert_eq!(err.io_kind(), Some(std::io::ErrorKind::AlreadyExists));
+    std::fs::remove_file(dir.join(&only_taken[0])).unwrap();
+}
+
+/// A temporary channel's file that somebody replaced at its path is not removed with the ring.
+#[test]
+fn a_temporary_channel_removes_only_its_own_file() {
+    let c = Ring::create_temp(4096, &Schema::UNTYPED, true).unwrap();
+    let path = c.ring.path().to_path_buf();
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, b"another file at the path").unwrap();
+    drop(c);
+    assert_eq!(std::fs::read(&path).unwrap(), b"another file at the path");
+    std::fs::remove_file(&path).unwrap();
+}
