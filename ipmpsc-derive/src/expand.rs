@@ -155,6 +155,7 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
         receiver_doc,
         as_view_doc,
         create_doc,
+        create_temp_doc,
         open_receiver_doc,
         open_or_create_doc,
         open_sender_doc,
@@ -208,6 +209,11 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
                 capacity_bytes: u64,
             ) -> #krate::Result<#receiver> {
                 #krate::TypedReceiver::<#ident>::create(path, capacity_bytes)
+            }
+
+            #[doc = #create_temp_doc]
+            #vis fn create_temp_receiver(capacity_bytes: u64) -> #krate::Result<#receiver> {
+                #krate::TypedReceiver::<#ident>::create_temp(capacity_bytes)
             }
 
             #[doc = #open_receiver_doc]
@@ -303,6 +309,7 @@ struct Docs {
     receiver_doc: String,
     as_view_doc: String,
     create_doc: String,
+    create_temp_doc: String,
     open_receiver_doc: String,
     open_or_create_doc: String,
     open_sender_doc: String,
@@ -331,6 +338,12 @@ impl Docs {
                  `Error::ReceiverAlreadyExists` when a live receiver holds `path`, and \
                  `Error::ChannelInUse` when live senders or undelivered messages are in it \
                  (use [`{name}::open_or_create_receiver`] to continue such a channel)."
+            ),
+            create_temp_doc: format!(
+                "Creates a channel of [`{name}`] messages under a fresh, unique name in \
+                 `/dev/shm` and returns its receiver; give its `path()` to the senders. The \
+                 file is removed when the receiver is dropped (also while a panic unwinds), \
+                 and only then.\n\n# Errors\n\nSee `ipmpsc::TypedReceiver::create_temp`."
             ),
             open_or_create_doc: format!(
                 "Continues the channel of [`{name}`] messages at `path` as its receiver, or \

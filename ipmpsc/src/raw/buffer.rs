@@ -176,6 +176,17 @@ impl SharedRingBuffer {
     // ---------------------------------------------------------------------------------------
     // What the typed API builds on.
 
+    /// Creates a temporary channel for `schema` (see [`SharedRingBuffer::create_temp`]) and
+    /// claims its receiver role before the file becomes visible.
+    pub(crate) fn create_temp_receiver(
+        capacity: u64,
+        schema: &Schema,
+    ) -> Result<(SharedRingBuffer, Consumer)> {
+        let c = Ring::create_temp(capacity, schema, true)?;
+        let consumer = c.consumer.expect("created as the receiver");
+        Ok((SharedRingBuffer { ring: c.ring }, consumer))
+    }
+
     /// Opens the channel at `path`, refusing it unless `check` accepts its schema. A file
     /// replaced at its path meanwhile is left for the new one.
     pub(crate) fn open_checked(

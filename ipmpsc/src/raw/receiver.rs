@@ -163,6 +163,11 @@ impl Receiver {
         }
     }
 
+    /// The path the channel was created or opened at.
+    pub(crate) fn path(&self) -> &std::path::Path {
+        self.buffer.ring.path()
+    }
+
     /// The mapping (tests check that views point into it).
     #[cfg(test)]
     pub(crate) fn ring(&self) -> &crate::ring::Ring {

@@ -179,6 +179,62 @@ impl<M: Channel> TypedReceiver<M> {
         Ok(Self::from_parts(buffer, consumer))
     }
 
+    /// Creates a channel of `capacity_bytes` (as [`TypedReceiver::create`]) under a fresh,
+    /// unique name in `/dev/shm` (or the system's temporary directory where `/dev/shm` does
+    /// not exist), and becomes its receiver. Hand [`TypedReceiver::path`] to the senders.
+    ///
+    /// The file is removed when this receiver is dropped, also while a panic unwinds (not
+    /// when the process is killed or aborts: then the file stays, as any file would). Only
+    /// this receiver removes it, and only if the path still names the file it created: a
+    /// forked child dropping its inherited copy, a sender or a later receiver of the channel
+    /// never remove it, and neither does this receiver once somebody else has put another file
+    /// at the path. A receiver made with [`TypedReceiver::create`] or
+    /// [`TypedReceiver::open`] never removes its file. Names never collide, across threads
+    /// and processes (a name that is taken is passed over, never replaced).
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file cannot be created or its memory reserved.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Job { Run(u32) }
+    ///
+    /// let mut rx = ipmpsc::TypedReceiver::<Job>::create_temp(4096)?;
+    /// let path = rx.path().to_path_buf();
+    /// let tx = Job::open_sender(&path)?; // usually in another process
+    /// tx.send(&Job::Run(7))?;
+    /// assert!(matches!(rx.recv()?, Job::Run(7)));
+    /// drop(rx);
+    /// assert!(!path.exists());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn create_temp(capacity_bytes: u64) -> Result<Self> {
+        let (buffer, consumer) =
+            SharedRingBuffer::create_temp_receiver(capacity_bytes, &M::SCHEMA)?;
+        Ok(Self::from_parts(buffer, consumer))
+    }
+
+    /// The path this receiver's channel was created or opened at (where senders open it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Job { Run(u32) }
+    /// let rx = Job::create_temp_receiver(4096)?;
+    /// assert!(rx.path().exists());
+    /// let path = format!("/dev/shm/ipmpsc-doc-tpath-{}", std::process::id());
+    /// let rx = Job::create_receiver(&path, 4096)?;
+    /// assert_eq!(rx.path(), std::path::Path::new(&path));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn path(&self) -> &Path {
+        self.raw.path()
+    }
+
     /// Sets how long a blocking receive spins before sleeping (default 50 µs); see
     /// [`Receiver::set_spin`].
     ///
