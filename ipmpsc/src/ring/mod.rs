@@ -73,6 +73,7 @@
 //! record becomes padding. Senders check the receiver's lock at most every
 //! [`peers::LIVENESS_INTERVAL`] and give up with `Error::Disconnected` when it is gone.
 
+mod backlog;
 pub(crate) mod consumer;
 mod create;
 pub(crate) mod header;

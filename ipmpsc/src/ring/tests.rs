@@ -949,3 +949,45 @@ fn a_temporary_channel_removes_only_its_own_file() {
     assert_eq!(std::fs::read(&path).unwrap(), b"another file at the path");
     std::fs::remove_file(&path).unwrap();
 }
+
+/// `queued` counts the committed messages the receiver can reach: padding is stepped over,
+/// an uncommitted reservation ends the count, a parked record no longer counts.
+#[test]
+fn queued_counts_committed_messages_up_to_the_first_reservation() {
+    let mut t = temp_ring(256);
+    let h = SenderHandle::register(&t.ring).unwrap();
+    assert_eq!(t.rx().queued(usize::MAX), 0);
+    assert!(send(&t.ring, &h, b"one"));
+    assert!(send(&t.ring, &h, b"two"));
+    assert_eq!(t.rx().queued(usize::MAX), 2);
+    assert_eq!(t.rx().queued(1), 1, "stops at the limit");
+
+    // An abandoned reservation becomes padding, stepped over.
+    h.with_slot(&t.ring, |slot| {
+        drop(t.ring.reserve(slot, &h, 10, Wait::No)?.unwrap());
+        Ok(())
+    })
+    .unwrap();
+    assert!(send(&t.ring, &h, b"three"));
+    assert_eq!(t.rx().queued(usize::MAX), 3);
+
+    // A reservation not committed yet: nothing behind it is reachable.
+    let other = t.other();
+    let pos = reserve_and_vanish(&other, 16);
+    assert!(send(&t.ring, &h, b"behind"));
+    assert_eq!(t.rx().queued(usize::MAX), 3);
+    assert_eq!(recv(t.rx()).unwrap(), b"one");
+    assert_eq!(t.rx().queued(usize::MAX), 2);
+
+    // A record handed out and parked is not queued any more.
+    let ready = t.rx().poll().unwrap().unwrap();
+    let _ = t.rx().take(ready).park();
+    assert_eq!(t.rx().queued(usize::MAX), 1);
+    assert_eq!(recv(t.rx()).unwrap(), b"three");
+    assert_eq!(
+        t.rx().queued(usize::MAX),
+        0,
+        "the reservation at {pos} is not a message"
+    );
+    drop(other);
+}

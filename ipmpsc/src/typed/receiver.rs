@@ -273,6 +273,75 @@ impl<M: Channel> TypedReceiver<M> {
         self.raw.sender_count()
     }
 
+    /// Number of messages queued for this receiver: the committed messages it could receive
+    /// now, one after another, without waiting. Counted by walking the records from the
+    /// receiver's read position: O(messages queued); use [`TypedReceiver::is_empty`] to
+    /// ask only whether there is one.
+    ///
+    /// A snapshot of a live channel: senders may commit more at any moment (never less:
+    /// only this receiver takes messages out). A reservation that a sender has not committed
+    /// yet (it is still encoding, or its loan is open) is not a message, and the count stops
+    /// there: messages committed behind it count once it is committed, or once the receiver
+    /// skipped it because its sender died. A message that does not decode counts, and its
+    /// receive reports [`Error::Decode`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Job { Run(u32) }
+    /// let mut rx = Job::create_temp_receiver(4096)?;
+    /// let tx = Job::open_sender(rx.path())?;
+    /// tx.send(&Job::Run(1))?;
+    /// tx.send_batch(&[Job::Run(2), Job::Run(3)])?;
+    /// assert_eq!(rx.len(), 3);
+    /// rx.recv()?;
+    /// assert_eq!(rx.len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    /// Whether no message is queued ([`TypedReceiver::len`] is 0): O(1), a look at the
+    /// record at the read position (and a step over each padding record there).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Job { Run(u32) }
+    /// let mut rx = Job::create_temp_receiver(4096)?;
+    /// assert!(rx.is_empty());
+    /// Job::open_sender(rx.path())?.send(&Job::Run(1))?;
+    /// assert!(!rx.is_empty());
+    /// let view = rx.recv_view()?;
+    /// drop(view);
+    /// assert!(rx.is_empty()); // a message received as a view is gone from the queue
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// The channel's capacity in bytes: the `capacity_bytes` it was created with, rounded up
+    /// to a multiple of 8, which is the largest message it takes (encoded). Smaller messages
+    /// share it, each taking its encoded size rounded up to 8, plus 8 bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Job { Run(u32) }
+    /// let rx = Job::create_temp_receiver(1000)?;
+    /// assert_eq!(rx.capacity(), 1000);
+    /// assert_eq!(Job::open_sender(rx.path())?.capacity(), 1000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn capacity(&self) -> u64 {
+        self.raw.capacity()
+    }
+
     /// The consumer, after reporting an error an iterator ended on.
     fn core(&mut self) -> Result<&mut Consumer> {
         if let Some(e) = self.deferred.take() {

@@ -85,6 +85,22 @@ impl<M: Channel> TypedSender<M> {
         })
     }
 
+    /// The channel's capacity in bytes, as [`TypedReceiver::capacity`](crate::TypedReceiver::capacity):
+    /// the largest message it takes, in encoded bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Job { Run(u32) }
+    /// let rx = Job::create_temp_receiver(4096)?;
+    /// assert_eq!(Job::open_sender(rx.path())?.capacity(), 4096);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn capacity(&self) -> u64 {
+        self.raw.capacity()
+    }
+
     /// Sends `message`, waiting for space if the ring is full.
     ///
     /// # Errors
