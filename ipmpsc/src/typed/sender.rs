@@ -198,6 +198,56 @@ impl<M: Channel> TypedSender<M> {
             .send_with(message, Wait::Until(deadline_after(timeout)))
     }
 
+    /// [`TypedSender::try_send`] for a view: sends it if there is room now; `Ok(false)` if
+    /// the ring is full (nothing of it was sent).
+    ///
+    /// # Errors
+    /// As [`TypedSender::send`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Big { B(Vec<u8>) }
+    /// let rx = Big::create_temp_receiver(256)?;
+    /// let tx = Big::open_sender(rx.path())?;
+    /// let bytes = [0u8; 150];
+    /// assert!(tx.try_send_view(&BigView::B(&bytes))?);
+    /// assert!(!tx.try_send_view(&BigView::B(&bytes))?); // full: nobody reads
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn try_send_view(&self, view: &M::View<'_>) -> Result<bool> {
+        self.raw.send_with(view, Wait::No)
+    }
+
+    /// [`TypedSender::send_timeout`] for a view: sends it, waiting at most `timeout` for
+    /// space (`Duration::MAX` waits as long as it takes); `Ok(false)` if the ring stayed full
+    /// (nothing of it was sent).
+    ///
+    /// # Errors
+    /// As [`TypedSender::send`]: [`Error::Disconnected`](crate::Error::Disconnected) comes as
+    /// soon as the receiver is gone, not when the time is up.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// #[ipmpsc::channel]
+    /// pub enum Big { B(Vec<u8>) }
+    /// let mut rx = Big::create_temp_receiver(256)?;
+    /// let tx = Big::open_sender(rx.path())?;
+    /// let bytes = [1u8; 150];
+    /// assert!(tx.send_view_timeout(&BigView::B(&bytes), Duration::from_millis(5))?);
+    /// assert!(!tx.send_view_timeout(&BigView::B(&bytes), Duration::from_millis(5))?);
+    /// rx.recv()?; // room again
+    /// assert!(tx.send_view_timeout(&BigView::B(&bytes), Duration::from_secs(5))?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn send_view_timeout(&self, view: &M::View<'_>, timeout: Duration) -> Result<bool> {
+        self.raw
+            .send_with(view, Wait::Until(deadline_after(timeout)))
+    }
+
     /// Sends `messages` in order, a run at a time: each run of up to 64 messages takes one
     /// reservation, one publication and at most one wake-up of the receiver (see
     /// [`Sender::send_batch`](crate::Sender::send_batch)). For a producer with a burst to
