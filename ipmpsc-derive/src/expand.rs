@@ -159,6 +159,7 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
         open_receiver_doc,
         open_or_create_doc,
         open_sender_doc,
+        open_sender_timeout_doc,
     } = Docs::new(&name, &view);
 
     quote! {
@@ -237,6 +238,14 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
             ) -> #krate::Result<#sender> {
                 #krate::TypedSender::<#ident>::open(path)
             }
+
+            #[doc = #open_sender_timeout_doc]
+            #vis fn open_sender_timeout(
+                path: impl ::core::convert::AsRef<::std::path::Path>,
+                timeout: ::core::time::Duration,
+            ) -> #krate::Result<::core::option::Option<#sender>> {
+                #krate::TypedSender::<#ident>::open_timeout(path, timeout)
+            }
         }
 
         #into_owned
@@ -313,6 +322,7 @@ struct Docs {
     open_receiver_doc: String,
     open_or_create_doc: String,
     open_sender_doc: String,
+    open_sender_timeout_doc: String,
 }
 
 impl Docs {
@@ -364,6 +374,14 @@ impl Docs {
                  # Errors\n\nSee `ipmpsc::TypedSender::open`: among others, \
                  `Error::SchemaMismatch` when the channel was made for another message type \
                  or version."
+            ),
+            open_sender_timeout_doc: format!(
+                "Opens a sender on the channel of [`{name}`] messages at `path` once a \
+                 receiver holds it, waiting at most `timeout` for one to create it; `Ok(None)` \
+                 if none did in time.\n\n# Errors\n\nSee \
+                 `ipmpsc::TypedSender::open_timeout`: among others, `Error::SchemaMismatch` at \
+                 once when the receiver there made the channel for another message type or \
+                 version."
             ),
         }
     }

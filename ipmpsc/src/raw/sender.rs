@@ -199,6 +199,11 @@ impl Sender {
         self.buffer.capacity()
     }
 
+    /// Whether a receiver holds the channel now (one syscall).
+    pub(super) fn receiver_present(&self) -> bool {
+        self.buffer.ring.receiver_present()
+    }
+
     /// Sends `value`, waiting for space if the ring is full.
     ///
     /// # Errors

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::Channel;
-use crate::raw::{check_schema, Sender};
+use crate::raw::{check_schema, open_sender_within, Sender};
 use crate::ring::producer::Wait;
 use crate::ring::wait::deadline_after;
 use crate::{Loan, LoanUninit, Result};
@@ -83,6 +83,64 @@ impl<M: Channel> TypedSender<M> {
             raw,
             _message: PhantomData,
         })
+    }
+
+    /// Opens the channel at `path` for sending `M` once a receiver holds it, waiting at most
+    /// `timeout` for one to create it (or to claim the file there): the call a process makes
+    /// when it may start before its peer. `Duration::ZERO` looks once; `Duration::MAX` waits
+    /// as long as it takes.
+    ///
+    /// Unlike [`TypedSender::open`], this waits for a live receiver: a file at `path` that
+    /// no receiver holds (left by one that is gone) is not used, so that the receiver that
+    /// comes can replace it with `create_receiver` (a sender registered on it would keep it in
+    /// use). The wait sleeps on an inotify watch of `path`'s directory, so a channel created
+    /// there is noticed at once; a receiver that claims an existing file, or a directory that
+    /// does not exist yet, is noticed within 100 ms.
+    ///
+    /// # Errors
+    /// `Ok(None)` if no receiver held a channel at `path` within `timeout`: a timeout is no
+    /// error, as for every other `_timeout` call of the crate. Returned at once, without
+    /// waiting longer: [`Error::SchemaMismatch`](crate::Error::SchemaMismatch) if a receiver
+    /// holds a channel for another message type or version there;
+    /// [`Error::IncompatibleRingBuffer`](crate::Error::IncompatibleRingBuffer) /
+    /// [`Error::Corrupt`](crate::Error::Corrupt) if a file that is not a usable channel is
+    /// there (a receiver's create would not replace it either); [`Error::Io`](crate::Error::Io)
+    /// for anything but a missing file (permission denied, say);
+    /// [`Error::TooManySenders`](crate::Error::TooManySenders).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// #[ipmpsc::channel]
+    /// pub enum Request { Get(String) }
+    ///
+    /// let path = format!("/dev/shm/ipmpsc-doc-topento-{}", std::process::id());
+    /// // Nobody has created it yet: a zero timeout looks once.
+    /// assert!(Request::open_sender_timeout(&path, Duration::ZERO)?.is_none());
+    ///
+    /// let server = {
+    ///     let path = path.clone();
+    ///     std::thread::spawn(move || -> ipmpsc::Result<String> {
+    ///         let mut rx = Request::create_receiver(&path, 4096)?; // the peer comes later
+    ///         let Request::Get(key) = rx.recv()?;
+    ///         Ok(key)
+    ///     })
+    /// };
+    /// let tx = ipmpsc::TypedSender::<Request>::open_timeout(&path, Duration::from_secs(10))?
+    ///     .expect("the server creates the channel");
+    /// tx.send(&Request::Get("key".into()))?;
+    /// assert_eq!(server.join().unwrap()?, "key");
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_timeout(path: impl AsRef<Path>, timeout: Duration) -> Result<Option<Self>> {
+        let check = |stored: &crate::schema::StoredSchema| check_schema(stored, &M::SCHEMA);
+        let raw = open_sender_within(path.as_ref(), check, deadline_after(timeout))?;
+        Ok(raw.map(|raw| TypedSender {
+            raw,
+            _message: PhantomData,
+        }))
     }
 
     /// The channel's capacity in bytes, as [`TypedReceiver::capacity`](crate::TypedReceiver::capacity):
