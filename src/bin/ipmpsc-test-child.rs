@@ -7,6 +7,8 @@
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
+#[path = "child/conveniences.rs"]
+mod conveniences;
 #[path = "child/edges.rs"]
 mod edges;
 #[path = "child/lifecycle.rs"]
@@ -44,7 +46,9 @@ pub(crate) fn usage() -> ! {
          fork-receiver <path> | fork-drop-receiver <path> | open-sender-only <path> | raw-create <path>\n\
          fork-racer <path> <forks> | many-rings-fork <path> <n> | nested-ns-drop <path> receiver|sender\n\
          read-locker <path> <offset> [<len>] | limited-create <path> <headroom> | fork-use <path>\n\
-         zc-fork <path> use|drop | refused-create-fork <path> <millis> | create-loop <path> <millis>"
+         zc-fork <path> use|drop | refused-create-fork <path> <millis> | create-loop <path> <millis>\n\
+         temp-receiver return|panic | temp-fork | temp-many <n> | wait-sender <path> <millis>|max\n\
+         view-sender <path>"
     );
     std::process::exit(64)
 }
@@ -630,6 +634,11 @@ fn main() {
         ["fork-use", path] => edges::fork_use(path),
         ["loan-fork", path, what] => edges::loan_fork(path, what),
         ["limited-create", path, headroom] => edges::limited_create(path, num(headroom)),
+        ["temp-receiver", how] => conveniences::temp_receiver(how),
+        ["temp-fork"] => conveniences::temp_fork(),
+        ["temp-many", n] => conveniences::temp_many(num(n)),
+        ["wait-sender", path, timeout] => conveniences::wait_sender(path, timeout),
+        ["view-sender", path] => conveniences::view_sender(path),
         _ => usage(),
     }
 }
