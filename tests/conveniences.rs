@@ -364,3 +364,45 @@ fn a_waiting_sender_waits_for_a_directory_that_does_not_exist_yet() {
     assert_eq!(rx.recv_timeout(T).unwrap(), Some(Msg::Text(hello)));
     sender.wait_success(T);
 }
+
+/// A file that a receiver's create replaces (an empty file, an ipmpsc file of another layout)
+/// is waited out, not refused: the waiting sender's message reaches the receiver that
+/// replaces it.
+#[test]
+fn a_waiting_sender_waits_out_a_file_that_the_receiver_replaces() {
+    let mut old_layout = b"IPMPSCrb".to_vec();
+    old_layout.resize(200, 0);
+    for contents in [Vec::new(), old_layout] {
+        let path = ShmPath::new("wait-replaced");
+        std::fs::write(&path.path, &contents).unwrap();
+        let mut sender = spawn(&["wait-sender", path.as_str(), "30000"]);
+        sender.expect_out("WAITING", T);
+        // Into its second look (four opens each): the first one decided to wait.
+        wait_for_opens(&path.path, 5);
+        let mut rx = Msg::create_receiver(&path, 4096).unwrap();
+        let hello = format!("hello from {}", sender.pid());
+        assert_eq!(rx.recv_timeout(T).unwrap(), Some(Msg::Text(hello)));
+        sender.wait_success(T);
+    }
+}
+
+/// When the time is up and what is there is still unusable, the sender says what it is.
+#[test]
+fn a_waiting_sender_that_times_out_on_an_unusable_file_says_what_it_is() {
+    let empty = ShmPath::new("wait-empty");
+    std::fs::write(&empty.path, b"").unwrap();
+    let stale = ShmPath::new("wait-stale-schema");
+    drop(Fused::create_receiver(&stale, 4096).unwrap());
+    for (path, error) in [
+        (&empty, "ERR IncompatibleRingBuffer"),
+        (&stale, "ERR SchemaMismatch"),
+    ] {
+        let mut sender = spawn(&["wait-sender", path.as_str(), "200"]);
+        let line = sender.expect_out("ERR", T);
+        assert!(line.starts_with(error), "{line}");
+        assert!(
+            field(&line, 2) >= 200,
+            "refused before the time was up: {line}"
+        );
+    }
+}

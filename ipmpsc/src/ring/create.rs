@@ -482,6 +482,23 @@ fn replace_existing(staged: &mut StagedFile) -> Result<bool> {
     Ok(true)
 }
 
+/// Whether a creator replaces what is at `path`, which does not open as a usable channel,
+/// rather than refuse it (see [`replace_existing`]): a symlink (swapped out), an empty file,
+/// or a file that starts with the ipmpsc magic (a channel of another layout, or with a broken
+/// header). Anything else is somebody's data, which creators never clobber.
+pub(crate) fn replaced_by_creators(path: &Path) -> bool {
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return true;
+    }
+    match file::open_nofollow(path) {
+        Ok(f) => {
+            f.metadata().is_ok_and(|m| m.is_file() && m.len() == 0)
+                || file::starts_with(&f, &header::MAGIC)
+        }
+        Err(_) => false,
+    }
+}
+
 /// Gives back the replace and receiver locks that [`replace_existing`] took through a file.
 struct UnlockOnDrop<'a>(&'a ChannelFile);
 

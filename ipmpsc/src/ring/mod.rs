@@ -95,7 +95,7 @@ use crate::{Error, Result};
 use header::{Geometry, Header};
 use peers::SenderSlot;
 
-pub(crate) use create::{Creation, Replace};
+pub(crate) use create::{replaced_by_creators, Creation, Replace};
 
 /// Commit flag: no record starts here (or one is reserved but not yet published).
 pub(crate) const FLAG_EMPTY: u8 = 0;

@@ -98,15 +98,20 @@ impl<M: Channel> TypedSender<M> {
     /// does not exist yet, is noticed within 100 ms.
     ///
     /// # Errors
-    /// `Ok(None)` if no receiver held a channel at `path` within `timeout`: a timeout is no
-    /// error, as for every other `_timeout` call of the crate. Returned at once, without
-    /// waiting longer: [`Error::SchemaMismatch`](crate::Error::SchemaMismatch) if a receiver
-    /// holds a channel for another message type or version there;
-    /// [`Error::IncompatibleRingBuffer`](crate::Error::IncompatibleRingBuffer) /
-    /// [`Error::Corrupt`](crate::Error::Corrupt) if a file that is not a usable channel is
-    /// there (a receiver's create would not replace it either); [`Error::Io`](crate::Error::Io)
-    /// for anything but a missing file (permission denied, say);
-    /// [`Error::TooManySenders`](crate::Error::TooManySenders).
+    /// A timeout is no error, as for every other `_timeout` call of the crate: `Ok(None)` if no
+    /// receiver held a channel at `path` within `timeout`. It waits for what the receiver that
+    /// comes can put right, and returns at once what it cannot:
+    /// [`Error::SchemaMismatch`](crate::Error::SchemaMismatch) if a receiver holds a channel
+    /// for another message type or version there;
+    /// [`Error::IncompatibleRingBuffer`](crate::Error::IncompatibleRingBuffer) if a file of
+    /// another format is there (a receiver's create would not replace it either);
+    /// [`Error::Io`](crate::Error::Io) for anything but a missing file (permission denied,
+    /// say); [`Error::TooManySenders`](crate::Error::TooManySenders). What a receiver's create
+    /// replaces is waited on: a channel of another schema that no receiver holds, an empty
+    /// file, an ipmpsc file of another layout or with a broken header; if it is still there
+    /// when the time is up, its error ([`Error::SchemaMismatch`](crate::Error::SchemaMismatch),
+    /// [`Error::IncompatibleRingBuffer`](crate::Error::IncompatibleRingBuffer) or
+    /// [`Error::Corrupt`](crate::Error::Corrupt)) is returned instead of `Ok(None)`.
     ///
     /// # Examples
     ///

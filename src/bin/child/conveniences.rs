@@ -87,7 +87,7 @@ pub fn temp_many(n: usize) {
 
 /// `wait-sender <path> <millis>|max`: prints `WAITING`, then `open_sender_timeout`; once open,
 /// sends `Text("hello from <pid>")` and prints `OPENED <ms waited>`; on timeout prints
-/// `TIMEOUT <ms waited>`; on an error, the error as `fail` prints it.
+/// `TIMEOUT <ms waited>`; on an error, `ERR <variant> <ms waited>`.
 pub fn wait_sender(path: &str, timeout: &str) {
     let timeout = match timeout {
         "max" => Duration::MAX,
@@ -95,15 +95,24 @@ pub fn wait_sender(path: &str, timeout: &str) {
     };
     println!("WAITING");
     let start = Instant::now();
-    let opened = Msg::open_sender_timeout(path, timeout).unwrap_or_else(|e| crate::fail(e));
+    let opened = Msg::open_sender_timeout(path, timeout);
     let ms = start.elapsed().as_millis();
     match opened {
-        Some(tx) => {
+        Err(e) => {
+            let kind = match e {
+                Error::SchemaMismatch(_) => "SchemaMismatch".to_owned(),
+                Error::IncompatibleRingBuffer(_) => "IncompatibleRingBuffer".to_owned(),
+                Error::Corrupt(_) => "Corrupt".to_owned(),
+                other => format!("{other:?}").replace(' ', "_"),
+            };
+            println!("ERR {kind} {ms}");
+        }
+        Ok(Some(tx)) => {
             tx.send(&Msg::Text(format!("hello from {}", std::process::id())))
                 .unwrap_or_else(|e| crate::fail(e));
             println!("OPENED {ms}");
         }
-        None => println!("TIMEOUT {ms}"),
+        Ok(None) => println!("TIMEOUT {ms}"),
     }
 }
 
