@@ -155,9 +155,11 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
         receiver_doc,
         as_view_doc,
         create_doc,
+        create_temp_doc,
         open_receiver_doc,
         open_or_create_doc,
         open_sender_doc,
+        open_sender_timeout_doc,
     } = Docs::new(&name, &view);
 
     quote! {
@@ -210,6 +212,11 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
                 #krate::TypedReceiver::<#ident>::create(path, capacity_bytes)
             }
 
+            #[doc = #create_temp_doc]
+            #vis fn create_temp_receiver(capacity_bytes: u64) -> #krate::Result<#receiver> {
+                #krate::TypedReceiver::<#ident>::create_temp(capacity_bytes)
+            }
+
             #[doc = #open_receiver_doc]
             #vis fn open_receiver(
                 path: impl ::core::convert::AsRef<::std::path::Path>,
@@ -230,6 +237,14 @@ fn channel_enum(item: &ItemEnum, variants: &[Variant<'_>], args: &ChannelArgs) -
                 path: impl ::core::convert::AsRef<::std::path::Path>,
             ) -> #krate::Result<#sender> {
                 #krate::TypedSender::<#ident>::open(path)
+            }
+
+            #[doc = #open_sender_timeout_doc]
+            #vis fn open_sender_timeout(
+                path: impl ::core::convert::AsRef<::std::path::Path>,
+                timeout: ::core::time::Duration,
+            ) -> #krate::Result<::core::option::Option<#sender>> {
+                #krate::TypedSender::<#ident>::open_timeout(path, timeout)
             }
         }
 
@@ -303,9 +318,11 @@ struct Docs {
     receiver_doc: String,
     as_view_doc: String,
     create_doc: String,
+    create_temp_doc: String,
     open_receiver_doc: String,
     open_or_create_doc: String,
     open_sender_doc: String,
+    open_sender_timeout_doc: String,
 }
 
 impl Docs {
@@ -332,6 +349,12 @@ impl Docs {
                  `Error::ChannelInUse` when live senders or undelivered messages are in it \
                  (use [`{name}::open_or_create_receiver`] to continue such a channel)."
             ),
+            create_temp_doc: format!(
+                "Creates a channel of [`{name}`] messages under a fresh, unique name in \
+                 `/dev/shm` and returns its receiver; give its `path()` to the senders. The \
+                 file is removed when the receiver is dropped (also while a panic unwinds), \
+                 and only then.\n\n# Errors\n\nSee `ipmpsc::TypedReceiver::create_temp`."
+            ),
             open_or_create_doc: format!(
                 "Continues the channel of [`{name}`] messages at `path` as its receiver, or \
                  creates it with `capacity_bytes` if there is none: the call a service makes \
@@ -351,6 +374,14 @@ impl Docs {
                  # Errors\n\nSee `ipmpsc::TypedSender::open`: among others, \
                  `Error::SchemaMismatch` when the channel was made for another message type \
                  or version."
+            ),
+            open_sender_timeout_doc: format!(
+                "Opens a sender on the channel of [`{name}`] messages at `path` once a \
+                 receiver holds it, waiting at most `timeout` for one to create it; `Ok(None)` \
+                 if none did in time.\n\n# Errors\n\nSee \
+                 `ipmpsc::TypedSender::open_timeout`: among others, `Error::SchemaMismatch` at \
+                 once when the receiver there made the channel for another message type or \
+                 version."
             ),
         }
     }

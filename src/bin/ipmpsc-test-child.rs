@@ -7,6 +7,8 @@
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
+#[path = "child/conveniences.rs"]
+mod conveniences;
 #[path = "child/edges.rs"]
 mod edges;
 #[path = "child/lifecycle.rs"]
@@ -48,7 +50,9 @@ pub(crate) fn usage() -> ! {
          read-locker <path> <offset> [<len>] | limited-create <path> <headroom> | fork-use <path>\n\
          zc-fork <path> use|drop | refused-create-fork <path> <millis> | create-loop <path> <millis>\n\
          typed-sender <path> msg|note <id> | produce-notes <path> <id> <count>\n\
-         typed-consumer <path> <count>"
+         typed-consumer <path> <count>\n\
+         temp-receiver return|panic | temp-fork | temp-many <n> | wait-sender <path> <millis>|max\n\
+         view-sender <path>"
     );
     std::process::exit(64)
 }
@@ -637,6 +641,11 @@ fn main() {
         ["fork-use", path] => edges::fork_use(path),
         ["loan-fork", path, what] => edges::loan_fork(path, what),
         ["limited-create", path, headroom] => edges::limited_create(path, num(headroom)),
+        ["temp-receiver", how] => conveniences::temp_receiver(how),
+        ["temp-fork"] => conveniences::temp_fork(),
+        ["temp-many", n] => conveniences::temp_many(num(n)),
+        ["wait-sender", path, timeout] => conveniences::wait_sender(path, timeout),
+        ["view-sender", path] => conveniences::view_sender(path),
         _ => usage(),
     }
 }

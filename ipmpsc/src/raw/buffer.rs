@@ -100,7 +100,10 @@ impl SharedRingBuffer {
     /// Creates a raw channel under a fresh name in `/dev/shm` (or the system's temporary
     /// directory where `/dev/shm` does not exist) and returns the path with the buffer. The file
     /// is removed when the last clone of the returned buffer in this process is dropped
-    /// (processes that opened it keep their mapping).
+    /// (processes that opened it keep their mapping), if the path still names it: a file that
+    /// somebody else put there meanwhile stays, and so does the file when a forked child drops
+    /// its inherited copy. Names never collide: a name that is taken (even by a process of
+    /// another PID namespace) is passed over, never replaced.
     ///
     /// # Examples
     ///
@@ -112,52 +115,17 @@ impl SharedRingBuffer {
     /// # Ok::<(), ipmpsc::Error>(())
     /// ```
     pub fn create_temp(size_in_bytes: u64) -> Result<(String, SharedRingBuffer)> {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let dir = file::temp_dir();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let name = format!(
-            "ipmpsc-{}-{}-{:x}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            nanos
-        );
-        let path = dir.join(name);
+        let Creation { ring, .. } = Ring::create_temp(size_in_bytes, &Schema::UNTYPED, false)?;
+        let path = ring.path();
         let path_str = path.to_str().map(str::to_owned).ok_or_else(|| {
             Error::refused(
                 op::CREATE,
-                path.clone(),
+                path.to_path_buf(),
                 std::io::ErrorKind::InvalidData,
                 "the temporary path is not UTF-8",
             )
         })?;
-        let Some(Creation { ring, .. }) = Ring::create(
-            &path,
-            size_in_bytes,
-            &Schema::UNTYPED,
-            file::DEFAULT_MODE,
-            false,
-            Replace::Never,
-        )?
-        else {
-            return Err(Error::refused(
-                op::CREATE,
-                path,
-                std::io::ErrorKind::AlreadyExists,
-                "something is at the temporary path already",
-            ));
-        };
-        let mut ring = Arc::into_inner(ring).expect("the only reference");
-        ring.set_remove_on_drop(path);
-        Ok((
-            path_str,
-            SharedRingBuffer {
-                ring: Arc::new(ring),
-            },
-        ))
+        Ok((path_str, SharedRingBuffer { ring }))
     }
 
     /// Maps an existing raw channel file, checking its header.
@@ -207,6 +175,17 @@ impl SharedRingBuffer {
 
     // ---------------------------------------------------------------------------------------
     // What the typed API builds on.
+
+    /// Creates a temporary channel for `schema` (see [`SharedRingBuffer::create_temp`]) and
+    /// claims its receiver role before the file becomes visible.
+    pub(crate) fn create_temp_receiver(
+        capacity: u64,
+        schema: &Schema,
+    ) -> Result<(SharedRingBuffer, Consumer)> {
+        let c = Ring::create_temp(capacity, schema, true)?;
+        let consumer = c.consumer.expect("created as the receiver");
+        Ok((SharedRingBuffer { ring: c.ring }, consumer))
+    }
 
     /// Opens the channel at `path`, refusing it unless `check` accepts its schema. A file
     /// replaced at its path meanwhile is left for the new one.

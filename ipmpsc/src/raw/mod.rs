@@ -8,6 +8,7 @@
 
 mod buffer;
 mod loan;
+mod open_wait;
 mod receiver;
 mod sender;
 mod zero_copy;
@@ -15,6 +16,7 @@ mod zero_copy;
 pub(crate) use buffer::check_schema;
 pub use buffer::SharedRingBuffer;
 pub use loan::{Loan, LoanUninit};
+pub(crate) use open_wait::open_sender_within;
 pub(crate) use receiver::take_owned;
 pub use receiver::Receiver;
 pub use sender::Sender;

@@ -152,6 +152,79 @@ impl Receiver {
         self.buffer.ring.live_senders()
     }
 
+    /// Number of messages queued for this receiver: the committed messages it could receive
+    /// now, one after another, without waiting. Counted by walking the records from the
+    /// receiver's read position, so it takes time in proportion to the messages queued
+    /// (use [`Receiver::is_empty`] to ask only whether there is one).
+    ///
+    /// It is a snapshot of a live channel: senders in other processes may commit more at
+    /// any moment (never less: only this receiver takes messages out). A reservation that a
+    /// sender has not committed yet is not a message, and the count stops at it: messages
+    /// committed behind a sender that is still writing count once it commits (or once the
+    /// receiver skips the reservation of a sender that died). A receiver that could not claim
+    /// the channel counts 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(4096)?;
+    /// let rx = ipmpsc::Receiver::new(buffer.clone());
+    /// let tx = ipmpsc::Sender::new(buffer);
+    /// assert_eq!(rx.len(), 0);
+    /// tx.send(&1u32)?;
+    /// tx.send_batch(&["two", "three"])?;
+    /// assert_eq!(rx.len(), 3);
+    /// assert_eq!(rx.recv::<u32>()?, 1);
+    /// assert_eq!(rx.len(), 2);
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
+    pub fn len(&self) -> usize {
+        self.queued(usize::MAX)
+    }
+
+    /// Whether no message is queued for this receiver ([`Receiver::len`] is 0), found by
+    /// looking at the record at its read position: O(1) (plus one step over each padding
+    /// record there).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(4096)?;
+    /// let rx = ipmpsc::Receiver::new(buffer.clone());
+    /// assert!(rx.is_empty());
+    /// ipmpsc::Sender::new(buffer).send(&"hi")?;
+    /// assert!(!rx.is_empty());
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.queued(1) == 0
+    }
+
+    /// The channel's capacity in bytes, as [`SharedRingBuffer::capacity`]: the capacity it
+    /// was created with, rounded up to a multiple of 8, which is the largest message it takes
+    /// (in encoded bytes). Smaller messages share it, each taking its encoded size rounded up
+    /// to 8, plus 8.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(1000)?;
+    /// assert_eq!(ipmpsc::Receiver::new(buffer).capacity(), 1000);
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
+    pub fn capacity(&self) -> u64 {
+        self.buffer.capacity()
+    }
+
+    /// [`Receiver::len`], counting to `limit` at most.
+    pub(crate) fn queued(&self, limit: usize) -> usize {
+        match &self.core {
+            // Borrowed only during a receive: a `Deserialize` that asks is told 0.
+            Ok(core) => core.try_borrow().map_or(0, |core| core.queued(limit)),
+            Err(_) => 0,
+        }
+    }
+
     fn core(&self) -> Result<RefMut<'_, Consumer>> {
         match &self.core {
             Ok(core) => {
@@ -161,6 +234,11 @@ impl Receiver {
             }
             Err(refusal) => Err(refusal.duplicate()),
         }
+    }
+
+    /// The path the channel was created or opened at.
+    pub(crate) fn path(&self) -> &std::path::Path {
+        self.buffer.ring.path()
     }
 
     /// The mapping (tests check that views point into it).

@@ -184,6 +184,26 @@ impl Sender {
         ))
     }
 
+    /// The channel's capacity in bytes, as [`SharedRingBuffer::capacity`]: the largest
+    /// message it takes, in encoded bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_path, buffer) = ipmpsc::SharedRingBuffer::create_temp(64)?;
+    /// let tx = ipmpsc::Sender::new(buffer);
+    /// assert_eq!(tx.capacity(), 64);
+    /// # Ok::<(), ipmpsc::Error>(())
+    /// ```
+    pub fn capacity(&self) -> u64 {
+        self.buffer.capacity()
+    }
+
+    /// Whether a receiver holds the channel now (one syscall).
+    pub(super) fn receiver_present(&self) -> bool {
+        self.buffer.ring.receiver_present()
+    }
+
     /// Sends `value`, waiting for space if the ring is full.
     ///
     /// # Errors

@@ -170,6 +170,17 @@ impl Consumer {
         Ok(Claimed::Consumer(consumer))
     }
 
+    /// Number of committed messages, at most `limit`, that the receiver could take now one
+    /// after another (see [`Ring::committed_messages`]); a record parked by a view that was
+    /// handed out already does not count.
+    pub(crate) fn queued(&self, limit: usize) -> usize {
+        if self.broken.is_some() {
+            return 0;
+        }
+        let from = self.pending.map_or(self.head, |r| r.pos + r.size);
+        self.ring.committed_messages(from, limit)
+    }
+
     /// Sets the spin before sleeping.
     pub(crate) fn set_spin(&mut self, spin: Duration) {
         self.spin = spin;

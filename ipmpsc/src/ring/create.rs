@@ -153,6 +153,44 @@ impl Ring {
         Ok(Some(Creation { ring, consumer }))
     }
 
+    /// Creates a channel file for `schema` under a fresh name in `/dev/shm` (or the system's
+    /// temporary directory where `/dev/shm` does not exist), as [`Ring::create`] does, and
+    /// marks it temporary: the file is removed when the ring is dropped.
+    ///
+    /// # Errors
+    /// As [`Ring::create`].
+    pub(crate) fn create_temp(capacity: u64, schema: &Schema, receiver: bool) -> Result<Creation> {
+        let names = std::iter::repeat_with(file::temp_name).take(file::OPEN_ATTEMPTS as usize);
+        Ring::create_temp_among(&file::temp_dir(), names, capacity, schema, receiver)
+    }
+
+    /// [`Ring::create_temp`] in `dir`, under the first of `names` that nothing holds yet: a
+    /// name that is taken (by another process whose pid, counter and clock happened to make
+    /// the same name, or by anything else) is never replaced, only passed over.
+    pub(crate) fn create_temp_among(
+        dir: &Path,
+        names: impl IntoIterator<Item = String>,
+        capacity: u64,
+        schema: &Schema,
+        receiver: bool,
+    ) -> Result<Creation> {
+        for name in names {
+            let path = dir.join(name);
+            let mode = file::DEFAULT_MODE;
+            if let Some(c) = Ring::create(&path, capacity, schema, mode, receiver, Replace::Never)?
+            {
+                c.ring.mark_temporary();
+                return Ok(c);
+            }
+        }
+        Err(Error::refused(
+            op::CREATE,
+            dir.to_path_buf(),
+            std::io::ErrorKind::AlreadyExists,
+            "every temporary name this process tried was taken",
+        ))
+    }
+
     /// Writes identity, geometry and schema into a fresh, not yet visible file.
     fn write_identity(&self, name: &[u8], desc: &[u8]) {
         let geo = &self.geo;
@@ -442,6 +480,23 @@ fn replace_existing(staged: &mut StagedFile) -> Result<bool> {
     tail.fetch_and(!REPLACING, Ordering::SeqCst);
     channel.wake_all_senders();
     Ok(true)
+}
+
+/// Whether a creator replaces what is at `path`, which does not open as a usable channel,
+/// rather than refuse it (see [`replace_existing`]): a symlink (swapped out), an empty file,
+/// or a file that starts with the ipmpsc magic (a channel of another layout, or with a broken
+/// header). Anything else is somebody's data, which creators never clobber.
+pub(crate) fn replaced_by_creators(path: &Path) -> bool {
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return true;
+    }
+    match file::open_nofollow(path) {
+        Ok(f) => {
+            f.metadata().is_ok_and(|m| m.is_file() && m.len() == 0)
+                || file::starts_with(&f, &header::MAGIC)
+        }
+        Err(_) => false,
+    }
 }
 
 /// Gives back the replace and receiver locks that [`replace_existing`] took through a file.

@@ -73,6 +73,7 @@
 //! record becomes padding. Senders check the receiver's lock at most every
 //! [`peers::LIVENESS_INTERVAL`] and give up with `Error::Disconnected` when it is gone.
 
+mod backlog;
 pub(crate) mod consumer;
 mod create;
 pub(crate) mod header;
@@ -94,7 +95,7 @@ use crate::{Error, Result};
 use header::{Geometry, Header};
 use peers::SenderSlot;
 
-pub(crate) use create::{Creation, Replace};
+pub(crate) use create::{replaced_by_creators, Creation, Replace};
 
 /// Commit flag: no record starts here (or one is reserved but not yet published).
 pub(crate) const FLAG_EMPTY: u8 = 0;
@@ -164,8 +165,9 @@ pub(crate) struct Ring {
     receiver_taken: AtomicBool,
     /// One bit per sender slot held through `sender_file`, for the same reason.
     held_slots: Box<[AtomicU64]>,
-    /// Removed when the last user in this process drops the ring (`create_temp`).
-    remove_on_drop: Option<PathBuf>,
+    /// A temporary channel (`create_temp`): its file is removed when the last user in the
+    /// process that created it drops the ring, if the path still names it.
+    temporary: AtomicBool,
     /// The fork generation the ring was made in (see `sys::fork`). Every channel end is made
     /// on a ring of its own process (claims and registrations refuse an inherited one), so
     /// this tells for all of them whether they are a forked child's copies, which give
@@ -201,7 +203,7 @@ impl Ring {
             path: path.to_path_buf(),
             receiver_taken: AtomicBool::new(false),
             held_slots: (0..words).map(|_| AtomicU64::new(0)).collect(),
-            remove_on_drop: None,
+            temporary: AtomicBool::new(false),
             generation: crate::sys::fork::generation(),
         }
     }
@@ -231,8 +233,9 @@ impl Ring {
         crate::sys::file::path_leads_to(path, &self.receiver_file).unwrap_or(false)
     }
 
-    pub(crate) fn set_remove_on_drop(&mut self, path: PathBuf) {
-        self.remove_on_drop = Some(path);
+    /// Makes this a temporary channel: its file goes when the ring is dropped (see `Drop`).
+    pub(crate) fn mark_temporary(&self) {
+        self.temporary.store(true, Ordering::Release);
     }
 
     /// `Ok` if this mapping was made by this process; an error if it is a copy a forked child
@@ -424,10 +427,10 @@ impl Ring {
 
 impl Drop for Ring {
     fn drop(&mut self) {
-        if let Some(path) = self.remove_on_drop.take() {
-            if !self.inherited() {
-                let _ = std::fs::remove_file(path);
-            }
+        // A forked child's copy removes nothing of its parent's; and a file that is no longer
+        // the one this ring maps (removed, or replaced at its path by someone else) stays.
+        if *self.temporary.get_mut() && !self.inherited() {
+            let _ = crate::sys::file::remove_if_is(&self.path, &self.receiver_file);
         }
     }
 }

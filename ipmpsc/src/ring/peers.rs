@@ -314,6 +314,14 @@ impl Ring {
         lock::is_locked(self.sender_file.as_fd(), RECEIVER_LOCK).unwrap_or(true)
     }
 
+    /// Whether a receiver holds the channel now: its lock is held, and the channel is neither
+    /// closed, replaced nor being replaced (a creator deciding holds the lock too). One
+    /// syscall.
+    pub(crate) fn receiver_present(&self) -> bool {
+        self.tail().load(Ordering::SeqCst) & (CLOSED | REPLACED | REPLACING) == 0
+            && self.receiver_held()
+    }
+
     /// Pid recorded by the receiver holding the channel (0 if none recorded).
     pub(crate) fn receiver_pid(&self) -> u32 {
         self.header().peers.receiver_pid.load(Ordering::Acquire)

@@ -909,3 +909,85 @@ fn a_dead_batch_is_skipped_whole_and_leaves_no_flag_behind() {
         .collect();
     assert!(stale.is_empty(), "flags left set at {stale:?}");
 }
+
+/// A temporary channel passes over a name that something holds already, and leaves it alone.
+#[test]
+fn a_temporary_channel_passes_over_a_taken_name() {
+    let dir = crate::sys::file::temp_dir();
+    let stem = format!("ipmpsc-unit-taken-{}", std::process::id());
+    let taken = dir.join(format!("{stem}-a"));
+    std::fs::write(&taken, b"somebody's").unwrap();
+    let names = [format!("{stem}-a"), format!("{stem}-b")];
+    let c = Ring::create_temp_among(&dir, names, 4096, &Schema::UNTYPED, true).unwrap();
+    assert_eq!(c.ring.path(), dir.join(format!("{stem}-b")));
+    assert_eq!(std::fs::read(&taken).unwrap(), b"somebody's");
+    drop(c);
+    assert!(
+        !dir.join(format!("{stem}-b")).exists(),
+        "removed with the ring"
+    );
+    assert_eq!(std::fs::read(&taken).unwrap(), b"somebody's");
+    std::fs::remove_file(&taken).unwrap();
+
+    let only_taken = [format!("{stem}-c")];
+    std::fs::write(dir.join(&only_taken[0]), b"x").unwrap();
+    let err = Ring::create_temp_among(&dir, only_taken.clone(), 4096, &Schema::UNTYPED, true)
+        .err()
+        .expect("every name is taken");
+    assert_eq!(err.io_kind(), Some(std::io::ErrorKind::AlreadyExists));
+    std::fs::remove_file(dir.join(&only_taken[0])).unwrap();
+}
+
+/// A temporary channel's file that somebody replaced at its path is not removed with the ring.
+#[test]
+fn a_temporary_channel_removes_only_its_own_file() {
+    let c = Ring::create_temp(4096, &Schema::UNTYPED, true).unwrap();
+    let path = c.ring.path().to_path_buf();
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, b"another file at the path").unwrap();
+    drop(c);
+    assert_eq!(std::fs::read(&path).unwrap(), b"another file at the path");
+    std::fs::remove_file(&path).unwrap();
+}
+
+/// `queued` counts the committed messages the receiver can reach: padding is stepped over,
+/// an uncommitted reservation ends the count, a parked record no longer counts.
+#[test]
+fn queued_counts_committed_messages_up_to_the_first_reservation() {
+    let mut t = temp_ring(256);
+    let h = SenderHandle::register(&t.ring).unwrap();
+    assert_eq!(t.rx().queued(usize::MAX), 0);
+    assert!(send(&t.ring, &h, b"one"));
+    assert!(send(&t.ring, &h, b"two"));
+    assert_eq!(t.rx().queued(usize::MAX), 2);
+    assert_eq!(t.rx().queued(1), 1, "stops at the limit");
+
+    // An abandoned reservation becomes padding, stepped over.
+    h.with_slot(&t.ring, |slot| {
+        drop(t.ring.reserve(slot, &h, 10, Wait::No)?.unwrap());
+        Ok(())
+    })
+    .unwrap();
+    assert!(send(&t.ring, &h, b"three"));
+    assert_eq!(t.rx().queued(usize::MAX), 3);
+
+    // A reservation not committed yet: nothing behind it is reachable.
+    let other = t.other();
+    let pos = reserve_and_vanish(&other, 16);
+    assert!(send(&t.ring, &h, b"behind"));
+    assert_eq!(t.rx().queued(usize::MAX), 3);
+    assert_eq!(recv(t.rx()).unwrap(), b"one");
+    assert_eq!(t.rx().queued(usize::MAX), 2);
+
+    // A record handed out and parked is not queued any more.
+    let ready = t.rx().poll().unwrap().unwrap();
+    let _ = t.rx().take(ready).park();
+    assert_eq!(t.rx().queued(usize::MAX), 1);
+    assert_eq!(recv(t.rx()).unwrap(), b"three");
+    assert_eq!(
+        t.rx().queued(usize::MAX),
+        0,
+        "the reservation at {pos} is not a message"
+    );
+    drop(other);
+}

@@ -325,6 +325,38 @@ pub(crate) fn map(file: &File) -> io::Result<MmapRaw> {
     MmapRaw::map_raw(file)
 }
 
+/// Removes the entry at `path` if it is (not following a symlink) the file `file` is open
+/// on; whether it did. A file that somebody else put at the path stays.
+///
+/// There is no "unlink if it is still this inode" call: a process that replaces the entry
+/// between the check and the unlink loses its file. Callers keep that window to the two
+/// calls here.
+pub(crate) fn remove_if_is(path: &Path, file: &File) -> io::Result<bool> {
+    if !path_is(path, file)? {
+        return Ok(false);
+    }
+    std::fs::remove_file(path)?;
+    Ok(true)
+}
+
+/// A fresh file name for a temporary channel: `ipmpsc-<pid>-<n>-<nanos>`, where `n` counts the
+/// names this process made. Unique within a process; across processes (a pid can repeat in
+/// another PID namespace sharing the directory) the caller publishes without replacing and
+/// asks for another name if one is taken.
+pub(crate) fn temp_name() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "ipmpsc-{}-{}-{nanos:x}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 /// Directory for `create_temp`: `/dev/shm` (tmpfs, no disk writeback) where it exists.
 pub(crate) fn temp_dir() -> PathBuf {
     let shm = Path::new("/dev/shm");

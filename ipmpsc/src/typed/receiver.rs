@@ -179,6 +179,62 @@ impl<M: Channel> TypedReceiver<M> {
         Ok(Self::from_parts(buffer, consumer))
     }
 
+    /// Creates a channel of `capacity_bytes` (as [`TypedReceiver::create`]) under a fresh,
+    /// unique name in `/dev/shm` (or the system's temporary directory where `/dev/shm` does
+    /// not exist), and becomes its receiver. Hand [`TypedReceiver::path`] to the senders.
+    ///
+    /// The file is removed when this receiver is dropped, also while a panic unwinds (not
+    /// when the process is killed or aborts: then the file stays, as any file would). Only
+    /// this receiver removes it, and only if the path still names the file it created: a
+    /// forked child dropping its inherited copy, a sender or a later receiver of the channel
+    /// never remove it, and neither does this receiver once somebody else has put another file
+    /// at the path. A receiver made with [`TypedReceiver::create`] or
+    /// [`TypedReceiver::open`] never removes its file. Names never collide, across threads
+    /// and processes (a name that is taken is passed over, never replaced).
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file cannot be created or its memory reserved.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Job { Run(u32) }
+    ///
+    /// let mut rx = ipmpsc::TypedReceiver::<Job>::create_temp(4096)?;
+    /// let path = rx.path().to_path_buf();
+    /// let tx = Job::open_sender(&path)?; // usually in another process
+    /// tx.send(&Job::Run(7))?;
+    /// assert!(matches!(rx.recv()?, Job::Run(7)));
+    /// drop(rx);
+    /// assert!(!path.exists());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn create_temp(capacity_bytes: u64) -> Result<Self> {
+        let (buffer, consumer) =
+            SharedRingBuffer::create_temp_receiver(capacity_bytes, &M::SCHEMA)?;
+        Ok(Self::from_parts(buffer, consumer))
+    }
+
+    /// The path this receiver's channel was created or opened at (where senders open it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Job { Run(u32) }
+    /// let rx = Job::create_temp_receiver(4096)?;
+    /// assert!(rx.path().exists());
+    /// let path = format!("/dev/shm/ipmpsc-doc-tpath-{}", std::process::id());
+    /// let rx = Job::create_receiver(&path, 4096)?;
+    /// assert_eq!(rx.path(), std::path::Path::new(&path));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn path(&self) -> &Path {
+        self.raw.path()
+    }
+
     /// Sets how long a blocking receive spins before sleeping (default 50 µs); see
     /// [`Receiver::set_spin`].
     ///
@@ -215,6 +271,75 @@ impl<M: Channel> TypedReceiver<M> {
     /// ```
     pub fn sender_count(&self) -> usize {
         self.raw.sender_count()
+    }
+
+    /// Number of messages queued for this receiver: the committed messages it could receive
+    /// now, one after another, without waiting. Counted by walking the records from the
+    /// receiver's read position: O(messages queued); use [`TypedReceiver::is_empty`] to
+    /// ask only whether there is one.
+    ///
+    /// A snapshot of a live channel: senders may commit more at any moment (never less:
+    /// only this receiver takes messages out). A reservation that a sender has not committed
+    /// yet (it is still encoding, or its loan is open) is not a message, and the count stops
+    /// there: messages committed behind it count once it is committed, or once the receiver
+    /// skipped it because its sender died. A message that does not decode counts, and its
+    /// receive reports [`Error::Decode`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Job { Run(u32) }
+    /// let mut rx = Job::create_temp_receiver(4096)?;
+    /// let tx = Job::open_sender(rx.path())?;
+    /// tx.send(&Job::Run(1))?;
+    /// tx.send_batch(&[Job::Run(2), Job::Run(3)])?;
+    /// assert_eq!(rx.len(), 3);
+    /// rx.recv()?;
+    /// assert_eq!(rx.len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    /// Whether no message is queued ([`TypedReceiver::len`] is 0): O(1), a look at the
+    /// record at the read position (and a step over each padding record there).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Job { Run(u32) }
+    /// let mut rx = Job::create_temp_receiver(4096)?;
+    /// assert!(rx.is_empty());
+    /// Job::open_sender(rx.path())?.send(&Job::Run(1))?;
+    /// assert!(!rx.is_empty());
+    /// let view = rx.recv_view()?;
+    /// drop(view);
+    /// assert!(rx.is_empty()); // a message received as a view is gone from the queue
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// The channel's capacity in bytes: the `capacity_bytes` it was created with, rounded up
+    /// to a multiple of 8, which is the largest message it takes (encoded). Smaller messages
+    /// share it, each taking its encoded size rounded up to 8, plus 8 bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Job { Run(u32) }
+    /// let rx = Job::create_temp_receiver(1000)?;
+    /// assert_eq!(rx.capacity(), 1000);
+    /// assert_eq!(Job::open_sender(rx.path())?.capacity(), 1000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn capacity(&self) -> u64 {
+        self.raw.capacity()
     }
 
     /// The consumer, after reporting an error an iterator ended on.

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::Channel;
-use crate::raw::{check_schema, Sender};
+use crate::raw::{check_schema, open_sender_within, Sender};
 use crate::ring::producer::Wait;
 use crate::ring::wait::deadline_after;
 use crate::{Loan, LoanUninit, Result};
@@ -83,6 +83,85 @@ impl<M: Channel> TypedSender<M> {
             raw,
             _message: PhantomData,
         })
+    }
+
+    /// Opens the channel at `path` for sending `M` once a receiver holds it, waiting at most
+    /// `timeout` for one to create it (or to claim the file there): the call a process makes
+    /// when it may start before its peer. `Duration::ZERO` looks once; `Duration::MAX` waits
+    /// as long as it takes.
+    ///
+    /// Unlike [`TypedSender::open`], this waits for a live receiver: a file at `path` that
+    /// no receiver holds (left by one that is gone) is not used, so that the receiver that
+    /// comes can replace it with `create_receiver` (a sender registered on it would keep it in
+    /// use). The wait sleeps on an inotify watch of `path`'s directory, so a channel created
+    /// there is noticed at once; a receiver that claims an existing file, or a directory that
+    /// does not exist yet, is noticed within 100 ms.
+    ///
+    /// # Errors
+    /// A timeout is no error, as for every other `_timeout` call of the crate: `Ok(None)` if no
+    /// receiver held a channel at `path` within `timeout`. It waits for what the receiver that
+    /// comes can put right, and returns at once what it cannot:
+    /// [`Error::SchemaMismatch`](crate::Error::SchemaMismatch) if a receiver holds a channel
+    /// for another message type or version there;
+    /// [`Error::IncompatibleRingBuffer`](crate::Error::IncompatibleRingBuffer) if a file of
+    /// another format is there (a receiver's create would not replace it either);
+    /// [`Error::Io`](crate::Error::Io) for anything but a missing file (permission denied,
+    /// say); [`Error::TooManySenders`](crate::Error::TooManySenders). What a receiver's create
+    /// replaces is waited on: a channel of another schema that no receiver holds, an empty
+    /// file, an ipmpsc file of another layout or with a broken header; if it is still there
+    /// when the time is up, its error ([`Error::SchemaMismatch`](crate::Error::SchemaMismatch),
+    /// [`Error::IncompatibleRingBuffer`](crate::Error::IncompatibleRingBuffer) or
+    /// [`Error::Corrupt`](crate::Error::Corrupt)) is returned instead of `Ok(None)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// #[ipmpsc::channel]
+    /// pub enum Request { Get(String) }
+    ///
+    /// let path = format!("/dev/shm/ipmpsc-doc-topento-{}", std::process::id());
+    /// // Nobody has created it yet: a zero timeout looks once.
+    /// assert!(Request::open_sender_timeout(&path, Duration::ZERO)?.is_none());
+    ///
+    /// let server = {
+    ///     let path = path.clone();
+    ///     std::thread::spawn(move || -> ipmpsc::Result<String> {
+    ///         let mut rx = Request::create_receiver(&path, 4096)?; // the peer comes later
+    ///         let Request::Get(key) = rx.recv()?;
+    ///         Ok(key)
+    ///     })
+    /// };
+    /// let tx = ipmpsc::TypedSender::<Request>::open_timeout(&path, Duration::from_secs(10))?
+    ///     .expect("the server creates the channel");
+    /// tx.send(&Request::Get("key".into()))?;
+    /// assert_eq!(server.join().unwrap()?, "key");
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_timeout(path: impl AsRef<Path>, timeout: Duration) -> Result<Option<Self>> {
+        let check = |stored: &crate::schema::StoredSchema| check_schema(stored, &M::SCHEMA);
+        let raw = open_sender_within(path.as_ref(), check, deadline_after(timeout))?;
+        Ok(raw.map(|raw| TypedSender {
+            raw,
+            _message: PhantomData,
+        }))
+    }
+
+    /// The channel's capacity in bytes, as [`TypedReceiver::capacity`](crate::TypedReceiver::capacity):
+    /// the largest message it takes, in encoded bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Job { Run(u32) }
+    /// let rx = Job::create_temp_receiver(4096)?;
+    /// assert_eq!(Job::open_sender(rx.path())?.capacity(), 4096);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn capacity(&self) -> u64 {
+        self.raw.capacity()
     }
 
     /// Sends `message`, waiting for space if the ring is full.
@@ -180,6 +259,56 @@ impl<M: Channel> TypedSender<M> {
     pub fn send_timeout(&self, message: &M, timeout: Duration) -> Result<bool> {
         self.raw
             .send_with(message, Wait::Until(deadline_after(timeout)))
+    }
+
+    /// [`TypedSender::try_send`] for a view: sends it if there is room now; `Ok(false)` if
+    /// the ring is full (nothing of it was sent).
+    ///
+    /// # Errors
+    /// As [`TypedSender::send`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Big { B(Vec<u8>) }
+    /// let rx = Big::create_temp_receiver(256)?;
+    /// let tx = Big::open_sender(rx.path())?;
+    /// let bytes = [0u8; 150];
+    /// assert!(tx.try_send_view(&BigView::B(&bytes))?);
+    /// assert!(!tx.try_send_view(&BigView::B(&bytes))?); // full: nobody reads
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn try_send_view(&self, view: &M::View<'_>) -> Result<bool> {
+        self.raw.send_with(view, Wait::No)
+    }
+
+    /// [`TypedSender::send_timeout`] for a view: sends it, waiting at most `timeout` for
+    /// space (`Duration::MAX` waits as long as it takes); `Ok(false)` if the ring stayed full
+    /// (nothing of it was sent).
+    ///
+    /// # Errors
+    /// As [`TypedSender::send`]: [`Error::Disconnected`](crate::Error::Disconnected) comes as
+    /// soon as the receiver is gone, not when the time is up.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// #[ipmpsc::channel]
+    /// pub enum Big { B(Vec<u8>) }
+    /// let mut rx = Big::create_temp_receiver(256)?;
+    /// let tx = Big::open_sender(rx.path())?;
+    /// let bytes = [1u8; 150];
+    /// assert!(tx.send_view_timeout(&BigView::B(&bytes), Duration::from_millis(5))?);
+    /// assert!(!tx.send_view_timeout(&BigView::B(&bytes), Duration::from_millis(5))?);
+    /// rx.recv()?; // room again
+    /// assert!(tx.send_view_timeout(&BigView::B(&bytes), Duration::from_secs(5))?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn send_view_timeout(&self, view: &M::View<'_>, timeout: Duration) -> Result<bool> {
+        self.raw
+            .send_with(view, Wait::Until(deadline_after(timeout)))
     }
 
     /// Sends `messages` in order, a run at a time: each run of up to 64 messages takes one
