@@ -7,7 +7,7 @@
 //! cargo run --release -- small               # one workload: small | fan-in | ping-pong | frame | frame-made | nested-frame | limits
 //! cargo run --release -- frame frame-made    # several workloads
 //! cargo run --release -- all --reps 3        # repetitions per contender (default 5)
-//! cargo run --release -- all --only ours,upstream       # contenders: ours | ours-batch | ours-loan | ours-select | upstream | iceoryx2 | iceoryx2-event | ipc-channel
+//! cargo run --release -- all --only ours,upstream       # contenders: ours | ours-batch | ours-loan | ours-select | ours-async | upstream | iceoryx2 | iceoryx2-event | ipc-channel
 //! cargo run --release -- ping-pong --ours-spin-us 1000   # our receivers' spin before sleeping
 //! ```
 //!
@@ -61,6 +61,7 @@ pub const CONTENDERS: &[Contender] = &[
     Contender { name: ours::BATCH_NAME, label: "ipmpsc (ours), batches of 16", workloads: &["small", "fan-in"], frames: FramePath::Copy },
     Contender { name: ours::LOAN_NAME, label: "ipmpsc (ours), loaned", workloads: &["frame-made"], frames: FramePath::Loan },
     Contender { name: ours::SELECT_NAME, label: "ipmpsc (ours), select over 2 channels", workloads: &["ping-pong"], frames: FramePath::Copy },
+    Contender { name: ours::ASYNC_NAME, label: "ipmpsc (ours), async (tokio, 1 thread)", workloads: &["ping-pong"], frames: FramePath::Copy },
     Contender { name: upstream::NAME, label: "ipmpsc 0.5.1 (upstream)", workloads: PEER_WORKLOADS, frames: FramePath::Copy },
     Contender { name: iox::NAME, label: "iceoryx2 0.10.0", workloads: PEER_WORKLOADS, frames: FramePath::Loan },
     Contender { name: iox::EVENT_NAME, label: "iceoryx2 0.10.0, blocking (event)", workloads: PEER_WORKLOADS, frames: FramePath::Loan },
@@ -98,6 +99,7 @@ fn run(contender: &str, workload: &str) -> Sample {
         ours::BATCH_NAME => ours::throughput_batched(FAN_IN_PRODUCERS, FAN_IN_MESSAGES),
         ours::LOAN_NAME => ours::frame_made_loan(),
         ours::SELECT_NAME => ours::ping_pong_select(),
+        ours::ASYNC_NAME => ours::ping_pong_async(),
         upstream::NAME => dispatch!(upstream),
         iox::NAME => dispatch!(iox),
         iox::EVENT_NAME => dispatch!(iox_event),

@@ -38,6 +38,9 @@ pub const LOAN_NAME: &str = "ours-loan";
 /// Ours, with both ends of `ping-pong` waiting in a select over their channel and a second,
 /// idle channel of another message type (`ipmpsc::select::ready`).
 pub const SELECT_NAME: &str = "ours-select";
+/// Ours, with both ends of `ping-pong` in a one-thread tokio runtime (`send_async`,
+/// `recv_view_async`).
+pub const ASYNC_NAME: &str = "ours-async";
 /// Messages per `send_batch` call of `ours-batch`.
 pub const BATCH: u64 = 16;
 
@@ -156,6 +159,42 @@ pub fn ping_pong_select() -> Sample {
             rtts.push(dt);
         }
     }
+    drop(tx);
+    child.finish();
+    latencies(rtts)
+}
+
+/// A one-thread tokio runtime.
+fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().build().unwrap()
+}
+
+/// `ping-pong` with both ends async, each on a one-thread tokio runtime.
+pub fn ping_pong_async() -> Sample {
+    let ping = ShmPath::new("ours-aping");
+    let pong = ShmPath::new("ours-apong");
+    let mut rx = Bench::create_receiver(&pong.0, PING_RING as u64).unwrap();
+    let mut child = Child::spawn(NAME, "echo-async", &[ping.0.clone(), pong.0.clone()]);
+    child.wait_ready();
+    let tx = Bench::open_sender(&ping.0).unwrap();
+    child.go();
+    let rtts = tokio_runtime().block_on(async {
+        let mut rtts = Vec::with_capacity(PING_ROUND_TRIPS as usize);
+        for i in 0..PING_WARMUP + PING_ROUND_TRIPS {
+            let t0 = Instant::now();
+            tx.send_async(&Bench::Tick { seq: i, value: tick_value(i) }).await.unwrap();
+            let got = rx.recv_view_async().await.unwrap();
+            let dt = t0.elapsed().as_nanos() as u64;
+            match *got {
+                BenchView::Tick { seq, value } => assert!(seq == i && value == tick_value(i), "bad pong"),
+                _ => panic!("unexpected frame"),
+            }
+            if i >= PING_WARMUP {
+                rtts.push(dt);
+            }
+        }
+        rtts
+    });
     drop(tx);
     child.finish();
     latencies(rtts)
@@ -304,6 +343,25 @@ pub fn child(workload: &str, args: &[String]) {
                 };
                 tx.send_view(&reply).unwrap();
             }
+            child::wait_done();
+        }
+        "echo-async" => {
+            let mut rx = Bench::create_receiver(&args[0], PING_RING as u64).unwrap();
+            let tx = Bench::open_sender(&args[1]).unwrap();
+            child::ready();
+            child::wait_go();
+            tokio_runtime().block_on(async {
+                for i in 0..PING_WARMUP + PING_ROUND_TRIPS {
+                    let reply = match *rx.recv_view_async().await.unwrap() {
+                        BenchView::Tick { seq, value } => {
+                            assert!(seq == i && value == tick_value(i), "bad ping");
+                            Bench::Tick { seq, value }
+                        }
+                        _ => panic!("unexpected frame"),
+                    };
+                    tx.send_async(&reply).await.unwrap();
+                }
+            });
             child::wait_done();
         }
         "frames" => {
