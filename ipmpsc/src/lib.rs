@@ -61,14 +61,25 @@
 //!   [`ViewGuard`]; [`Schema`](derive@Schema) for types nested in messages.
 //! - The untyped API of ipmpsc 0.5: [`SharedRingBuffer`], [`Sender`], [`Receiver`],
 //!   [`ZeroCopyContext`]: any serde type, no schema check.
+//! - Waiting on several receivers at once: [`select`](mod@select) and [`select!`]. Async receives and
+//!   sends (`recv_async`, `recv_view_async`, `into_stream`, `send_async`): the `tokio` feature.
 //! - Everything that can go wrong: [`Error`].
 //! - Which types a message can hold, and how to declare one ipmpsc does not know:
 //!   [`schema`](schema#which-types-have-a-schema), [`opaque_schema!`].
 //!
 //! # Cargo features
 //!
-//! Off by default; each implements [`SchemaType`] and [`SchemaView`] for another crate's types
-//! and turns on that crate's `serde` feature:
+//! Off by default.
+//!
+//! - `tokio` (or its other name, `async`): `TypedReceiver::recv_async`,
+//!   `recv_view_async`, `TypedReceiver::into_stream` (a `futures_core::Stream`),
+//!   `TypedSender::send_async` and `send_view_async`. The futures work on any executor
+//!   (they are tested on tokio); they are woken by one waiter thread per process, which sleeps
+//!   on the channels' futex words, so nothing polls. The one dependency it adds is
+//!   `futures-core`.
+//!
+//! The others each implement [`SchemaType`] and [`SchemaView`] for another crate's types and
+//! turn on that crate's `serde` feature:
 //!
 //! - `uuid`: `uuid::Uuid` (its 16 bytes; its own view).
 //! - `bytes`: `bytes::Bytes` and `bytes::BytesMut` (a byte string, hashed and viewed as
