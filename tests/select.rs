@@ -334,3 +334,18 @@ fn a_receiver_with_an_error_to_report_is_ready() {
         Err(Error::ReceiverAlreadyExists { .. })
     ));
 }
+
+#[test]
+fn select_macro_takes_block_bodies_followed_by_commas() {
+    let (pa, pb) = (ShmPath::new("selc-a"), ShmPath::new("selc-b"));
+    let mut a = Note::create_receiver(&pa.path, 4096).unwrap();
+    let mut b = Note::create_receiver(&pb.path, 4096).unwrap();
+    let tx = Note::open_sender(&pb.path).unwrap();
+    tx.send(&Note::Line { id: 0, seq: 0, text: String::new() }).unwrap();
+    let r = ipmpsc::select! {
+        recv(a) -> m => { m.unwrap(); 1 },
+        recv(b) -> m => { m.unwrap(); 2 },
+        default(T) => { 3 },
+    };
+    assert_eq!(r, 2);
+}

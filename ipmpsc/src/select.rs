@@ -371,7 +371,14 @@ macro_rules! select {
 #[macro_export]
 macro_rules! __select_parse {
     (@arms [$($done:tt)*] @names [$name:ident $($names:ident)*]
-     @rest [recv($rx:expr) -> $p:pat => $body:block $(,)? $($rest:tt)*]) => {
+     @rest [recv($rx:expr) -> $p:pat => $body:block, $($rest:tt)*]) => {
+        $crate::__select_parse! {
+            @arms [$($done)* ($name, $rx, $p, $body)] @names [$($names)*] @rest [$($rest)*]
+        }
+    };
+    // A block needs no comma after it (`$(,)?` before the rest would be ambiguous).
+    (@arms [$($done:tt)*] @names [$name:ident $($names:ident)*]
+     @rest [recv($rx:expr) -> $p:pat => $body:block $($rest:tt)*]) => {
         $crate::__select_parse! {
             @arms [$($done)* ($name, $rx, $p, $body)] @names [$($names)*] @rest [$($rest)*]
         }
