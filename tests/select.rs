@@ -349,3 +349,31 @@ fn select_macro_takes_block_bodies_followed_by_commas() {
     };
     assert_eq!(r, 2);
 }
+
+#[test]
+fn select_macro_is_round_robin_when_both_receivers_are_ready() {
+    // Both channels hold a backlog: the macro must alternate (as its docs and `ready` say),
+    // not drain the first arm's channel before it looks at the second.
+    let (pa, pb) = (ShmPath::new("selrr-a"), ShmPath::new("selrr-b"));
+    let mut a = Note::create_receiver(&pa.path, 1 << 14).unwrap();
+    let mut b = Note::create_receiver(&pb.path, 1 << 14).unwrap();
+    let (ta, tb) = (
+        Note::open_sender(&pa.path).unwrap(),
+        Note::open_sender(&pb.path).unwrap(),
+    );
+    for seq in 0..20 {
+        let text = String::new();
+        ta.send(&Note::Line { id: 1, seq, text: text.clone() }).unwrap();
+        tb.send(&Note::Line { id: 2, seq, text }).unwrap();
+    }
+    let mut order = Vec::new();
+    for _ in 0..20 {
+        ipmpsc::select! {
+            recv(a) -> m => { m.unwrap(); order.push('a') },
+            recv(b) -> m => { m.unwrap(); order.push('b') },
+            default => panic!("both channels hold messages"),
+        }
+    }
+    let from_b = order.iter().filter(|&&c| c == 'b').count();
+    assert_eq!(from_b, 10, "one flooding channel starves the other: {order:?}");
+}

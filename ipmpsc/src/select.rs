@@ -422,7 +422,9 @@ macro_rules! __select_parse {
     };
 }
 
-/// The code of [`select!`], once parsed.
+/// The code of [`select!`], once parsed. The arms are tried in round-robin order, from the
+/// one after the arm that ran last on this thread (or from the receiver the wait reported),
+/// as [`ready`] reports them: a flooding channel in the first arm does not starve the others.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_expand {
@@ -430,15 +432,39 @@ macro_rules! __select_expand {
         let __ipmpsc_deadline = $crate::select::__deadline($timeout);
         // A tuple, so that a `&mut receiver` argument (a temporary) lives as long as it.
         $( let mut $name = (&mut $rx, ::core::option::Option::None); )+
-        let __ipmpsc_timed_out = loop {
+        let __ipmpsc_n: usize = [$(::core::stringify!($name)),+].len();
+        let mut __ipmpsc_start = $crate::select::__start(__ipmpsc_n);
+        let __ipmpsc_timed_out = 'ipmpsc_select: loop {
+            // The arms from `start` on, then those before it.
+            let __ipmpsc_k = 0usize;
             $(
-                if let ::core::option::Option::Some(r) = $crate::select::__try(&mut *$name.0) {
-                    $name.1 = ::core::option::Option::Some(r);
-                    break false;
+                if __ipmpsc_k >= __ipmpsc_start {
+                    if let ::core::option::Option::Some(r) = $crate::select::__try(&mut *$name.0) {
+                        $name.1 = ::core::option::Option::Some(r);
+                        $crate::select::__ran(__ipmpsc_k);
+                        break 'ipmpsc_select false;
+                    }
                 }
+                let __ipmpsc_k = __ipmpsc_k + 1;
             )+
-            if !$crate::select::__wait(&mut [$(&mut *$name.0 as &mut dyn $crate::select::Selectable),+], __ipmpsc_deadline) {
-                break true;
+            let __ipmpsc_k = 0usize;
+            $(
+                if __ipmpsc_k < __ipmpsc_start {
+                    if let ::core::option::Option::Some(r) = $crate::select::__try(&mut *$name.0) {
+                        $name.1 = ::core::option::Option::Some(r);
+                        $crate::select::__ran(__ipmpsc_k);
+                        break 'ipmpsc_select false;
+                    }
+                }
+                let __ipmpsc_k = __ipmpsc_k + 1;
+            )+
+            let _ = __ipmpsc_k;
+            match $crate::select::__wait(
+                &mut [$(&mut *$name.0 as &mut dyn $crate::select::Selectable),+],
+                __ipmpsc_deadline,
+            ) {
+                ::core::option::Option::Some(i) => __ipmpsc_start = i,
+                ::core::option::Option::None => break 'ipmpsc_select true,
             }
         };
         $( let $name = $name.1; )+
@@ -496,9 +522,30 @@ pub fn __deadline(timeout: Option<Duration>) -> Option<Instant> {
     timeout.and_then(deadline_after)
 }
 
-/// [`select!`]: waits until a receiver is ready (`true`) or the deadline passed (`false`).
+/// [`select!`]: the arm to try first (round robin per thread, as [`ready`]).
 #[doc(hidden)]
-pub fn __wait(receivers: &mut [&mut dyn Selectable], deadline: Option<Instant>) -> bool {
-    // The macro passes 1 to 32 receivers, which `wait` never refuses.
-    !matches!(wait(receivers, deadline), Ok(None))
+pub fn __start(n: usize) -> usize {
+    NEXT_START.with(Cell::get) % n
+}
+
+/// [`select!`]: arm `k` ran; the next select of this thread starts after it.
+#[doc(hidden)]
+pub fn __ran(k: usize) {
+    NEXT_START.with(|s| s.set(k + 1));
+}
+
+/// [`select!`]: waits until a receiver is ready (`Some` of its index) or the deadline passed
+/// (`None`).
+#[doc(hidden)]
+pub fn __wait(receivers: &mut [&mut dyn Selectable], deadline: Option<Instant>) -> Option<usize> {
+    // The macro passes 1 to 32 receivers, which `wait` never refuses; with no deadline it
+    // returns only with a receiver.
+    loop {
+        match wait(receivers, deadline) {
+            Ok(Some(i)) => return Some(i),
+            Ok(None) if deadline.is_some() => return None,
+            Ok(None) => {}
+            Err(_) => return Some(0),
+        }
+    }
 }
