@@ -352,3 +352,14 @@ fn a_task_draining_a_busy_channel_lets_other_tasks_run() {
         "the draining task never yielded to the other task"
     );
 }
+
+#[test]
+fn a_forked_child_waits_asynchronously_with_a_waiter_thread_of_its_own() {
+    // The parent's waiter thread is not in the child: a child that registered with it would
+    // never be woken.
+    let mut c = ChildProc::spawn(CHILD, &["async-fork"], &[]);
+    c.expect_out("PARENT GOT", T);
+    c.expect_out("CHILD GOT", T);
+    c.expect_out("DONE", T);
+    c.wait_success(T);
+}
