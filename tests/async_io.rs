@@ -363,3 +363,55 @@ fn a_forked_child_waits_asynchronously_with_a_waiter_thread_of_its_own() {
     c.expect_out("DONE", T);
     c.wait_success(T);
 }
+
+#[test]
+fn a_waker_that_drops_the_waiting_stream_does_not_stop_the_waiter() {
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Wake, Waker};
+    type Slot = Arc<Mutex<Option<ipmpsc::RecvStream<Note>>>>;
+    // An executor that is gone drops a task's future when the task is woken (as async-task's
+    // `Runnable` does): the future's registration goes away inside `wake`.
+    struct DropOnWake(Slot);
+    impl Wake for DropOnWake {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            let stream = self.0.lock().unwrap().take();
+            drop(stream);
+        }
+    }
+    let (pa, pb) = (ShmPath::new("async-wd-a"), ShmPath::new("async-wd-b"));
+    let mut stream = Note::create_receiver(&pa.path, 4096).unwrap().into_stream();
+    let tx = Note::open_sender(&pa.path).unwrap();
+    let slot: Slot = Arc::default();
+    let waker = Waker::from(Arc::new(DropOnWake(Arc::clone(&slot))));
+    let first = stream.poll_next_unpin(&mut Context::from_waker(&waker));
+    assert!(first.is_pending());
+    *slot.lock().unwrap() = Some(stream);
+    tx.send(&Note::Line { id: 0, seq: 0, text: String::new() }).unwrap();
+
+    // The waiter thread goes on serving other futures.
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let path_b = pb.path.clone();
+    std::thread::spawn(move || {
+        let mut rx = Note::create_receiver(&path_b, 4096).unwrap();
+        let tx = Note::open_sender(&path_b).unwrap();
+        let (waker, woken) = flag_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut recv = Box::pin(rx.recv_async());
+        assert!(recv.as_mut().poll(&mut cx).is_pending());
+        tx.send(&Note::Line { id: 1, seq: 0, text: String::new() }).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !woken.load(std::sync::atomic::Ordering::SeqCst) {
+            assert!(std::time::Instant::now() < deadline, "never woken");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(recv.as_mut().poll(&mut cx).is_ready());
+        done_tx.send(()).unwrap();
+    });
+    done_rx
+        .recv_timeout(T)
+        .expect("the waiter thread deadlocked in a waker that dropped its future");
+    assert!(slot.lock().unwrap().is_none());
+}

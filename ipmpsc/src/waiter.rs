@@ -71,7 +71,8 @@ struct Shard {
 
 impl Shard {
     fn lock(&self) -> MutexGuard<'_, Vec<Entry>> {
-        // A panic while the lock is held (a `Waker` that panics) leaves the list consistent.
+        // Nothing that can panic runs while the lock is held (wakers run outside it); a
+        // poisoned lock would leave the list consistent anyway.
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -84,6 +85,7 @@ impl Shard {
     /// whose word moved or whose deadline came, and start again.
     fn run(&self) {
         let mut rings: Vec<(Arc<Ring>, Word, u32)> = Vec::with_capacity(PER_THREAD);
+        let mut due: Vec<Entry> = Vec::with_capacity(PER_THREAD);
         loop {
             let control = self.control.load(Ordering::SeqCst);
             let mut deadline: Option<Instant> = None;
@@ -91,14 +93,14 @@ impl Shard {
             {
                 let mut entries = self.lock();
                 let now = Instant::now();
-                entries.retain(|e| {
-                    if e.interest.due(now) {
-                        e.waker.wake_by_ref();
-                        false
+                let mut i = 0;
+                while i < entries.len() {
+                    if entries[i].interest.due(now) {
+                        due.push(entries.swap_remove(i));
                     } else {
-                        true
+                        i += 1;
                     }
-                });
+                }
                 for e in entries.iter() {
                     let i = &e.interest;
                     rings.push((Arc::clone(&i.ring), i.word, i.seq));
@@ -106,6 +108,11 @@ impl Shard {
                         deadline = Some(deadline.map_or(d, |x| x.min(d)));
                     }
                 }
+            }
+            // Woken with the list unlocked: a waker may drop its future there and then (an
+            // executor that is gone does), whose registration takes the lock.
+            for e in due.drain(..) {
+                e.waker.wake();
             }
             let mut words: Vec<(&AtomicU32, u32)> = rings
                 .iter()
