@@ -345,7 +345,7 @@ fn select_macro_takes_block_bodies_followed_by_commas() {
     let r = ipmpsc::select! {
         recv(a) -> m => { m.unwrap(); 1 },
         recv(b) -> m => { m.unwrap(); 2 },
-        default(T) => { 3 },
+        default(T) => 3,
     };
     assert_eq!(r, 2);
 }
@@ -376,4 +376,24 @@ fn select_macro_is_round_robin_when_both_receivers_are_ready() {
     }
     let from_b = order.iter().filter(|&&c| c == 'b').count();
     assert_eq!(from_b, 10, "one flooding channel starves the other: {order:?}");
+}
+
+/// A `select!` over receivers that a function borrows (`&mut` parameters, which are not
+/// themselves `mut`).
+fn select_borrowed(a: &mut common::NoteReceiver, b: &mut common::NoteReceiver) -> u32 {
+    ipmpsc::select! {
+        recv(a) -> m => { m.unwrap(); 1 },
+        recv(b) -> m => { m.unwrap(); 2 },
+        default(T) => 0,
+    }
+}
+
+#[test]
+fn select_macro_takes_mut_references_held_in_plain_bindings() {
+    let (pa, pb) = (ShmPath::new("selp-a"), ShmPath::new("selp-b"));
+    let mut a = Note::create_receiver(&pa.path, 4096).unwrap();
+    let mut b = Note::create_receiver(&pb.path, 4096).unwrap();
+    let tx = Note::open_sender(&pb.path).unwrap();
+    tx.send(&Note::Line { id: 0, seq: 0, text: String::new() }).unwrap();
+    assert_eq!(select_borrowed(&mut a, &mut b), 2);
 }

@@ -429,9 +429,11 @@ macro_rules! __select_parse {
 #[macro_export]
 macro_rules! __select_expand {
     ([$(($name:ident, $rx:expr, $p:pat, $body:expr))+] $timeout:expr, $default:expr) => {{
+        use $crate::select::__SelectArg as _;
         let __ipmpsc_deadline = $crate::select::__deadline($timeout);
-        // A tuple, so that a `&mut receiver` argument (a temporary) lives as long as it.
-        $( let mut $name = (&mut $rx, ::core::option::Option::None); )+
+        // A method call, so that a `&mut` to a receiver is reborrowed (its binding need not
+        // be `mut`) and a receiver is borrowed.
+        $( let mut $name = ($rx.__ipmpsc_select_arg(), ::core::option::Option::None); )+
         let __ipmpsc_n: usize = [$(::core::stringify!($name)),+].len();
         let mut __ipmpsc_start = $crate::select::__start(__ipmpsc_n);
         let __ipmpsc_timed_out = 'ipmpsc_select: loop {
@@ -507,6 +509,19 @@ impl<T: Selectable + ?Sized> sealed::Sealed for &mut T {}
 impl<T: Selectable + ?Sized> Selectable for &mut T {
     fn __select_core(&mut self) -> SelectCore<'_> {
         (**self).__select_core()
+    }
+}
+
+/// [`select!`]: a `recv` argument (a typed receiver, or a `&mut` to one, through method-call
+/// auto-deref) as a `&mut` to the receiver.
+#[doc(hidden)]
+pub trait __SelectArg {
+    fn __ipmpsc_select_arg(&mut self) -> &mut Self;
+}
+
+impl<M: crate::Channel> __SelectArg for crate::TypedReceiver<M> {
+    fn __ipmpsc_select_arg(&mut self) -> &mut Self {
+        self
     }
 }
 
