@@ -262,6 +262,11 @@ fn wait_in_order(
             }
             return Some(i);
         }
+        // Before announcing: a sleeper announced and never slept on costs the next commit
+        // a `FUTEX_WAKE` nobody needs.
+        if deadline.is_some_and(|d| now >= d) {
+            return None;
+        }
         let mut sleeps = Vec::with_capacity(n);
         for i in order(n, start) {
             let Some(c) = receivers[i].__select_core().0 else {
@@ -278,7 +283,6 @@ fn wait_in_order(
             *w = (sleep.word(), sleep.seq);
         }
         let timeout = match deadline {
-            Some(d) if now >= d => return None,
             Some(d) => Some(cap.map_or(d - now, |c| c.min(d - now))),
             None => cap,
         };
@@ -562,5 +566,25 @@ pub fn __wait(receivers: &mut [&mut dyn Selectable], deadline: Option<Instant>) 
             Ok(None) => {}
             Err(_) => return Some(0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::Ordering;
+
+    #[test]
+    fn a_select_whose_time_is_up_announces_no_sleeper() {
+        // A sleeper left announced costs the channel's next commit a `FUTEX_WAKE` that
+        // nobody needs: a poll loop of `select! { ..., default => ... }` would make every
+        // send a syscall.
+        let (_path, buffer) = crate::SharedRingBuffer::create_temp(4096).unwrap();
+        let mut rx = crate::Receiver::new(buffer);
+        for _ in 0..3 {
+            assert_eq!(ready_timeout(&mut [&mut rx], Duration::ZERO).unwrap(), None);
+        }
+        let sleepers = &rx.ring().header().data_wait.sleepers;
+        assert_eq!(sleepers.load(Ordering::SeqCst), 0);
     }
 }
