@@ -389,7 +389,12 @@ fn a_waker_that_drops_the_waiting_stream_does_not_stop_the_waiter() {
     let first = stream.poll_next_unpin(&mut Context::from_waker(&waker));
     assert!(first.is_pending());
     *slot.lock().unwrap() = Some(stream);
-    tx.send(&Note::Line { id: 0, seq: 0, text: String::new() }).unwrap();
+    tx.send(&Note::Line {
+        id: 0,
+        seq: 0,
+        text: String::new(),
+    })
+    .unwrap();
 
     // The waiter thread goes on serving other futures.
     let (done_tx, done_rx) = std::sync::mpsc::channel();
@@ -401,7 +406,12 @@ fn a_waker_that_drops_the_waiting_stream_does_not_stop_the_waiter() {
         let mut cx = Context::from_waker(&waker);
         let mut recv = Box::pin(rx.recv_async());
         assert!(recv.as_mut().poll(&mut cx).is_pending());
-        tx.send(&Note::Line { id: 1, seq: 0, text: String::new() }).unwrap();
+        tx.send(&Note::Line {
+            id: 1,
+            seq: 0,
+            text: String::new(),
+        })
+        .unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while !woken.load(std::sync::atomic::Ordering::SeqCst) {
             assert!(std::time::Instant::now() < deadline, "never woken");

@@ -341,7 +341,12 @@ fn select_macro_takes_block_bodies_followed_by_commas() {
     let mut a = Note::create_receiver(&pa.path, 4096).unwrap();
     let mut b = Note::create_receiver(&pb.path, 4096).unwrap();
     let tx = Note::open_sender(&pb.path).unwrap();
-    tx.send(&Note::Line { id: 0, seq: 0, text: String::new() }).unwrap();
+    tx.send(&Note::Line {
+        id: 0,
+        seq: 0,
+        text: String::new(),
+    })
+    .unwrap();
     let r = ipmpsc::select! {
         recv(a) -> m => { m.unwrap(); 1 },
         recv(b) -> m => { m.unwrap(); 2 },
@@ -363,7 +368,12 @@ fn select_macro_is_round_robin_when_both_receivers_are_ready() {
     );
     for seq in 0..20 {
         let text = String::new();
-        ta.send(&Note::Line { id: 1, seq, text: text.clone() }).unwrap();
+        ta.send(&Note::Line {
+            id: 1,
+            seq,
+            text: text.clone(),
+        })
+        .unwrap();
         tb.send(&Note::Line { id: 2, seq, text }).unwrap();
     }
     let mut order = Vec::new();
@@ -375,7 +385,10 @@ fn select_macro_is_round_robin_when_both_receivers_are_ready() {
         }
     }
     let from_b = order.iter().filter(|&&c| c == 'b').count();
-    assert_eq!(from_b, 10, "one flooding channel starves the other: {order:?}");
+    assert_eq!(
+        from_b, 10,
+        "one flooding channel starves the other: {order:?}"
+    );
 }
 
 /// A `select!` over receivers that a function borrows (`&mut` parameters, which are not
@@ -394,6 +407,11 @@ fn select_macro_takes_mut_references_held_in_plain_bindings() {
     let mut a = Note::create_receiver(&pa.path, 4096).unwrap();
     let mut b = Note::create_receiver(&pb.path, 4096).unwrap();
     let tx = Note::open_sender(&pb.path).unwrap();
-    tx.send(&Note::Line { id: 0, seq: 0, text: String::new() }).unwrap();
+    tx.send(&Note::Line {
+        id: 0,
+        seq: 0,
+        text: String::new(),
+    })
+    .unwrap();
     assert_eq!(select_borrowed(&mut a, &mut b), 2);
 }

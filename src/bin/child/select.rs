@@ -129,7 +129,12 @@ fn wait_async_once(who: &str) {
     let sender = std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_millis(50));
         let text = String::new();
-        tx.send(&Note::Line { id: 0, seq: 0, text }).unwrap_or_else(|e| fail(e));
+        tx.send(&Note::Line {
+            id: 0,
+            seq: 0,
+            text,
+        })
+        .unwrap_or_else(|e| fail(e));
     });
     match block_on(rx.recv_async(), std::time::Duration::from_secs(5)) {
         Some(Ok(_)) => println!("{who} GOT"),
