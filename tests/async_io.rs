@@ -425,3 +425,33 @@ fn a_waker_that_drops_the_waiting_stream_does_not_stop_the_waiter() {
         .expect("the waiter thread deadlocked in a waker that dropped its future");
     assert!(slot.lock().unwrap().is_none());
 }
+
+#[test]
+fn a_temporary_receiver_that_waited_asynchronously_removes_its_file_when_dropped() {
+    // The waiter thread holds the channels it sleeps on for a moment after a future goes
+    // away: the file must go with the receiver all the same, not when the waiter lets go
+    // (which a process that exits at once never sees).
+    use std::task::Context;
+    let (waker, _) = flag_waker();
+    let mut left = 0;
+    for _ in 0..200 {
+        let mut rx = Note::create_temp_receiver(4096).unwrap();
+        let path = rx.path().to_path_buf();
+        {
+            let mut recv = Box::pin(rx.recv_async());
+            assert!(recv
+                .as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending());
+        }
+        drop(rx);
+        if path.exists() {
+            left += 1;
+            let deadline = std::time::Instant::now() + T;
+            while path.exists() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+    assert_eq!(left, 0, "files outlived their receivers");
+}
