@@ -352,3 +352,106 @@ fn a_task_draining_a_busy_channel_lets_other_tasks_run() {
         "the draining task never yielded to the other task"
     );
 }
+
+#[test]
+fn a_forked_child_waits_asynchronously_with_a_waiter_thread_of_its_own() {
+    // The parent's waiter thread is not in the child: a child that registered with it would
+    // never be woken.
+    let mut c = ChildProc::spawn(CHILD, &["async-fork"], &[]);
+    c.expect_out("PARENT GOT", T);
+    c.expect_out("CHILD GOT", T);
+    c.expect_out("DONE", T);
+    c.wait_success(T);
+}
+
+#[test]
+fn a_waker_that_drops_the_waiting_stream_does_not_stop_the_waiter() {
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Wake, Waker};
+    type Slot = Arc<Mutex<Option<ipmpsc::RecvStream<Note>>>>;
+    // An executor that is gone drops a task's future when the task is woken (as async-task's
+    // `Runnable` does): the future's registration goes away inside `wake`.
+    struct DropOnWake(Slot);
+    impl Wake for DropOnWake {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            let stream = self.0.lock().unwrap().take();
+            drop(stream);
+        }
+    }
+    let (pa, pb) = (ShmPath::new("async-wd-a"), ShmPath::new("async-wd-b"));
+    let mut stream = Note::create_receiver(&pa.path, 4096).unwrap().into_stream();
+    let tx = Note::open_sender(&pa.path).unwrap();
+    let slot: Slot = Arc::default();
+    let waker = Waker::from(Arc::new(DropOnWake(Arc::clone(&slot))));
+    let first = stream.poll_next_unpin(&mut Context::from_waker(&waker));
+    assert!(first.is_pending());
+    *slot.lock().unwrap() = Some(stream);
+    tx.send(&Note::Line {
+        id: 0,
+        seq: 0,
+        text: String::new(),
+    })
+    .unwrap();
+
+    // The waiter thread goes on serving other futures.
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let path_b = pb.path.clone();
+    std::thread::spawn(move || {
+        let mut rx = Note::create_receiver(&path_b, 4096).unwrap();
+        let tx = Note::open_sender(&path_b).unwrap();
+        let (waker, woken) = flag_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut recv = Box::pin(rx.recv_async());
+        assert!(recv.as_mut().poll(&mut cx).is_pending());
+        tx.send(&Note::Line {
+            id: 1,
+            seq: 0,
+            text: String::new(),
+        })
+        .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !woken.load(std::sync::atomic::Ordering::SeqCst) {
+            assert!(std::time::Instant::now() < deadline, "never woken");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(recv.as_mut().poll(&mut cx).is_ready());
+        done_tx.send(()).unwrap();
+    });
+    done_rx
+        .recv_timeout(T)
+        .expect("the waiter thread deadlocked in a waker that dropped its future");
+    assert!(slot.lock().unwrap().is_none());
+}
+
+#[test]
+fn a_temporary_receiver_that_waited_asynchronously_removes_its_file_when_dropped() {
+    // The waiter thread holds the channels it sleeps on for a moment after a future goes
+    // away: the file must go with the receiver all the same, not when the waiter lets go
+    // (which a process that exits at once never sees).
+    use std::task::Context;
+    let (waker, _) = flag_waker();
+    let mut left = 0;
+    for _ in 0..200 {
+        let mut rx = Note::create_temp_receiver(4096).unwrap();
+        let path = rx.path().to_path_buf();
+        {
+            let mut recv = Box::pin(rx.recv_async());
+            assert!(recv
+                .as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending());
+        }
+        drop(rx);
+        if path.exists() {
+            left += 1;
+            let deadline = std::time::Instant::now() + T;
+            while path.exists() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+    assert_eq!(left, 0, "files outlived their receivers");
+}

@@ -262,6 +262,11 @@ fn wait_in_order(
             }
             return Some(i);
         }
+        // Before announcing: a sleeper announced and never slept on costs the next commit
+        // a `FUTEX_WAKE` nobody needs.
+        if deadline.is_some_and(|d| now >= d) {
+            return None;
+        }
         let mut sleeps = Vec::with_capacity(n);
         for i in order(n, start) {
             let Some(c) = receivers[i].__select_core().0 else {
@@ -278,7 +283,6 @@ fn wait_in_order(
             *w = (sleep.word(), sleep.seq);
         }
         let timeout = match deadline {
-            Some(d) if now >= d => return None,
             Some(d) => Some(cap.map_or(d - now, |c| c.min(d - now))),
             None => cap,
         };
@@ -371,7 +375,14 @@ macro_rules! select {
 #[macro_export]
 macro_rules! __select_parse {
     (@arms [$($done:tt)*] @names [$name:ident $($names:ident)*]
-     @rest [recv($rx:expr) -> $p:pat => $body:block $(,)? $($rest:tt)*]) => {
+     @rest [recv($rx:expr) -> $p:pat => $body:block, $($rest:tt)*]) => {
+        $crate::__select_parse! {
+            @arms [$($done)* ($name, $rx, $p, $body)] @names [$($names)*] @rest [$($rest)*]
+        }
+    };
+    // A block needs no comma after it (`$(,)?` before the rest would be ambiguous).
+    (@arms [$($done:tt)*] @names [$name:ident $($names:ident)*]
+     @rest [recv($rx:expr) -> $p:pat => $body:block $($rest:tt)*]) => {
         $crate::__select_parse! {
             @arms [$($done)* ($name, $rx, $p, $body)] @names [$($names)*] @rest [$($rest)*]
         }
@@ -415,23 +426,51 @@ macro_rules! __select_parse {
     };
 }
 
-/// The code of [`select!`], once parsed.
+/// The code of [`select!`], once parsed. The arms are tried in round-robin order, from the
+/// one after the arm that ran last on this thread (or from the receiver the wait reported),
+/// as [`ready`] reports them: a flooding channel in the first arm does not starve the others.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_expand {
     ([$(($name:ident, $rx:expr, $p:pat, $body:expr))+] $timeout:expr, $default:expr) => {{
+        use $crate::select::__SelectArg as _;
         let __ipmpsc_deadline = $crate::select::__deadline($timeout);
-        // A tuple, so that a `&mut receiver` argument (a temporary) lives as long as it.
-        $( let mut $name = (&mut $rx, ::core::option::Option::None); )+
-        let __ipmpsc_timed_out = loop {
+        // A method call, so that a `&mut` to a receiver is reborrowed (its binding need not
+        // be `mut`) and a receiver is borrowed.
+        $( let mut $name = ($rx.__ipmpsc_select_arg(), ::core::option::Option::None); )+
+        let __ipmpsc_n: usize = [$(::core::stringify!($name)),+].len();
+        let mut __ipmpsc_start = $crate::select::__start(__ipmpsc_n);
+        let __ipmpsc_timed_out = 'ipmpsc_select: loop {
+            // The arms from `start` on, then those before it.
+            let __ipmpsc_k = 0usize;
             $(
-                if let ::core::option::Option::Some(r) = $crate::select::__try(&mut *$name.0) {
-                    $name.1 = ::core::option::Option::Some(r);
-                    break false;
+                if __ipmpsc_k >= __ipmpsc_start {
+                    if let ::core::option::Option::Some(r) = $crate::select::__try(&mut *$name.0) {
+                        $name.1 = ::core::option::Option::Some(r);
+                        $crate::select::__ran(__ipmpsc_k);
+                        break 'ipmpsc_select false;
+                    }
                 }
+                let __ipmpsc_k = __ipmpsc_k + 1;
             )+
-            if !$crate::select::__wait(&mut [$(&mut *$name.0 as &mut dyn $crate::select::Selectable),+], __ipmpsc_deadline) {
-                break true;
+            let __ipmpsc_k = 0usize;
+            $(
+                if __ipmpsc_k < __ipmpsc_start {
+                    if let ::core::option::Option::Some(r) = $crate::select::__try(&mut *$name.0) {
+                        $name.1 = ::core::option::Option::Some(r);
+                        $crate::select::__ran(__ipmpsc_k);
+                        break 'ipmpsc_select false;
+                    }
+                }
+                let __ipmpsc_k = __ipmpsc_k + 1;
+            )+
+            let _ = __ipmpsc_k;
+            match $crate::select::__wait(
+                &mut [$(&mut *$name.0 as &mut dyn $crate::select::Selectable),+],
+                __ipmpsc_deadline,
+            ) {
+                ::core::option::Option::Some(i) => __ipmpsc_start = i,
+                ::core::option::Option::None => break 'ipmpsc_select true,
             }
         };
         $( let $name = $name.1; )+
@@ -477,6 +516,19 @@ impl<T: Selectable + ?Sized> Selectable for &mut T {
     }
 }
 
+/// [`select!`]: a `recv` argument (a typed receiver, or a `&mut` to one, through method-call
+/// auto-deref) as a `&mut` to the receiver.
+#[doc(hidden)]
+pub trait __SelectArg {
+    fn __ipmpsc_select_arg(&mut self) -> &mut Self;
+}
+
+impl<M: crate::Channel> __SelectArg for crate::TypedReceiver<M> {
+    fn __ipmpsc_select_arg(&mut self) -> &mut Self {
+        self
+    }
+}
+
 /// [`select!`]: what a receive of an arm returned, unless it found nothing.
 #[doc(hidden)]
 pub fn __try<R: SelectRecv>(r: &mut R) -> Option<Result<R::Message>> {
@@ -489,9 +541,50 @@ pub fn __deadline(timeout: Option<Duration>) -> Option<Instant> {
     timeout.and_then(deadline_after)
 }
 
-/// [`select!`]: waits until a receiver is ready (`true`) or the deadline passed (`false`).
+/// [`select!`]: the arm to try first (round robin per thread, as [`ready`]).
 #[doc(hidden)]
-pub fn __wait(receivers: &mut [&mut dyn Selectable], deadline: Option<Instant>) -> bool {
-    // The macro passes 1 to 32 receivers, which `wait` never refuses.
-    !matches!(wait(receivers, deadline), Ok(None))
+pub fn __start(n: usize) -> usize {
+    NEXT_START.with(Cell::get) % n
+}
+
+/// [`select!`]: arm `k` ran; the next select of this thread starts after it.
+#[doc(hidden)]
+pub fn __ran(k: usize) {
+    NEXT_START.with(|s| s.set(k + 1));
+}
+
+/// [`select!`]: waits until a receiver is ready (`Some` of its index) or the deadline passed
+/// (`None`).
+#[doc(hidden)]
+pub fn __wait(receivers: &mut [&mut dyn Selectable], deadline: Option<Instant>) -> Option<usize> {
+    // The macro passes 1 to 32 receivers, which `wait` never refuses; with no deadline it
+    // returns only with a receiver.
+    loop {
+        match wait(receivers, deadline) {
+            Ok(Some(i)) => return Some(i),
+            Ok(None) if deadline.is_some() => return None,
+            Ok(None) => {}
+            Err(_) => return Some(0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::Ordering;
+
+    #[test]
+    fn a_select_whose_time_is_up_announces_no_sleeper() {
+        // A sleeper left announced costs the channel's next commit a `FUTEX_WAKE` that
+        // nobody needs: a poll loop of `select! { ..., default => ... }` would make every
+        // send a syscall.
+        let (_path, buffer) = crate::SharedRingBuffer::create_temp(4096).unwrap();
+        let mut rx = crate::Receiver::new(buffer);
+        for _ in 0..3 {
+            assert_eq!(ready_timeout(&mut [&mut rx], Duration::ZERO).unwrap(), None);
+        }
+        let sleepers = &rx.ring().header().data_wait.sleepers;
+        assert_eq!(sleepers.load(Ordering::SeqCst), 0);
+    }
 }

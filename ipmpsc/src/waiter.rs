@@ -1,7 +1,7 @@
 //! The async side's sleeper: one thread per process (one more per [`PER_THREAD`] waiting
 //! futures) that sleeps on the futex words of every channel an async receive or send waits
 //! on, with `futex_waitv`, and wakes each future's `Waker` when its word moves or its
-//! deadline comes.
+//! deadline comes. A child made by `fork` starts threads of its own when it first waits.
 //!
 //! Why a thread and not a file descriptor for the runtime's reactor: the senders wake a
 //! receiver through a futex word in the shared mapping, which no reactor can poll. An fd
@@ -71,7 +71,8 @@ struct Shard {
 
 impl Shard {
     fn lock(&self) -> MutexGuard<'_, Vec<Entry>> {
-        // A panic while the lock is held (a `Waker` that panics) leaves the list consistent.
+        // Nothing that can panic runs while the lock is held (wakers run outside it); a
+        // poisoned lock would leave the list consistent anyway.
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -84,6 +85,7 @@ impl Shard {
     /// whose word moved or whose deadline came, and start again.
     fn run(&self) {
         let mut rings: Vec<(Arc<Ring>, Word, u32)> = Vec::with_capacity(PER_THREAD);
+        let mut due: Vec<Entry> = Vec::with_capacity(PER_THREAD);
         loop {
             let control = self.control.load(Ordering::SeqCst);
             let mut deadline: Option<Instant> = None;
@@ -91,14 +93,14 @@ impl Shard {
             {
                 let mut entries = self.lock();
                 let now = Instant::now();
-                entries.retain(|e| {
-                    if e.interest.due(now) {
-                        e.waker.wake_by_ref();
-                        false
+                let mut i = 0;
+                while i < entries.len() {
+                    if entries[i].interest.due(now) {
+                        due.push(entries.swap_remove(i));
                     } else {
-                        true
+                        i += 1;
                     }
-                });
+                }
                 for e in entries.iter() {
                     let i = &e.interest;
                     rings.push((Arc::clone(&i.ring), i.word, i.seq));
@@ -106,6 +108,11 @@ impl Shard {
                         deadline = Some(deadline.map_or(d, |x| x.min(d)));
                     }
                 }
+            }
+            // Woken with the list unlocked: a waker may drop its future there and then (an
+            // executor that is gone does), whose registration takes the lock.
+            for e in due.drain(..) {
+                e.waker.wake();
             }
             let mut words: Vec<(&AtomicU32, u32)> = rings
                 .iter()
@@ -129,14 +136,29 @@ impl Shard {
 
 /// Every waiter thread of the process.
 struct Waiter {
-    shards: Mutex<Vec<&'static Shard>>,
+    /// The fork generation the shards were made in (see [`Waiter::shards`]), and the shards.
+    shards: Mutex<(u64, Vec<&'static Shard>)>,
     next_id: AtomicU64,
+}
+
+impl Waiter {
+    /// The shards of this process. A child made by `fork` inherits its parent's list but
+    /// none of its threads: it passes the parent's shards over (they are never touched again)
+    /// and starts threads of its own.
+    fn shards(&self) -> MutexGuard<'_, (u64, Vec<&'static Shard>)> {
+        let mut shards = self.shards.lock().unwrap_or_else(|p| p.into_inner());
+        let generation = crate::sys::fork::generation();
+        if shards.0 != generation {
+            *shards = (generation, Vec::new());
+        }
+        shards
+    }
 }
 
 fn waiter() -> &'static Waiter {
     static WAITER: OnceLock<Waiter> = OnceLock::new();
     WAITER.get_or_init(|| Waiter {
-        shards: Mutex::new(Vec::new()),
+        shards: Mutex::new((crate::sys::fork::generation(), Vec::new())),
         next_id: AtomicU64::new(1),
     })
 }
@@ -146,6 +168,15 @@ fn waiter() -> &'static Waiter {
 pub(crate) struct Registration {
     shard: &'static Shard,
     id: u64,
+    /// The fork generation it was made in: a copy inherited by a forked child leaves the
+    /// parent's shard alone (its thread is not in the child, and its lock may never be let go).
+    generation: u64,
+}
+
+impl Registration {
+    fn inherited(&self) -> bool {
+        self.generation != crate::sys::fork::generation()
+    }
 }
 
 impl Shard {
@@ -178,10 +209,17 @@ impl Registration {
             interest,
             waker,
         };
-        let mut shards = w.shards.lock().unwrap_or_else(|p| p.into_inner());
-        for &shard in shards.iter() {
+        let mut shards = w.shards();
+        let generation = shards.0;
+        for &shard in shards.1.iter() {
             match shard.try_push(entry) {
-                Ok(()) => return Ok(Registration { shard, id }),
+                Ok(()) => {
+                    return Ok(Registration {
+                        shard,
+                        id,
+                        generation,
+                    })
+                }
                 Err(back) => entry = back,
             }
         }
@@ -195,14 +233,21 @@ impl Registration {
         std::thread::Builder::new()
             .name("ipmpsc-waiter".into())
             .spawn(move || shard.run())?;
-        shards.push(shard);
-        Ok(Registration { shard, id })
+        shards.1.push(shard);
+        Ok(Registration {
+            shard,
+            id,
+            generation,
+        })
     }
 
     /// Replaces what the future waits for (it was polled again before being woken).
     /// `false` if its entry is gone (the thread woke it and took it out) and its shard is
     /// full: register anew.
     fn update(&mut self, interest: Interest, waker: &Waker) -> std::result::Result<(), Interest> {
+        if self.inherited() {
+            return Err(interest);
+        }
         let mut entries = self.shard.lock();
         if let Some(e) = entries.iter_mut().find(|e| e.id == self.id) {
             e.interest = interest;
@@ -225,6 +270,9 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
+        if self.inherited() {
+            return;
+        }
         let mut entries = self.shard.lock();
         if let Some(i) = entries.iter().position(|e| e.id == self.id) {
             entries.swap_remove(i);

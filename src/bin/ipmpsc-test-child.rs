@@ -50,7 +50,7 @@ pub(crate) fn usage() -> ! {
          read-locker <path> <offset> [<len>] | limited-create <path> <headroom> | fork-use <path>\n\
          zc-fork <path> use|drop | refused-create-fork <path> <millis> | create-loop <path> <millis>\n\
          typed-sender <path> msg|note <id> | produce-notes <path> <id> <count>\n\
-         typed-consumer <path> <count>\n\
+         typed-consumer <path> <count> | async-fork\n\
          temp-receiver return|panic | temp-fork | temp-many <n> | wait-sender <path> <millis>|max\n\
          view-sender <path>"
     );
@@ -643,6 +643,7 @@ fn main() {
         ["limited-create", path, headroom] => edges::limited_create(path, num(headroom)),
         ["temp-receiver", how] => conveniences::temp_receiver(how),
         ["temp-fork"] => conveniences::temp_fork(),
+        ["async-fork"] => select::async_fork(),
         ["temp-many", n] => conveniences::temp_many(num(n)),
         ["wait-sender", path, timeout] => conveniences::wait_sender(path, timeout),
         ["view-sender", path] => conveniences::view_sender(path),

@@ -183,7 +183,8 @@ impl SharedRingBuffer {
         schema: &Schema,
     ) -> Result<(SharedRingBuffer, Consumer)> {
         let c = Ring::create_temp(capacity, schema, true)?;
-        let consumer = c.consumer.expect("created as the receiver");
+        let mut consumer = c.consumer.expect("created as the receiver");
+        consumer.remove_file_on_drop();
         Ok((SharedRingBuffer { ring: c.ring }, consumer))
     }
 

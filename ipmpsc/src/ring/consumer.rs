@@ -105,6 +105,9 @@ pub(crate) struct Consumer {
     senders: Option<SendersWatch>,
     /// The first `Corrupt` diagnosis; the channel is unusable from then on.
     broken: Option<String>,
+    /// A temporary channel whose file goes with its receiver (see
+    /// [`Consumer::remove_file_on_drop`]).
+    remove_file: bool,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -165,6 +168,7 @@ impl Consumer {
             pending: None,
             senders: None,
             broken: None,
+            remove_file: false,
         };
         consumer.release();
         Ok(Claimed::Consumer(consumer))
@@ -179,6 +183,14 @@ impl Consumer {
         }
         let from = self.pending.map_or(self.head, |r| r.pos + r.size);
         self.ring.committed_messages(from, limit)
+    }
+
+    /// Removes the channel's file (a temporary one) when the consumer is dropped, rather than
+    /// when the last `Arc` of its ring goes: the async waiter thread holds the rings it sleeps
+    /// on for a moment after their futures went away, and a process that exits meanwhile
+    /// would leave the file behind.
+    pub(crate) fn remove_file_on_drop(&mut self) {
+        self.remove_file = true;
     }
 
     /// Sets the spin before sleeping.
@@ -742,6 +754,9 @@ impl Drop for Consumer {
         self.free_pending();
         self.release();
         self.ring.release_receiver();
+        if self.remove_file {
+            self.ring.remove_temporary();
+        }
     }
 }
 

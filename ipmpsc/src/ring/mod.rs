@@ -238,6 +238,14 @@ impl Ring {
         self.temporary.store(true, Ordering::Release);
     }
 
+    /// Removes the file of a temporary channel now, if the path still names it (and this is
+    /// not a forked child's copy); the ring's drop then has nothing left to remove.
+    pub(crate) fn remove_temporary(&self) {
+        if self.temporary.swap(false, Ordering::AcqRel) && !self.inherited() {
+            let _ = crate::sys::file::remove_if_is(&self.path, &self.receiver_file);
+        }
+    }
+
     /// `Ok` if this mapping was made by this process; an error if it is a copy a forked child
     /// inherited: its descriptors point at `/dev/null` and its slots and role are the
     /// parent's, so using it would act in the parent's name. `end` names the channel end
@@ -429,8 +437,6 @@ impl Drop for Ring {
     fn drop(&mut self) {
         // A forked child's copy removes nothing of its parent's; and a file that is no longer
         // the one this ring maps (removed, or replaced at its path by someone else) stays.
-        if *self.temporary.get_mut() && !self.inherited() {
-            let _ = crate::sys::file::remove_if_is(&self.path, &self.receiver_file);
-        }
+        self.remove_temporary();
     }
 }

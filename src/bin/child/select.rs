@@ -88,3 +88,80 @@ pub(crate) fn typed_consumer(path: &str, count: u64) -> ! {
     println!("GOT {count}");
     std::process::exit(0)
 }
+
+/// Polls `f` on this thread until it completes, polling again only when it was woken;
+/// `None` if no wake-up came within `timeout` (a lost wake-up).
+fn block_on<F: std::future::Future>(f: F, timeout: std::time::Duration) -> Option<F::Output> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Flag(AtomicBool, std::thread::Thread);
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+            self.1.unpark();
+        }
+    }
+    let flag = Arc::new(Flag(AtomicBool::new(true), std::thread::current()));
+    let waker = Waker::from(Arc::clone(&flag));
+    let mut cx = Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if flag.0.swap(false, Ordering::SeqCst) {
+            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return Some(v);
+            }
+        }
+        let now = std::time::Instant::now();
+        if now >= deadline {
+            return None;
+        }
+        std::thread::park_timeout(deadline - now);
+    }
+}
+
+/// An async receive that has to wait (a sender thread sends after a pause): `GOT` if it was
+/// woken, `HUNG` if not.
+fn wait_async_once(who: &str) {
+    let mut rx = Note::create_temp_receiver(4096).unwrap_or_else(|e| fail(e));
+    let tx = Note::open_sender(rx.path()).unwrap_or_else(|e| fail(e));
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let text = String::new();
+        tx.send(&Note::Line {
+            id: 0,
+            seq: 0,
+            text,
+        })
+        .unwrap_or_else(|e| fail(e));
+    });
+    match block_on(rx.recv_async(), std::time::Duration::from_secs(5)) {
+        Some(Ok(_)) => println!("{who} GOT"),
+        Some(Err(e)) => println!("{who} ERR {e}"),
+        None => println!("{who} HUNG"),
+    }
+    sender.join().unwrap();
+}
+
+/// `async-fork`: an async receive in this process (which starts its waiter thread), then one
+/// in a forked child, which has no waiter thread of its parent's.
+pub(crate) fn async_fork() -> ! {
+    wait_async_once("PARENT");
+    // SAFETY: fork in a process whose other threads (the waiter) touch no lock the child
+    // takes before it has made its own; the child exits without returning.
+    match unsafe { libc::fork() } {
+        -1 => panic!("fork: {}", std::io::Error::last_os_error()),
+        0 => {
+            wait_async_once("CHILD");
+            std::process::exit(0);
+        }
+        pid => {
+            let mut status = 0;
+            // SAFETY: waits for the child just forked, with a valid status pointer.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+            println!("DONE");
+            std::process::exit(0)
+        }
+    }
+}
