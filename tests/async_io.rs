@@ -455,3 +455,95 @@ fn a_temporary_receiver_that_waited_asynchronously_removes_its_file_when_dropped
     }
     assert_eq!(left, 0, "files outlived their receivers");
 }
+
+#[test]
+fn a_stream_ends_after_an_error_that_every_receive_would_repeat() {
+    // A sender in another process commits a message, then the write position is scribbled
+    // past the capacity: the receiver reports the corruption on every call from then on, so
+    // the stream yields it once and ends rather than yielding it forever.
+    use std::os::unix::fs::FileExt;
+    const TAIL: u64 = 512; // file offset of the write position (see tests/replacement.rs)
+    let path = ShmPath::new("async-corrupt");
+    let rx = Note::create_receiver(&path.path, 4096).unwrap();
+    let mut sender = ChildProc::spawn(CHILD, &["typed-sender", path.as_str(), "note", "1"], &[]);
+    sender.expect_out("READY", T);
+    sender.send_line("send 1");
+    sender.expect_out("SENT", T);
+    let items = runtime().block_on(async {
+        let mut stream = rx.into_stream();
+        let first = tokio::time::timeout(T, stream.next()).await.unwrap();
+        assert!(matches!(first, Some(Ok(Note::Line { seq: 0, .. }))));
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path.path)
+            .unwrap();
+        f.write_all_at(&(1u64 << 40).to_le_bytes(), TAIL).unwrap();
+        sender.send_line("send 1"); // fails or not: the ring is broken either way
+        let mut items = Vec::new();
+        while let Some(item) = tokio::time::timeout(T, stream.next()).await.unwrap() {
+            items.push(item);
+            assert!(items.len() < 100, "the stream repeats its error: {items:?}");
+        }
+        items
+    });
+    assert!(
+        matches!(items.as_slice(), [.., Err(Error::Corrupt(_))]),
+        "{items:?}"
+    );
+}
+
+#[test]
+fn a_waker_that_panics_does_not_stop_the_waiter() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Wake, Waker};
+    struct Panics(Arc<AtomicBool>);
+    impl Wake for Panics {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+            panic!("a waker that panics");
+        }
+    }
+    let (pa, pb) = (ShmPath::new("async-wp-a"), ShmPath::new("async-wp-b"));
+    let mut ra = Note::create_receiver(&pa.path, 4096).unwrap();
+    let ta = Note::open_sender(&pa.path).unwrap();
+    let called = Arc::new(AtomicBool::new(false));
+    let waker = Waker::from(Arc::new(Panics(Arc::clone(&called))));
+    let line = |id| Note::Line {
+        id,
+        seq: 0,
+        text: String::new(),
+    };
+    {
+        let mut recv = Box::pin(ra.recv_async());
+        let mut cx = Context::from_waker(&waker);
+        assert!(recv.as_mut().poll(&mut cx).is_pending());
+        ta.send(&line(0)).unwrap();
+        let start = std::time::Instant::now();
+        while !called.load(Ordering::SeqCst) {
+            assert!(start.elapsed() < T, "the waker was never called");
+            std::thread::yield_now();
+        }
+    }
+    // The waiter thread still serves other futures.
+    let mut rb = Note::create_receiver(&pb.path, 4096).unwrap();
+    let tb = Note::open_sender(&pb.path).unwrap();
+    let (waker, woken) = flag_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut recv = Box::pin(rb.recv_async());
+    assert!(recv.as_mut().poll(&mut cx).is_pending());
+    tb.send(&line(1)).unwrap();
+    let start = std::time::Instant::now();
+    while !woken.load(Ordering::SeqCst) {
+        assert!(
+            start.elapsed() < T,
+            "the waiter thread died with the panicking waker"
+        );
+        std::thread::yield_now();
+    }
+    match recv.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(Ok(Note::Line { id: 1, .. })) => {}
+        other => panic!("{other:?}"),
+    }
+}

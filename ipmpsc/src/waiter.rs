@@ -111,8 +111,11 @@ impl Shard {
             }
             // Woken with the list unlocked: a waker may drop its future there and then (an
             // executor that is gone does), whose registration takes the lock.
+            // A waker that panics must not take the thread, and every other future it
+            // serves, with it: the panic is the waker's owner's to see, not ours.
             for e in due.drain(..) {
-                e.waker.wake();
+                let waker = e.waker;
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()));
             }
             let mut words: Vec<(&AtomicU32, u32)> = rings
                 .iter()

@@ -169,8 +169,11 @@ impl<M: Channel> TypedReceiver<M> {
 
     /// The receiver as a [`Stream`](futures_core::Stream) of owned messages, which ends at
     /// the end of the stream (every sender gone and everything received: the
-    /// [`Error::Disconnected`] a receive would return). Other errors are items; the stream
-    /// goes on after them (a message that does not decode is consumed, as by `recv`).
+    /// [`Error::Disconnected`] a receive would return). Other errors are items: after
+    /// [`Error::Decode`] (the message that does not decode is consumed, as by `recv`) the
+    /// stream goes on; any other error (a corrupt ring, a receiver that could not claim its
+    /// channel, a copy inherited through `fork`) would come back on every receive, so it is
+    /// the stream's last item.
     ///
     /// # Examples
     ///
@@ -252,7 +255,10 @@ impl<M: Channel> futures_core::Stream for RecvStream<M> {
         }
         let core = match this.receiver.core() {
             Ok(core) => core,
-            Err(e) => return Poll::Ready(Some(Err(e))),
+            Err(e) => {
+                this.ended = !matches!(e, Error::Decode(_));
+                return Poll::Ready(Some(Err(e)));
+            }
         };
         match poll_ready(core, cx, &mut this.registration) {
             Poll::Pending => Poll::Pending,
@@ -265,7 +271,14 @@ impl<M: Channel> futures_core::Stream for RecvStream<M> {
                 this.ended = true;
                 Poll::Ready(None)
             }
-            Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
+            // A message that does not decode was consumed: the stream goes on. Any other
+            // error (a corrupt ring, a receiver that could not claim its channel) is the
+            // receiver's from now on; it is the stream's last item.
+            Poll::Ready(Err(e)) => {
+                this.registration = None;
+                this.ended = !matches!(e, Error::Decode(_));
+                Poll::Ready(Some(Err(e)))
+            }
         }
     }
 }
