@@ -76,6 +76,7 @@
 pub(crate) mod consumer;
 mod create;
 pub(crate) mod header;
+pub(crate) mod inspect;
 pub(crate) mod peers;
 pub(crate) mod producer;
 pub(crate) mod record;
