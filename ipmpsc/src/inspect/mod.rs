@@ -120,6 +120,8 @@ pub struct Layout {
     pub max_senders: u32,
     /// Length of the file in bytes.
     pub file_len: u64,
+    /// File offset of the commit flags: one byte per 8-byte word of the data region.
+    pub flags_offset: u64,
     /// File offset of the data region.
     pub data_offset: u64,
 }
@@ -408,6 +410,7 @@ impl Inspection {
             max_message: geo.capacity - RECORD_HEADER,
             max_senders: geo.max_senders,
             file_len: geo.file_len,
+            flags_offset: geo.flags_offset,
             data_offset: geo.data_offset,
         }
     }

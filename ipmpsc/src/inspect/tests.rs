@@ -589,6 +589,14 @@ fn peek_while_the_receiver_consumes_returns_only_whole_messages() {
                 }
             }
         });
+        // Stops the threads however this one ends (a failed assertion included).
+        struct Stop<'a>(&'a AtomicBool);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Relaxed);
+            }
+        }
+        let _stop = Stop(&stop);
         let channel = Inspection::open(&file.0).unwrap();
         let decoder = channel.decoder();
         let (mut seen, mut overtaken, mut peeks) = (0u64, 0u64, 0u64);
@@ -608,7 +616,6 @@ fn peek_while_the_receiver_consumes_returns_only_whole_messages() {
             peeks += 1;
             assert!(peeks < 10_000_000, "the threads made no progress");
         }
-        stop.store(true, Relaxed);
         eprintln!("{peeks} peeks saw {seen} messages, overtaken {overtaken} times");
     });
 }
