@@ -233,10 +233,17 @@ impl Ring {
 /// header.
 ///
 /// # Errors
-/// [`Error::IncompatibleRingBuffer`] saying what the file is instead: empty, of another
-/// format (its first bytes), or a channel cut short.
+/// [`Error::IncompatibleRingBuffer`] saying what the file is instead: no regular file, empty,
+/// of another format (its first bytes), or a channel cut short.
 pub(crate) fn check_start(file: &File, path: &Path) -> Result<()> {
-    let actual_len = file.metadata().doing(op::OPEN, path)?.len();
+    let meta = file.metadata().doing(op::OPEN, path)?;
+    if !meta.is_file() {
+        return Err(Error::IncompatibleRingBuffer(format!(
+            "{} is not an ipmpsc channel: it is not a regular file",
+            path.display()
+        )));
+    }
+    let actual_len = meta.len();
     let start = file::read_start(file, header::MAGIC.len()).doing(op::OPEN, path)?;
     if actual_len == 0 || start.is_empty() {
         return Err(Error::IncompatibleRingBuffer(format!(

@@ -120,6 +120,9 @@ pub(crate) struct Walk {
 /// [`Error::Io`] if it cannot be opened or read.
 pub(crate) fn has_magic(path: &Path) -> Result<bool> {
     let file = file::open_read_only(path).doing(op::OPEN, path)?;
+    if !file.metadata().doing(op::OPEN, path)?.is_file() {
+        return Ok(false);
+    }
     let start = file::read_start(&file, MAGIC.len()).doing(op::OPEN, path)?;
     Ok(start == MAGIC)
 }

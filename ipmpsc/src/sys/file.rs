@@ -329,7 +329,12 @@ pub(crate) fn map(file: &File) -> io::Result<MmapRaw> {
 /// writes, so it needs no write access, and a description that cannot write cannot take the
 /// write locks that mean "a peer is alive" (see [`super::lock`]).
 pub(crate) fn open_read_only(path: &Path) -> io::Result<File> {
-    File::open(path)
+    // Non-blocking, so that a FIFO at the path is opened (and then refused as no regular
+    // file) instead of waiting for a writer; it changes nothing for a regular file.
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
 }
 
 /// Up to `n` bytes from the start of `file` (fewer if it is shorter), read with `pread`: a
