@@ -181,6 +181,25 @@ fn files_of_other_formats_are_not_channels() {
             }
         }
     }
+    // A directory, and a FIFO (which an open for reading would wait on for a writer).
+    let dir = ShmPath::new("other-dir");
+    std::fs::create_dir(&dir).unwrap();
+    let fifo = ShmPath::new("other-fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo.0)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for path in [&dir, &fifo] {
+        for command in ["inspect", "peek"] {
+            let run = ipmpsc(&[command, path.as_str()]);
+            assert!(
+                run.failed()
+                    .ends_with("is not an ipmpsc channel: it is not a regular file"),
+                "{run:?}"
+            );
+        }
+    }
     let missing = ShmPath::new("missing");
     let run = ipmpsc(&["inspect", missing.as_str()]);
     assert_eq!(

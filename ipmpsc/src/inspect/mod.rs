@@ -47,10 +47,12 @@
 //! ```
 
 mod decode;
+mod reader;
 #[cfg(test)]
 mod tests;
 mod types;
 mod value;
+mod verify;
 
 use std::path::{Path, PathBuf};
 
@@ -58,6 +60,8 @@ use crate::ring::inspect::{ReadOnlyRing, SlotReading, WalkEnd};
 use crate::ring::peers::{SlotState, CONFIRMED};
 use crate::ring::{header, CLOSED, POSITION_MASK, RECORD_HEADER, REPLACED, REPLACING};
 use crate::schema::StoredSchema;
+#[cfg(doc)]
+use crate::Error;
 use crate::Result;
 
 pub use decode::{Decoder, DescriptionCheck};
@@ -235,12 +239,76 @@ pub struct SenderInfo {
 impl SenderInfo {
     /// Whether this is a dead sender's reservation, which the receiver turns into padding
     /// (it skips it) once it has waited about 100 ms for it at the head.
+    ///
+    /// # Examples
+    ///
+    /// A dead sender needs another process; the `ipmpsc-cli` crate's tests kill one that holds
+    /// a loan. A live sender's reservation is no dead one:
+    ///
+    /// ```
+    /// #[ipmpsc::channel]
+    /// pub enum Msg {
+    ///     Frame(Vec<u8>),
+    /// }
+    ///
+    /// # fn main() -> ipmpsc::Result<()> {
+    /// let path = format!("/dev/shm/ipmpsc-doc-dead-{}", std::process::id());
+    /// let rx = Msg::create_receiver(&path, 4096)?;
+    /// let tx = Msg::open_sender(&path)?;
+    /// let loan = tx.loan(100, MsgView::Frame)?; // reserved, not committed
+    /// let now = ipmpsc::inspect::Inspection::open(&path)?.snapshot()?;
+    /// let sender = &now.senders[0];
+    /// assert!(sender.alive && sender.reservation.is_some());
+    /// assert!(!sender.holds_dead_reservation());
+    /// # drop(loan);
+    /// # drop((tx, rx));
+    /// # std::fs::remove_file(&path).unwrap();
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn holds_dead_reservation(&self) -> bool {
         !self.alive && self.reservation.is_some()
     }
 }
 
 /// One reading of a channel's moving parts.
+///
+/// # Examples
+///
+/// ```
+/// use ipmpsc::inspect::{Inspection, SlotRole};
+///
+/// #[ipmpsc::channel]
+/// pub enum Msg {
+///     Tick(u64),
+/// }
+///
+/// # fn main() -> ipmpsc::Result<()> {
+/// let path = format!("/dev/shm/ipmpsc-doc-snapshot-{}", std::process::id());
+/// let mut rx = Msg::create_receiver(&path, 4096)?;
+/// let tx = Msg::open_sender(&path)?;
+/// for i in 0..3 {
+///     tx.send(&Msg::Tick(i))?;
+/// }
+/// rx.recv()?;
+///
+/// let now = Inspection::open(&path)?.snapshot()?;
+/// // Three records of 24 bytes (length word, tag, u64); one received, but its space is handed
+/// // back to senders only in batches, or when the receiver waits.
+/// assert_eq!((now.free, now.head, now.tail), (0, 24, 72));
+/// assert_eq!(now.queued_bytes(), 48);
+/// assert_eq!(now.bytes_in_use(), 72);
+/// assert!(now.fill() > 0.0 && now.fill() < 0.02);
+/// assert_eq!(now.live_senders(), 1);
+/// assert_eq!(now.senders[0].role, SlotRole::Sender);
+/// assert_eq!(now.senders[0].pid, std::process::id());
+/// assert_eq!(now.dead_reservations().count(), 0);
+/// assert_eq!(now.state.to_string(), "open");
+/// # drop((tx, rx));
+/// # std::fs::remove_file(&path).unwrap();
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Snapshot {
@@ -275,22 +343,38 @@ pub struct Snapshot {
 impl Snapshot {
     /// Bytes between the read and the write position: messages not received yet, and
     /// reservations not committed yet.
+    ///
+    /// # Examples
+    ///
+    /// See [`Snapshot`].
     pub fn queued_bytes(&self) -> u64 {
         self.tail.saturating_sub(self.head)
     }
 
     /// Bytes senders cannot use: queued, and received but not yet handed back (the receiver
     /// hands space back in batches of up to 4 KiB, and always before it sleeps).
+    ///
+    /// # Examples
+    ///
+    /// See [`Snapshot`].
     pub fn bytes_in_use(&self) -> u64 {
         self.tail.saturating_sub(self.free)
     }
 
     /// [`bytes_in_use`](Snapshot::bytes_in_use) as a share of the capacity, from 0 to 1.
+    ///
+    /// # Examples
+    ///
+    /// See [`Snapshot`].
     pub fn fill(&self) -> f64 {
         (self.bytes_in_use() as f64 / self.capacity as f64).min(1.0)
     }
 
     /// Registered senders whose lock is held.
+    ///
+    /// # Examples
+    ///
+    /// See [`Snapshot`].
     pub fn live_senders(&self) -> usize {
         self.senders
             .iter()
@@ -299,6 +383,10 @@ impl Snapshot {
     }
 
     /// The slots of dead senders whose reservations the receiver will skip.
+    ///
+    /// # Examples
+    ///
+    /// See [`Snapshot`].
     pub fn dead_reservations(&self) -> impl Iterator<Item = &SenderInfo> {
         self.senders.iter().filter(|s| s.holds_dead_reservation())
     }
@@ -334,6 +422,42 @@ pub enum PeekEnd {
 }
 
 /// The messages [`Inspection::peek`] found.
+///
+/// # Examples
+///
+/// ```
+/// use ipmpsc::inspect::{Inspection, PeekEnd};
+///
+/// #[ipmpsc::channel]
+/// pub enum Msg {
+///     Tick(u64),
+/// }
+///
+/// # fn main() -> ipmpsc::Result<()> {
+/// let path = format!("/dev/shm/ipmpsc-doc-peek-{}", std::process::id());
+/// let mut rx = Msg::create_receiver(&path, 4096)?;
+/// let tx = Msg::open_sender(&path)?;
+/// for i in 0..3 {
+///     tx.send(&Msg::Tick(i))?;
+/// }
+/// let channel = Inspection::open(&path)?;
+/// let two = channel.peek(2)?;
+/// assert_eq!(two.end, PeekEnd::Limit);
+/// assert_eq!(two.messages[1].position, 24);
+/// assert_eq!(two.messages[1].bytes, [0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]); // Tick(1)
+///
+/// // A reservation not committed yet ends the peek: nothing behind it can be received first.
+/// let loan = tx.loan_uninit(0, |_| MsgView::Tick(9))?;
+/// tx.try_send(&Msg::Tick(4))?;
+/// let all = channel.peek(usize::MAX)?;
+/// assert_eq!(all.messages.len(), 3);
+/// assert_eq!(all.end, PeekEnd::Uncommitted { position: 72 });
+/// # drop(loan);
+/// # drop((tx, rx));
+/// # std::fs::remove_file(&path).unwrap();
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Peek {
@@ -355,9 +479,9 @@ impl Inspection {
     ///
     /// # Errors
     /// [`Error::Io`] if it cannot be opened or mapped; [`Error::IncompatibleRingBuffer`] if it
-    /// is not an ipmpsc channel (empty, another format: the message shows its first bytes),
-    /// is one cut short, or is of another layout version, word size, byte order or codec;
-    /// [`Error::Corrupt`] if its geometry is impossible.
+    /// is not an ipmpsc channel (no regular file, empty, another format: the message shows
+    /// its first bytes), is one cut short, or is of another layout version, word size, byte
+    /// order or codec; [`Error::Corrupt`] if its geometry is impossible.
     ///
     /// # Examples
     ///

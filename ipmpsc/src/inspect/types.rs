@@ -1,6 +1,5 @@
-//! The schema description stored in a channel file, parsed back into a tree of types, and
-//! checked against the file's schema hash by folding that tree the way the macros fold the
-//! types it came from.
+//! The schema description stored in a channel file, parsed back into a tree of types (which
+//! [`super::verify`] checks against the file's schema hash).
 //!
 //! # The grammar
 //!
@@ -28,7 +27,6 @@
 //!
 //! [`SchemaType::describe`]: crate::SchemaType::describe
 
-use crate::schema::hash::{fold_str, fold_u64, opaque_hash, type_hash, SEED};
 use crate::schema::Shape;
 
 /// How deep types may nest in a description; deeper ones are refused (the text is the file's,
@@ -44,7 +42,7 @@ pub(crate) type Id = usize;
 pub(crate) struct Types {
     nodes: Vec<Node>,
     /// The derived types that mention themselves.
-    recursive: Vec<Id>,
+    pub(crate) recursive: Vec<Id>,
 }
 
 /// Types with a fixed encoding and no parameters.
@@ -129,7 +127,7 @@ impl Leaf {
         LEAVES.iter().find(|(n, _)| *n == name).map(|&(_, l)| l)
     }
 
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         LEAVES
             .iter()
             .find(|(_, l)| *l == self)
@@ -242,15 +240,16 @@ enum BareNames {
 /// # Errors
 /// Why the description is not one [`Schema::description`](crate::Schema::description) writes.
 pub(crate) fn parse(description: &str, hash: u64) -> Result<(Message, bool), String> {
-    let mut fallback = None;
-    for bare in [BareNames::Enclosing, BareNames::Leaf] {
-        let message = Parser::new(description, bare).message()?;
-        if !message.cut_short && message.hash() == hash {
-            return Ok((message, true));
-        }
-        fallback.get_or_insert(message);
+    let verified = |m: &Message| !m.cut_short && m.hash() == hash;
+    let enclosing = Parser::new(description, BareNames::Enclosing).message()?;
+    if verified(&enclosing) {
+        return Ok((enclosing, true));
     }
-    Ok((fallback.expect("one reading was parsed"), false))
+    let leaf = Parser::new(description, BareNames::Leaf).message()?;
+    if verified(&leaf) {
+        return Ok((leaf, true));
+    }
+    Ok((enclosing, false))
 }
 
 /// A recursive-descent parser over a description.
@@ -555,125 +554,4 @@ fn generic(name: &str, args: &[Id]) -> Option<Node> {
         },
         _ => return None,
     })
-}
-
-// ---------------------------------------------------------------------------------------
-// The hash, folded as `SchemaType::HASH` and the macros' `__private::{struct_hash,
-// enum_hash, channel_hash, recursive_hash}` fold it.
-
-impl Message {
-    /// The schema hash of the channel these types describe.
-    pub(crate) fn hash(&self) -> u64 {
-        let mut markers = Markers {
-            active: Vec::new(),
-            budget: HASH_BUDGET,
-        };
-        let h = fold_str(fold_str(SEED, "channel"), &self.name);
-        let h = fold_u64(h, u64::from(self.version));
-        crate::__private::nonzero(fold_variants(h, &self.variants, &self.types, &mut markers))
-    }
-}
-
-/// Hashes of the self-mentions of the derived types being hashed, and the work left.
-struct Markers {
-    /// `(type, marker hash)`, innermost last.
-    active: Vec<(Id, u64)>,
-    /// Types left to hash: a recursive type is hashed twice, so recursive types nested in
-    /// each other cost twice as much per level; a hostile description could nest forty.
-    budget: u64,
-}
-
-/// Types hashed at most per description (an honest one needs a few thousand).
-const HASH_BUDGET: u64 = 1 << 22;
-
-fn fold_fields(mut h: u64, item: &Item, types: &Types, markers: &mut Markers) -> u64 {
-    h = fold_u64(fold_u64(h, item.shape.tag()), item.fields.len() as u64);
-    for (name, ty) in &item.fields {
-        let field = hash_of(*ty, types, markers);
-        h = fold_u64(fold_str(h, name), field);
-    }
-    h
-}
-
-fn fold_variants(mut h: u64, variants: &[Item], types: &Types, markers: &mut Markers) -> u64 {
-    h = fold_u64(h, variants.len() as u64);
-    for variant in variants {
-        h = fold_fields(fold_str(h, &variant.name), variant, types, markers);
-    }
-    h
-}
-
-/// `SchemaType::HASH` of the type `id`.
-fn hash_of(id: Id, types: &Types, markers: &mut Markers) -> u64 {
-    if markers.budget == 0 {
-        return 0; // gave up: the verification fails
-    }
-    markers.budget -= 1;
-    match types.node(id) {
-        Node::Leaf(leaf) => type_hash(leaf.name(), &[]),
-        Node::Seq { name, item }
-        | Node::Range { name, item }
-        | Node::Transparent { name, inner: item } => {
-            type_hash(name, &[hash_of(*item, types, markers)])
-        }
-        Node::Option(item) => type_hash("Option", &[hash_of(*item, types, markers)]),
-        Node::Map { name, key, value } => {
-            let k = hash_of(*key, types, markers);
-            type_hash(name, &[k, hash_of(*value, types, markers)])
-        }
-        Node::Array { item, len } => {
-            fold_u64(type_hash("Array", &[hash_of(*item, types, markers)]), *len)
-        }
-        Node::Tuple(items) => {
-            let hashes: Vec<u64> = items.iter().map(|&i| hash_of(i, types, markers)).collect();
-            type_hash("Tuple", &hashes)
-        }
-        Node::Opaque { name, version } => opaque_hash(name, *version),
-        // Nothing can match: the verification fails, as it should.
-        Node::Unknown(_) => 0,
-        Node::SelfRef(to) => markers
-            .active
-            .iter()
-            .rev()
-            .find(|(t, _)| t == to)
-            .map_or(0, |&(_, h)| h),
-        Node::Struct(_) | Node::Enum { .. } => {
-            let name = match types.node(id) {
-                Node::Struct(item) => item.name.as_str(),
-                Node::Enum { name, .. } => name.as_str(),
-                _ => unreachable!(),
-            };
-            if !types.recursive.contains(&id) {
-                return derived_body_hash(id, types, markers);
-            }
-            // A recursive type: its self-mentions are hashed as a marker of its name, then as
-            // a marker of its name and that shallow hash (see the derive's `nested.rs`).
-            let marker = crate::__private::recursive_hash(name);
-            markers.active.push((id, marker));
-            let shallow = derived_body_hash(id, types, markers);
-            markers.active.pop();
-            markers.active.push((id, fold_u64(marker, shallow)));
-            let full = derived_body_hash(id, types, markers);
-            markers.active.pop();
-            full
-        }
-    }
-}
-
-fn derived_body_hash(id: Id, types: &Types, markers: &mut Markers) -> u64 {
-    match types.node(id) {
-        Node::Struct(item) => fold_fields(
-            fold_str(fold_str(SEED, "struct"), &item.name),
-            item,
-            types,
-            markers,
-        ),
-        Node::Enum { name, variants } => fold_variants(
-            fold_str(fold_str(SEED, "enum"), name),
-            variants,
-            types,
-            markers,
-        ),
-        _ => 0,
-    }
 }
