@@ -218,21 +218,21 @@ pub(crate) fn inspect(
         out,
         "layout",
         format!(
-            "version {}, {}-bit, codec {} (bincode, fixed-width little-endian)",
+            "version {}, {}-bit, codec {} (bincode, fixed-width little-endian), file of {}",
             layout.layout_version,
             layout.word_size * 8,
-            layout.codec
+            layout.codec,
+            short_size(layout.file_len).unwrap_or_else(|| format!("{} bytes", layout.file_len))
         ),
     )?;
     field(
         out,
         "capacity",
         format!(
-            "{}, largest message {} bytes; {} sender slots; file {}",
+            "{}, messages up to {} bytes, {} sender slots",
             bytes(layout.capacity),
             layout.max_message,
-            layout.max_senders,
-            bytes(layout.file_len)
+            layout.max_senders
         ),
     )?;
     field(out, "state", snap.state)?;
