@@ -3,7 +3,13 @@
 //! Creates a typed channel under /dev/shm, starts three producer processes (this program,
 //! re-executed), receives their messages as zero-copy views and prints them, then shows a
 //! producer built from a changed message enum being refused. Cleans up after itself.
+//!
+//! With `--hold` (`cargo run --example demo -- --hold`) it stops once the producers have
+//! sent everything but their `Stop`, before receiving anything, and waits for Enter: the
+//! channel is live, with its receiver, three senders and messages queued, for the inspector
+//! to look at from another terminal (`ipmpsc inspect`, `ipmpsc peek`; see the README).
 
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 #[path = "shared/camera.rs"]
@@ -34,6 +40,9 @@ mod changed {
 const PRODUCERS: u32 = 3;
 const FRAMES: u64 = 3;
 const ROLE: &str = "IPMPSC_DEMO_ROLE";
+/// Set for producers of a `--hold` run: say when everything but `Stop` is sent, and send
+/// `Stop` only once stdin closes.
+const HOLD: &str = "IPMPSC_DEMO_HOLD";
 
 /// Removes the channel file when the demo ends, however it ends.
 struct RemoveOnDrop(String);
@@ -56,6 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok("changed") => return changed_producer(&args.next().unwrap_or_default()),
         _ => {}
     }
+    let hold = args.any(|a| a == "--hold");
 
     let path = format!("/dev/shm/ipmpsc-demo-{}", std::process::id());
     let _cleanup = RemoveOnDrop(path.clone());
@@ -71,13 +81,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let exe = std::env::current_exe()?;
     let mut children = Vec::new();
     for camera in 0..PRODUCERS {
-        children.push(
-            Command::new(&exe)
-                .env(ROLE, "producer")
-                .arg(&path)
-                .arg(camera.to_string())
-                .spawn()?,
+        let mut producer = Command::new(&exe);
+        producer
+            .env(ROLE, "producer")
+            .arg(&path)
+            .arg(camera.to_string());
+        if hold {
+            producer
+                .env(HOLD, "1")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped());
+        }
+        children.push(producer.spawn()?);
+    }
+    if hold {
+        // Each producer says when it has sent everything but its `Stop`.
+        for child in &mut children {
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().ok_or("no pipe")?).read_line(&mut line)?;
+        }
+        println!(
+            "holding: {PRODUCERS} producers sent their messages and wait to send Stop, nothing \
+             was received yet; look at the channel from another terminal:\n\n    \
+             ipmpsc inspect {path}\n    ipmpsc peek {path}\n\npress Enter to receive everything"
         );
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        // Closing their stdin lets the producers send `Stop`.
+        for child in &mut children {
+            drop(child.stdin.take());
+        }
     }
 
     let mut stopped = 0;
@@ -157,6 +190,11 @@ fn producer(path: &str, camera: u32) -> Result<(), Box<dyn std::error::Error>> {
         if seq == 1 {
             tx.send_view(&MsgView::Tags(vec!["person", "bicycle"]))?;
         }
+    }
+    if std::env::var_os(HOLD).is_some() {
+        println!("sent");
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
     }
     tx.send(&Msg::Stop { camera })?;
     Ok(())

@@ -276,6 +276,8 @@ pub(crate) mod op {
     pub(crate) const SEND: &str = "send on the channel";
     /// Receiving a message (looking at a sender's lock on the way).
     pub(crate) const RECEIVE: &str = "receive from the channel";
+    /// Asking who holds the locks of a channel file (the inspector).
+    pub(crate) const INSPECT: &str = "ask who holds the locks of the channel file";
 }
 
 /// Attaches what ipmpsc was doing, and to which file, to the error of an OS call.

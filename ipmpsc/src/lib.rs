@@ -112,6 +112,7 @@ extern crate self as ipmpsc;
 mod codec;
 mod error;
 mod fault;
+pub mod inspect;
 mod raw;
 mod ring;
 pub mod schema;

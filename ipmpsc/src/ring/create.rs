@@ -18,6 +18,8 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use memmap2::MmapRaw;
+
 use super::consumer::{Claimed, Consumer};
 use super::header::{self, Geometry, Header, RECEIVER_LOCK, REPLACE_LOCK};
 use super::peers::{readers_in_the_way, slot_lock};
@@ -251,104 +253,9 @@ impl Ring {
         sender_file: ChannelFile,
         path: &Path,
     ) -> Result<Ring> {
-        let actual_len = map_file.metadata().doing(op::OPEN, path)?.len();
-        let min = std::mem::size_of::<Header>() as u64;
-        if actual_len < min {
-            return Err(Error::IncompatibleRingBuffer(format!(
-                "{} is {actual_len} bytes long, shorter than a channel header ({min} bytes)",
-                path.display()
-            )));
-        }
+        check_start(map_file, path)?;
         let map = file::map(map_file).doing(op::MAP, path)?;
-        if (map.len() as u64) < min {
-            return Err(Error::IncompatibleRingBuffer(
-                "file shrank while being opened".into(),
-            ));
-        }
-        // SAFETY: the mapping is at least `size_of::<Header>()` bytes and page aligned; the
-        // header's fields are atomics and plain bytes, valid for any bit pattern.
-        let hdr = unsafe { &*(map.as_ptr() as *const Header) };
-        let id = &hdr.identity;
-        if id.magic != header::MAGIC {
-            return Err(Error::IncompatibleRingBuffer(format!(
-                "{} does not start with the ipmpsc magic: not a channel file",
-                path.display()
-            )));
-        }
-        let check = |what: &str, theirs: u32, ours: u32| {
-            if theirs == ours {
-                Ok(())
-            } else {
-                Err(Error::IncompatibleRingBuffer(format!(
-                    "{what} differs: the file has {theirs}, this build uses {ours}"
-                )))
-            }
-        };
-        check(
-            "layout version",
-            id.layout_version.load(Ordering::Acquire),
-            header::LAYOUT_VERSION,
-        )?;
-        check(
-            "word size",
-            id.word_size.load(Ordering::Relaxed),
-            std::mem::size_of::<usize>() as u32,
-        )?;
-        check(
-            "byte order mark",
-            id.endian_mark.load(Ordering::Relaxed),
-            header::ENDIAN_MARK,
-        )?;
-        check(
-            "codec",
-            id.codec.load(Ordering::Relaxed),
-            crate::codec::CODEC_ID,
-        )?;
-
-        let capacity = id.capacity.load(Ordering::Relaxed);
-        let max_senders = id.max_senders.load(Ordering::Relaxed);
-        let name_len = id.schema_name_len.load(Ordering::Relaxed);
-        let desc_len = id.schema_desc_len.load(Ordering::Relaxed);
-        if capacity == 0 || capacity % 8 != 0 {
-            return Err(Error::Corrupt(format!(
-                "capacity {capacity} is not a positive multiple of 8"
-            )));
-        }
-        if max_senders == 0 || max_senders > header::MAX_SENDERS_LIMIT {
-            return Err(Error::Corrupt(format!(
-                "sender table of {max_senders} slots"
-            )));
-        }
-        if u64::from(name_len) + u64::from(desc_len) > header::MAX_SCHEMA_TEXT {
-            return Err(Error::Corrupt(
-                "schema text longer than the header allows".into(),
-            ));
-        }
-        let geo = Geometry::new(capacity, max_senders, name_len, desc_len)
-            .ok_or_else(|| Error::Corrupt(format!("capacity {capacity} overflows the layout")))?;
-        let recorded_len = id.file_len.load(Ordering::Relaxed);
-        if recorded_len != geo.file_len || (map.len() as u64) < geo.file_len {
-            return Err(Error::Corrupt(format!(
-                "file is {} bytes, header records {recorded_len}, layout needs {}",
-                map.len(),
-                geo.file_len
-            )));
-        }
-        // SAFETY: the schema text range lies inside the mapping (checked against
-        // `geo.file_len` just above) and is copied out at once as plain bytes.
-        let text = unsafe {
-            std::slice::from_raw_parts(
-                map.as_ptr().add(geo.schema_offset as usize),
-                name_len as usize + desc_len as usize,
-            )
-        }
-        .to_vec();
-        let schema = StoredSchema {
-            name: String::from_utf8_lossy(&text[..name_len as usize]).into_owned(),
-            version: id.schema_version.load(Ordering::Relaxed),
-            hash: id.schema_hash.load(Ordering::Relaxed),
-            description: String::from_utf8_lossy(&text[name_len as usize..]).into_owned(),
-        };
+        let (geo, schema) = read_identity(&map, path)?;
         Ok(Ring::from_parts(
             map,
             receiver_file,
@@ -358,6 +265,167 @@ impl Ring {
             path,
         ))
     }
+}
+
+/// Checks, before mapping it, that `file` starts with the channel magic and holds a whole
+/// header.
+///
+/// # Errors
+/// [`Error::IncompatibleRingBuffer`] saying what the file is instead: no regular file, empty,
+/// of another format (its first bytes), or a channel cut short.
+pub(crate) fn check_start(file: &File, path: &Path) -> Result<()> {
+    let meta = file.metadata().doing(op::OPEN, path)?;
+    if !meta.is_file() {
+        return Err(Error::IncompatibleRingBuffer(format!(
+            "{} is not an ipmpsc channel: it is not a regular file",
+            path.display()
+        )));
+    }
+    let actual_len = meta.len();
+    let start = file::read_start(file, header::MAGIC.len()).doing(op::OPEN, path)?;
+    if actual_len == 0 || start.is_empty() {
+        return Err(Error::IncompatibleRingBuffer(format!(
+            "{} is not an ipmpsc channel: the file is empty",
+            path.display()
+        )));
+    }
+    if start != header::MAGIC {
+        return Err(Error::IncompatibleRingBuffer(format!(
+            "{} is not an ipmpsc channel: it starts with the bytes {}, where a channel file \
+             has the magic bytes {}",
+            path.display(),
+            show_bytes(&start),
+            show_bytes(&header::MAGIC)
+        )));
+    }
+    let min = std::mem::size_of::<Header>() as u64;
+    if actual_len < min {
+        return Err(Error::IncompatibleRingBuffer(format!(
+            "{} is a truncated ipmpsc channel: it is {actual_len} bytes long, shorter than a \
+             channel header ({min} bytes)",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// `49 50 4d 50 ("IPMP")`: bytes in hex, and as text with everything unprintable escaped.
+fn show_bytes(bytes: &[u8]) -> String {
+    let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let text: String = bytes
+        .iter()
+        .flat_map(|&b| std::ascii::escape_default(b))
+        .map(char::from)
+        .collect();
+    format!("{} (\"{text}\")", hex.join(" "))
+}
+
+/// Validates the identity and geometry in the header of a mapped channel file (which
+/// [`check_start`] found long enough for a header), and copies them out with the schema, so
+/// that a later scribble cannot move a bound the caller relies on. Reads with relaxed loads
+/// only, which are sound on a read-only mapping too (the inspector's).
+///
+/// # Errors
+/// [`Error::IncompatibleRingBuffer`] if the file is not a channel of this layout, word size,
+/// byte order and codec; [`Error::Corrupt`] if its geometry is impossible or does not match
+/// the file's length.
+pub(crate) fn read_identity(map: &MmapRaw, path: &Path) -> Result<(Geometry, StoredSchema)> {
+    let min = std::mem::size_of::<Header>() as u64;
+    if (map.len() as u64) < min {
+        return Err(Error::IncompatibleRingBuffer(format!(
+            "{} shrank while being opened",
+            path.display()
+        )));
+    }
+    // SAFETY: the mapping is at least `size_of::<Header>()` bytes and page aligned; the
+    // header's fields are atomics and plain bytes, valid for any bit pattern.
+    let hdr = unsafe { &*(map.as_ptr() as *const Header) };
+    let id = &hdr.identity;
+    if id.magic != header::MAGIC {
+        return Err(Error::IncompatibleRingBuffer(format!(
+            "{} is not an ipmpsc channel: it does not start with the magic bytes {}",
+            path.display(),
+            show_bytes(&header::MAGIC)
+        )));
+    }
+    // The identity was written before the file was published; the fence orders the loads
+    // below after the rename that made it visible, as an Acquire load would (atomic loads
+    // other than relaxed ones are not allowed on read-only memory).
+    let layout_version = id.layout_version.load(Ordering::Relaxed);
+    std::sync::atomic::fence(Ordering::Acquire);
+    let check = |what: &str, theirs: u32, ours: u32| {
+        if theirs == ours {
+            Ok(())
+        } else {
+            Err(Error::IncompatibleRingBuffer(format!(
+                "{what} differs: the file has {theirs}, this build uses {ours}"
+            )))
+        }
+    };
+    check("layout version", layout_version, header::LAYOUT_VERSION)?;
+    check(
+        "word size",
+        id.word_size.load(Ordering::Relaxed),
+        std::mem::size_of::<usize>() as u32,
+    )?;
+    check(
+        "byte order mark",
+        id.endian_mark.load(Ordering::Relaxed),
+        header::ENDIAN_MARK,
+    )?;
+    check(
+        "codec",
+        id.codec.load(Ordering::Relaxed),
+        crate::codec::CODEC_ID,
+    )?;
+
+    let capacity = id.capacity.load(Ordering::Relaxed);
+    let max_senders = id.max_senders.load(Ordering::Relaxed);
+    let name_len = id.schema_name_len.load(Ordering::Relaxed);
+    let desc_len = id.schema_desc_len.load(Ordering::Relaxed);
+    if capacity == 0 || capacity % 8 != 0 {
+        return Err(Error::Corrupt(format!(
+            "capacity {capacity} is not a positive multiple of 8"
+        )));
+    }
+    if max_senders == 0 || max_senders > header::MAX_SENDERS_LIMIT {
+        return Err(Error::Corrupt(format!(
+            "sender table of {max_senders} slots"
+        )));
+    }
+    if u64::from(name_len) + u64::from(desc_len) > header::MAX_SCHEMA_TEXT {
+        return Err(Error::Corrupt(format!(
+            "schema text of {} bytes, longer than the header allows ({} bytes)",
+            u64::from(name_len) + u64::from(desc_len),
+            header::MAX_SCHEMA_TEXT
+        )));
+    }
+    let geo = Geometry::new(capacity, max_senders, name_len, desc_len)
+        .ok_or_else(|| Error::Corrupt(format!("capacity {capacity} overflows the layout")))?;
+    let recorded_len = id.file_len.load(Ordering::Relaxed);
+    if recorded_len != geo.file_len || (map.len() as u64) < geo.file_len {
+        return Err(Error::Corrupt(format!(
+            "file is {} bytes, header records {recorded_len}, layout needs {}",
+            map.len(),
+            geo.file_len
+        )));
+    }
+    // SAFETY: the schema text range lies inside the mapping (checked against `geo.file_len`
+    // just above) and is copied out at once as plain bytes.
+    let text = unsafe {
+        std::slice::from_raw_parts(
+            map.as_ptr().add(geo.schema_offset as usize),
+            name_len as usize + desc_len as usize,
+        )
+    }
+    .to_vec();
+    let schema = StoredSchema {
+        name: String::from_utf8_lossy(&text[..name_len as usize]).into_owned(),
+        version: id.schema_version.load(Ordering::Relaxed),
+        hash: id.schema_hash.load(Ordering::Relaxed),
+        description: String::from_utf8_lossy(&text[name_len as usize..]).into_owned(),
+    };
+    Ok((geo, schema))
 }
 
 /// The path is taken: replace what is there if nobody uses it. `Ok(true)` once the staged

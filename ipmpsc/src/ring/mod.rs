@@ -77,6 +77,7 @@ mod backlog;
 pub(crate) mod consumer;
 mod create;
 pub(crate) mod header;
+pub(crate) mod inspect;
 pub(crate) mod peers;
 pub(crate) mod producer;
 pub(crate) mod record;

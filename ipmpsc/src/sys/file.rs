@@ -357,6 +357,41 @@ pub(crate) fn temp_name() -> String {
     )
 }
 
+/// Opens an existing file for reading only, for the inspector (`crate::inspect`): it never
+/// writes, so it needs no write access, and a description that cannot write cannot take the
+/// write locks that mean "a peer is alive" (see [`super::lock`]).
+pub(crate) fn open_read_only(path: &Path) -> io::Result<File> {
+    // Non-blocking, so that a FIFO at the path is opened (and then refused as no regular
+    // file) instead of waiting for a writer; it changes nothing for a regular file.
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+}
+
+/// Up to `n` bytes from the start of `file` (fewer if it is shorter), read with `pread`: a
+/// file too short to map, or of another format, is looked at without mapping it.
+pub(crate) fn read_start(file: &File, n: usize) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; n];
+    let mut got = 0;
+    while got < n {
+        match std::os::unix::fs::FileExt::read_at(file, &mut buf[got..], got as u64) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(got);
+    Ok(buf)
+}
+
+/// Maps all of `file`, shared and read-only: a write through the mapping would fault, so the
+/// inspector cannot change a byte of the channel even by mistake.
+pub(crate) fn map_read_only(file: &File) -> io::Result<MmapRaw> {
+    memmap2::MmapOptions::new().map_raw_read_only(file)
+}
+
 /// Directory for `create_temp`: `/dev/shm` (tmpfs, no disk writeback) where it exists.
 pub(crate) fn temp_dir() -> PathBuf {
     let shm = Path::new("/dev/shm");
