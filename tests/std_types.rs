@@ -277,3 +277,44 @@ fn a_declared_encoding_changed_without_a_version_bump_is_accepted_and_fails_to_d
         "{text}"
     );
 }
+
+/// A nested type with a float beside a string: its view holds both, and a view's `Eq` (or
+/// `Copy`) bound on the float alone must not stop the derive from compiling.
+#[derive(Serialize, Deserialize, ipmpsc::Schema, Debug, Clone, PartialEq)]
+pub struct Reading {
+    pub label: String,
+    pub celsius: f64,
+    pub history: Vec<u32>,
+}
+
+#[ipmpsc::channel]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Readings {
+    One(Reading),
+    Pair { a: f32, b: Reading },
+}
+
+#[test]
+fn a_nested_type_with_a_float_beside_a_string_derives_and_travels() {
+    let path = ShmPath::new("float-string");
+    let mut rx = Readings::create_receiver(&path.path, 4096).unwrap();
+    let tx = Readings::open_sender(&path.path).unwrap();
+    let r = Reading {
+        label: "hall".into(),
+        celsius: 21.5,
+        history: vec![1, 2],
+    };
+    tx.send(&Readings::Pair {
+        a: 0.5,
+        b: r.clone(),
+    })
+    .unwrap();
+    let view = rx.recv_view().unwrap();
+    let ReadingsView::Pair { a, b } = &*view else {
+        panic!("wrong variant")
+    };
+    assert_eq!(*a, 0.5);
+    assert_eq!((b.label, b.celsius), ("hall", 21.5));
+    assert_eq!(b.clone(), *b); // the view's `Clone` and `PartialEq`
+    assert_eq!(view.into_owned(), Readings::Pair { a: 0.5, b: r });
+}

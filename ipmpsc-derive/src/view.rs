@@ -106,8 +106,13 @@ pub fn std_impls(
     body: &ViewBody,
     recursive: bool,
 ) -> TokenStream {
+    // Higher-ranked, so that a bound on a field type without the view's lifetime (`f64: Eq`,
+    // `Vec<u32>: Copy`) is not a "trivially false" bound, which rustc rejects: the impl just
+    // does not apply then.
     let bound = |tr: TokenStream| {
-        let bounds = field_types.iter().map(|ty| quote!(#ty: #tr));
+        let bounds = field_types
+            .iter()
+            .map(|ty| quote!(for<'__ipmpsc_any> #ty: #tr));
         quote!(where #(#bounds,)*)
     };
     let debug_where = bound(quote!(::core::fmt::Debug));
