@@ -99,43 +99,39 @@ fn throughput_of(child_workload: &str, producers: u64, per_producer: u64, drain:
 }
 
 pub fn ping_pong() -> Sample {
-    let ping = ShmPath::new("ours-ping");
-    let pong = ShmPath::new("ours-pong");
-    let mut rx = Bench::create_receiver(&pong.0, PING_RING as u64).unwrap();
-    configure(&mut rx);
-    let mut child = Child::spawn(NAME, "echo", &[ping.0.clone(), pong.0.clone()]);
-    child.wait_ready();
-    let tx = Bench::open_sender(&ping.0).unwrap();
-    child.go();
-    let mut rtts = Vec::with_capacity(PING_ROUND_TRIPS as usize);
-    for i in 0..PING_WARMUP + PING_ROUND_TRIPS {
-        let t0 = Instant::now();
-        tx.send(&Bench::Tick { seq: i, value: tick_value(i) }).unwrap();
-        let got = rx.recv_view().unwrap();
-        let dt = t0.elapsed().as_nanos() as u64;
-        match *got {
-            BenchView::Tick { seq, value } => assert!(seq == i && value == tick_value(i), "bad pong"),
-            _ => panic!("unexpected frame"),
-        }
-        if i >= PING_WARMUP {
-            rtts.push(dt);
-        }
-    }
-    drop(tx);
-    child.finish();
-    latencies(rtts)
+    ping_pong_with("echo", |rx| tick_of(&rx.recv_view().unwrap()))
 }
 
 /// `ping-pong` with both ends in a select over two channels: the one the pings (pongs) come
 /// on, and an idle one of another message type that nobody sends on.
 pub fn ping_pong_select() -> Sample {
-    let ping = ShmPath::new("ours-sping");
-    let pong = ShmPath::new("ours-spong");
     let idle = ShmPath::new("ours-sidle");
-    let mut rx = Bench::create_receiver(&pong.0, PING_RING as u64).unwrap();
-    configure(&mut rx);
     let mut quiet = NestedBench::create_receiver(&idle.0, 4096).unwrap();
-    let mut child = Child::spawn(NAME, "echo-select", &[ping.0.clone(), pong.0.clone()]);
+    ping_pong_with("echo-select", |rx| loop {
+        if ipmpsc::select::ready(&mut [&mut quiet, rx]).unwrap() == 1 {
+            if let Some(got) = rx.try_recv_view().unwrap() {
+                break tick_of(&got);
+            }
+        }
+    })
+}
+
+/// The `(seq, value)` of a tick; any other message fails the run.
+fn tick_of(view: &BenchView<'_>) -> (u64, u64) {
+    match *view {
+        BenchView::Tick { seq, value } => (seq, value),
+        _ => panic!("unexpected frame"),
+    }
+}
+
+/// Round trips with the child `echo` (a workload of [`child`]): each sends a tick, and
+/// `pong` waits for the reply on the receiver and returns its `(seq, value)`.
+fn ping_pong_with(echo: &str, mut pong: impl FnMut(&mut BenchReceiver) -> (u64, u64)) -> Sample {
+    let ping = ShmPath::new("ours-ping");
+    let pong_path = ShmPath::new("ours-pong");
+    let mut rx = Bench::create_receiver(&pong_path.0, PING_RING as u64).unwrap();
+    configure(&mut rx);
+    let mut child = Child::spawn(NAME, echo, &[ping.0.clone(), pong_path.0.clone()]);
     child.wait_ready();
     let tx = Bench::open_sender(&ping.0).unwrap();
     child.go();
@@ -143,18 +139,9 @@ pub fn ping_pong_select() -> Sample {
     for i in 0..PING_WARMUP + PING_ROUND_TRIPS {
         let t0 = Instant::now();
         tx.send(&Bench::Tick { seq: i, value: tick_value(i) }).unwrap();
-        let got = loop {
-            if ipmpsc::select::ready(&mut [&mut quiet, &mut rx]).unwrap() == 1 {
-                if let Some(got) = rx.try_recv_view().unwrap() {
-                    break got;
-                }
-            }
-        };
+        let (seq, value) = pong(&mut rx);
         let dt = t0.elapsed().as_nanos() as u64;
-        match *got {
-            BenchView::Tick { seq, value } => assert!(seq == i && value == tick_value(i), "bad pong"),
-            _ => panic!("unexpected frame"),
-        }
+        assert!(seq == i && value == tick_value(i), "bad pong");
         if i >= PING_WARMUP {
             rtts.push(dt);
         }
@@ -300,50 +287,17 @@ pub fn child(workload: &str, args: &[String]) {
             }
             child::wait_done();
         }
-        "echo" => {
-            let mut rx = Bench::create_receiver(&args[0], PING_RING as u64).unwrap();
-            configure(&mut rx);
-            let tx = Bench::open_sender(&args[1]).unwrap();
-            child::ready();
-            child::wait_go();
-            for i in 0..PING_WARMUP + PING_ROUND_TRIPS {
-                let reply = match *rx.recv_view().unwrap() {
-                    BenchView::Tick { seq, value } => {
-                        assert!(seq == i && value == tick_value(i), "bad ping");
-                        BenchView::Tick { seq, value }
-                    }
-                    _ => panic!("unexpected frame"),
-                };
-                tx.send_view(&reply).unwrap();
-            }
-            child::wait_done();
-        }
+        "echo" => echo(args, |rx| tick_of(&rx.recv_view().unwrap())),
         "echo-select" => {
-            let mut rx = Bench::create_receiver(&args[0], PING_RING as u64).unwrap();
-            configure(&mut rx);
             let idle = ShmPath::new("ours-sidle-echo");
             let mut quiet = NestedBench::create_receiver(&idle.0, 4096).unwrap();
-            let tx = Bench::open_sender(&args[1]).unwrap();
-            child::ready();
-            child::wait_go();
-            for i in 0..PING_WARMUP + PING_ROUND_TRIPS {
-                let ping = loop {
-                    if ipmpsc::select::ready(&mut [&mut rx, &mut quiet]).unwrap() == 0 {
-                        if let Some(ping) = rx.try_recv_view().unwrap() {
-                            break ping;
-                        }
+            echo(args, |rx| loop {
+                if ipmpsc::select::ready(&mut [rx, &mut quiet]).unwrap() == 0 {
+                    if let Some(ping) = rx.try_recv_view().unwrap() {
+                        break tick_of(&ping);
                     }
-                };
-                let reply = match *ping {
-                    BenchView::Tick { seq, value } => {
-                        assert!(seq == i && value == tick_value(i), "bad ping");
-                        BenchView::Tick { seq, value }
-                    }
-                    _ => panic!("unexpected frame"),
-                };
-                tx.send_view(&reply).unwrap();
-            }
-            child::wait_done();
+                }
+            })
         }
         "echo-async" => {
             let mut rx = Bench::create_receiver(&args[0], PING_RING as u64).unwrap();
@@ -422,6 +376,21 @@ pub fn child(workload: &str, args: &[String]) {
         }
         other => panic!("unknown workload {other}"),
     }
+}
+
+/// The child of [`ping_pong_with`]: answers each tick that `ping` waits for with the same tick.
+fn echo(args: &[String], mut ping: impl FnMut(&mut BenchReceiver) -> (u64, u64)) {
+    let mut rx = Bench::create_receiver(&args[0], PING_RING as u64).unwrap();
+    configure(&mut rx);
+    let tx = Bench::open_sender(&args[1]).unwrap();
+    child::ready();
+    child::wait_go();
+    for i in 0..PING_WARMUP + PING_ROUND_TRIPS {
+        let (seq, value) = ping(&mut rx);
+        assert!(seq == i && value == tick_value(i), "bad ping");
+        tx.send(&Bench::Tick { seq, value }).unwrap();
+    }
+    child::wait_done();
 }
 
 /// `__profile <n>`: a single-process loop for instruction counting (`valgrind --tool=callgrind`):
