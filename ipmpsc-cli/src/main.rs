@@ -97,7 +97,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) | Err(Failure::Pipe) => ExitCode::SUCCESS,
         Err(Failure::Said(why)) => {
-            eprintln!("error: {}", why.replace('\n', " "));
+            eprintln!("error: {}", text::printable(&why.replace('\n', " ")));
             ExitCode::FAILURE
         }
     }

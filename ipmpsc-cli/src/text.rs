@@ -16,8 +16,22 @@ pub(crate) fn schema_label(schema: &StoredSchema) -> String {
     if schema.hash == 0 {
         "raw".to_owned()
     } else {
-        format!("{} v{}", schema.name, schema.version)
+        format!("{} v{}", printable(&schema.name), schema.version)
     }
+}
+
+/// Text from the file with its control characters escaped (`\u{1b}`), so that a hostile
+/// header cannot move the cursor, recolour or overwrite the lines around it in a terminal.
+pub(crate) fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// `1536 bytes (1.5 KiB)`, or `512 bytes`.
@@ -151,14 +165,14 @@ fn more(out: &mut impl Write, value: impl std::fmt::Display) -> io::Result<()> {
 
 /// What the description check means for decoding, in a few words.
 pub(crate) fn check_line(check: &DescriptionCheck) -> String {
-    match check {
+    printable(&match check {
         DescriptionCheck::Verified => "matches the schema hash: messages decode exactly".to_owned(),
         DescriptionCheck::Unverified(why) => {
             format!("does not match the schema hash, messages decode as described: {why}")
         }
         DescriptionCheck::Undecodable(why) => format!("messages cannot be decoded: {why}"),
         _ => "unknown".to_owned(),
-    }
+    })
 }
 
 fn sender_line(s: &SenderInfo) -> String {
@@ -206,12 +220,14 @@ pub(crate) fn inspect(
             "schema",
             format!(
                 "{} v{}, hash {:016x}",
-                schema.name, schema.version, schema.hash
+                printable(&schema.name),
+                schema.version,
+                schema.hash
             ),
         )?;
         field(out, "description", check_line(channel.decoder().check()))?;
         for line in schema.description.lines() {
-            more(out, line)?;
+            more(out, printable(line))?;
         }
     }
     field(
@@ -357,7 +373,7 @@ pub(crate) fn peek_summary(peek: &Peek, decoder: &Decoder, snap: Option<&Snapsho
     match decoder.check() {
         DescriptionCheck::Verified => {}
         DescriptionCheck::Undecodable(why) => {
-            line.push_str(&format!("; messages cannot be decoded: {why}"))
+            line.push_str(&format!("; messages cannot be decoded: {}", printable(why)))
         }
         check => line.push_str(&format!("; the schema description {}", check_line(check))),
     }

@@ -339,3 +339,15 @@ fn corrupt_records_end_peek_with_an_error_after_the_good_ones() {
     );
     assert_eq!(shown["hex"].as_str().unwrap().len(), 16);
 }
+
+#[test]
+fn control_characters_of_the_header_are_escaped_not_sent_to_the_terminal() {
+    let (copy, _) = channel_copy("escapes");
+    let bytes = std::fs::read(&copy).unwrap();
+    let at = bytes.windows(3).position(|w| w == b"\n  ").unwrap();
+    // `\n\x1b[` in the description: a terminal would take it for a control sequence.
+    poke(&copy, at as u64 + 1, b"\x1b[");
+    let run = ipmpsc(&["inspect", copy.as_str()]).ok();
+    assert!(!run.stdout.contains('\x1b'), "{:?}", run.stdout);
+    assert!(run.stdout.contains("\\u{1b}["), "{}", run.stdout);
+}

@@ -181,12 +181,12 @@ impl<'a> Reader<'a> {
         match types.node(id) {
             Node::Leaf(leaf) => self.leaf(*leaf),
             Node::Seq { item, .. } => {
-                let min = min_size(types, *item, 0);
+                let min = types.min_size(*item);
                 let n = self.len("a sequence", min)?;
                 self.elements(*item, n, depth)
             }
             Node::Array { item, len } => {
-                let min = min_size(types, *item, 0);
+                let min = types.min_size(*item);
                 let fits = match min {
                     0 => *len <= MAX_EMPTY_VALUES,
                     size => len
@@ -202,7 +202,7 @@ impl<'a> Reader<'a> {
                 self.elements(*item, *len as usize, depth)
             }
             Node::Map { key, value, .. } => {
-                let min = min_size(types, *key, 0) + min_size(types, *value, 0);
+                let min = types.min_size(*key).saturating_add(types.min_size(*value));
                 let n = self.len("a map", min)?;
                 let mut pairs = Vec::with_capacity(n);
                 for _ in 0..n {
@@ -410,7 +410,7 @@ fn map_value(pairs: Vec<(Value, Value)>) -> Value {
 /// The fewest bytes a value of type `id` encodes to (0 if it can be empty, or for a type that
 /// mentions itself, where 0 is always safe: it only bounds how many elements a length may
 /// claim).
-fn min_size(types: &Types, id: Id, depth: usize) -> u64 {
+pub(crate) fn min_size(types: &Types, id: Id, depth: usize) -> u64 {
     if depth > 16 {
         return 0;
     }

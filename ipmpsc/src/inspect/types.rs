@@ -43,6 +43,10 @@ pub(crate) struct Types {
     nodes: Vec<Node>,
     /// The derived types that mention themselves.
     pub(crate) recursive: Vec<Id>,
+    /// The fewest bytes each type encodes to, computed once per description (see
+    /// [`Types::min_size`]): computed per value, a wide type inside a sequence of short ones
+    /// cost its whole width for every element.
+    min_sizes: Vec<u64>,
 }
 
 /// Types with a fixed encoding and no parameters.
@@ -218,6 +222,19 @@ impl Types {
         &self.nodes[id]
     }
 
+    /// The fewest bytes a value of type `id` encodes to (see [`super::reader::min_size`]).
+    pub(crate) fn min_size(&self, id: Id) -> u64 {
+        self.min_sizes.get(id).copied().unwrap_or(0)
+    }
+
+    /// Fills in [`Types::min_size`] for every type. Each type is costed to 16 levels below
+    /// it, so this is linear in the description's length.
+    fn compute_min_sizes(&mut self) {
+        self.min_sizes = (0..self.nodes.len())
+            .map(|id| super::reader::min_size(self, id, 0))
+            .collect();
+    }
+
     fn push(&mut self, node: Node) -> Id {
         self.nodes.push(node);
         self.nodes.len() - 1
@@ -242,14 +259,18 @@ enum BareNames {
 pub(crate) fn parse(description: &str, hash: u64) -> Result<(Message, bool), String> {
     let verified = |m: &Message| !m.cut_short && m.hash() == hash;
     let enclosing = Parser::new(description, BareNames::Enclosing).message()?;
-    if verified(&enclosing) {
-        return Ok((enclosing, true));
-    }
-    let leaf = Parser::new(description, BareNames::Leaf).message()?;
-    if verified(&leaf) {
-        return Ok((leaf, true));
-    }
-    Ok((enclosing, false))
+    let (mut message, verified) = if verified(&enclosing) {
+        (enclosing, true)
+    } else {
+        let leaf = Parser::new(description, BareNames::Leaf).message()?;
+        if verified(&leaf) {
+            (leaf, true)
+        } else {
+            (enclosing, false)
+        }
+    };
+    message.types.compute_min_sizes();
+    Ok((message, verified))
 }
 
 /// A recursive-descent parser over a description.

@@ -213,3 +213,46 @@ fn a_hand_written_schema_that_describes_no_encoding_is_unverified_but_the_rest_d
     let err = d.decode(&temp).unwrap_err().to_string();
     assert!(err.contains("`my_app::Celsius<f32>`"), "{err}");
 }
+
+#[test]
+fn a_wide_type_inside_a_long_sequence_is_costed_once_not_per_element() {
+    // `Vec<Vec<(u8, u8, …)>>` with 100 000 empty inner vectors: costing the 100 000-wide tuple
+    // for each of them took minutes.
+    let wide = vec!["u8"; 100_000].join(", ");
+    let schema = StoredSchema {
+        name: "M".into(),
+        version: 1,
+        hash: 1,
+        description: format!("M v1\n  A(Vec<Vec<({wide})>>)"),
+    };
+    let d = Decoder::new(&schema);
+    let n = 100_000u64;
+    let mut bytes = 0u32.to_le_bytes().to_vec();
+    bytes.extend(n.to_le_bytes());
+    bytes.resize(bytes.len() + 8 * n as usize, 0);
+    let started = std::time::Instant::now();
+    let value = d.decode(&bytes).unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(value, Value::Object(v) if matches!(&v[0].1, Value::Array(a) if a.len() == 100_000))
+    );
+}
+
+#[test]
+fn a_map_of_two_huge_arrays_is_an_error_not_an_overflow() {
+    let schema = StoredSchema {
+        name: "M".into(),
+        version: 1,
+        hash: 1,
+        description: format!("M v1\n  A(HashMap<[u64; {0}], [u64; {0}]>)", u64::MAX / 2),
+    };
+    let d = Decoder::new(&schema);
+    let mut bytes = 0u32.to_le_bytes().to_vec();
+    bytes.extend(1u64.to_le_bytes());
+    let err = d.decode(&bytes).unwrap_err().to_string();
+    assert!(err.contains("a map claims 1 elements"), "{err}");
+}
