@@ -40,13 +40,20 @@ pub(crate) struct Interest {
     pub(crate) deadline: Option<Instant>,
 }
 
-impl Interest {
-    fn word(&self) -> &AtomicU32 {
-        let h = self.ring.header();
-        match self.word {
+impl Word {
+    /// This futex word of `ring`.
+    fn of(self, ring: &Ring) -> &AtomicU32 {
+        let h = ring.header();
+        match self {
             Word::Data => &h.data_wait.seq,
             Word::Space => &h.space_wait.seq,
         }
+    }
+}
+
+impl Interest {
+    fn word(&self) -> &AtomicU32 {
+        self.word.of(&self.ring)
     }
 
     /// Whether the future must be woken: its word moved, or its time came.
@@ -119,14 +126,7 @@ impl Shard {
             }
             let mut words: Vec<(&AtomicU32, u32)> = rings
                 .iter()
-                .map(|(ring, word, seq)| {
-                    let h = ring.header();
-                    let w = match word {
-                        Word::Data => &h.data_wait.seq,
-                        Word::Space => &h.space_wait.seq,
-                    };
-                    (w, *seq)
-                })
+                .map(|(ring, word, seq)| (word.of(ring), *seq))
                 .collect();
             words.push((&self.control, control));
             let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));

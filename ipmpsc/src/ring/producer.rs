@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::peers::{SenderSlot, SlotState, LIVENESS_INTERVAL};
+#[cfg(feature = "async")]
+use super::wait::announce_for_space;
 use super::wait::{sleep_budget, sleep_for_space};
 use super::{
     record_size, Ring, CLOSED, FLAG_MESSAGE, FLAG_PADDING, MAX_POSITION, POSITION_MASK,
@@ -642,17 +644,26 @@ impl Ring {
         let room = cap - tail % cap;
         let need = if size <= room { size } else { room + size };
         let fits = (tail + need).saturating_sub(cap);
-        // As `wait_for_free` asks at first: to be woken once a quarter of the ring more than
-        // the record is free (or all of it), so that a sender does not run for every few
-        // bytes the receiver hands back.
-        let target = fits.saturating_add(cap / 4).min(tail.max(fits));
-        let w = &self.header().space_wait;
-        let seq = w.seq.load(Ordering::SeqCst);
-        w.sleepers.fetch_add(1, Ordering::SeqCst);
-        w.target.fetch_min(target, Ordering::SeqCst);
-        let ready = self.free().load(Ordering::SeqCst) >= target
-            || self.tail().load(Ordering::SeqCst) & (CLOSED | REPLACED) != 0;
-        (!ready).then_some(seq)
+        let target = self.first_wake(fits, tail);
+        announce_for_space(&self.header().space_wait, target, || {
+            self.free().load(Ordering::SeqCst) >= target || self.receiver_left()
+        })
+    }
+
+    /// Where a sender that needs `free` to reach `target` first asks to be woken, `reach`
+    /// being the write position when it began to wait: once a quarter of the ring more than
+    /// it needs is free (or all of it), so that on a machine with fewer cores than processes
+    /// it does not run for every few bytes the receiver hands back.
+    fn first_wake(&self, target: u64, reach: u64) -> u64 {
+        target
+            .saturating_add(self.capacity() / 4)
+            .min(reach.max(target))
+    }
+
+    /// Whether the channel's state bits say the receiver left (closed or replaced); SeqCst,
+    /// a sleeper's wake-up condition.
+    fn receiver_left(&self) -> bool {
+        self.tail().load(Ordering::SeqCst) & (CLOSED | REPLACED) != 0
     }
 
     /// Waits until `free >= target`. `Ok(false)` on timeout. `reach` is the position up to
@@ -676,7 +687,7 @@ impl Ring {
         deadline: Option<Instant>,
     ) -> Result<bool> {
         let space = || self.free().load(Ordering::SeqCst) >= target;
-        let gone = || self.tail().load(Ordering::SeqCst) & (CLOSED | REPLACED) != 0;
+        let gone = || self.receiver_left();
         let spin_until = Instant::now() + SPIN;
         while Instant::now() < spin_until {
             for _ in 0..64 {
@@ -687,9 +698,7 @@ impl Ring {
             }
         }
         let w = &self.header().space_wait;
-        let mut wake_at = target
-            .saturating_add(self.capacity() / 4)
-            .min(reach.max(target));
+        let mut wake_at = self.first_wake(target, reach);
         let mut announced = None;
         let result = (|| {
             let mut next_probe = Instant::now();

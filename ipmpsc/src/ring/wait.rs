@@ -128,14 +128,30 @@ pub(crate) fn sleep_for_space(
     timeout: Option<Duration>,
     ready: impl Fn() -> bool,
 ) -> bool {
+    match announce_for_space(w, target, ready) {
+        None => true,
+        Some(seq) => {
+            crate::sys::futex::wait(&w.seq, seq, timeout);
+            false
+        }
+    }
+}
+
+/// The first half of [`sleep_for_space`], for an async sender that waits through the waiter
+/// thread: announce, publish `target`, re-check `ready`; the `seq` to sleep on unless ready.
+pub(crate) fn announce_for_space(
+    w: &WaitWord,
+    target: u64,
+    ready: impl Fn() -> bool,
+) -> Option<u32> {
     let seq = w.seq.load(Ordering::SeqCst);
     w.sleepers.fetch_add(1, Ordering::SeqCst);
     w.target.fetch_min(target, Ordering::SeqCst);
     if ready() {
-        return true;
+        None
+    } else {
+        Some(seq)
     }
-    crate::sys::futex::wait(&w.seq, seq, timeout);
-    false
 }
 
 #[cfg(test)]
