@@ -278,6 +278,8 @@ pub(crate) mod op {
     pub(crate) const RECEIVE: &str = "receive from the channel";
     /// Asking who holds the locks of a channel file (the inspector).
     pub(crate) const INSPECT: &str = "ask who holds the locks of the channel file";
+    /// Acknowledging records read through `ipmpsc::records`.
+    pub(crate) const ACKNOWLEDGE: &str = "acknowledge records of the channel";
 }
 
 /// Attaches what ipmpsc was doing, and to which file, to the error of an OS call.

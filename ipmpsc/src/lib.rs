@@ -114,6 +114,7 @@ mod error;
 mod fault;
 pub mod inspect;
 mod raw;
+pub mod records;
 mod ring;
 pub mod schema;
 pub mod select;

@@ -217,10 +217,25 @@ impl SharedRingBuffer {
         schema: &Schema,
         create: Option<(u64, u32)>,
     ) -> Result<(SharedRingBuffer, Consumer)> {
+        let stored = create.map(|_| StoredSchema::from(schema));
+        Self::open_receiver_with(
+            path,
+            |found| check_schema(found, schema),
+            create.zip(stored.as_ref()).map(|((c, m), s)| (c, m, s)),
+        )
+    }
+
+    /// [`SharedRingBuffer::open_receiver`] with the schema check `check`, creating the file
+    /// with the capacity, mode and schema of `create` if nothing is at `path`.
+    pub(crate) fn open_receiver_with(
+        path: &Path,
+        check: impl Fn(&StoredSchema) -> Result<()>,
+        create: Option<(u64, u32, &StoredSchema)>,
+    ) -> Result<(SharedRingBuffer, Consumer)> {
         for _ in 0..file::OPEN_ATTEMPTS {
             match Ring::open(path) {
                 Ok(ring) => {
-                    check_schema(ring.schema(), schema)?;
+                    check(ring.schema())?;
                     let ring = Arc::new(ring);
                     match Consumer::claim(ring.clone())? {
                         Claimed::Consumer(consumer) => {
@@ -231,7 +246,7 @@ impl SharedRingBuffer {
                     }
                 }
                 Err(e) if e.io_kind() == Some(std::io::ErrorKind::NotFound) => {
-                    let Some((capacity, mode)) = create else {
+                    let Some((capacity, mode, schema)) = create else {
                         return Err(e);
                     };
                     if std::fs::symlink_metadata(path).is_ok() {
@@ -244,7 +259,7 @@ impl SharedRingBuffer {
                         ));
                     }
                     if let Some(c) =
-                        Ring::create(path, capacity, schema, mode, true, Replace::Never)?
+                        Ring::create_stored(path, capacity, schema, mode, true, Replace::Never)?
                     {
                         let consumer = c.consumer.expect("created as the receiver");
                         return Ok((SharedRingBuffer { ring: c.ring }, consumer));

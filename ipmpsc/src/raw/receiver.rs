@@ -236,6 +236,15 @@ impl Receiver {
         }
     }
 
+    /// The acknowledged position of a consumer in acknowledged mode (see
+    /// `ipmpsc::records`).
+    pub(crate) fn acknowledged(&self) -> Option<u64> {
+        match &self.core {
+            Ok(core) => core.try_borrow().ok().and_then(|core| core.acknowledged()),
+            Err(_) => None,
+        }
+    }
+
     /// The path the channel was created or opened at.
     pub(crate) fn path(&self) -> &std::path::Path {
         self.buffer.ring.path()

@@ -591,6 +591,29 @@ impl Sender {
         &self.buffer.ring
     }
 
+    /// The channel this sender sends on.
+    pub(crate) fn buffer(&self) -> &SharedRingBuffer {
+        &self.buffer
+    }
+
+    /// Writes `bytes`, an encoded message, into the ring as they are (see
+    /// `ipmpsc::records`). `Ok(false)`: the ring stayed full.
+    pub(crate) fn send_bytes_with(&self, bytes: &[u8], wait: Wait) -> Result<bool> {
+        self.buffer.ring.check_not_inherited("sender", op::SEND)?;
+        let ring = &*self.buffer.ring;
+        let handle = &self.registration.handle;
+        let Some(hold) = handle.hold_slot_within(ring, wait)? else {
+            return Ok(false);
+        };
+        let Some(mut reservation) = ring.reserve(hold.slot(), handle, bytes.len() as u64, wait)?
+        else {
+            return Ok(false);
+        };
+        reservation.bytes_mut().copy_from_slice(bytes);
+        reservation.commit();
+        Ok(true)
+    }
+
     pub(crate) fn send_with(&self, value: &(impl Serialize + ?Sized), wait: Wait) -> Result<bool> {
         self.buffer.ring.check_not_inherited("sender", op::SEND)?;
         let ring = &*self.buffer.ring;

@@ -108,6 +108,10 @@ pub(crate) struct Consumer {
     /// A temporary channel whose file goes with its receiver (see
     /// [`Consumer::remove_file_on_drop`]).
     remove_file: bool,
+    /// In acknowledged mode (see [`Consumer::hold_until_acknowledged`]): the position up to
+    /// which records are acknowledged. Records between it and `head` have been read but stay
+    /// in the ring, and a receiver that claims the channel next reads them again.
+    acked: Option<u64>,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -169,6 +173,7 @@ impl Consumer {
             senders: None,
             broken: None,
             remove_file: false,
+            acked: None,
         };
         consumer.release();
         Ok(Claimed::Consumer(consumer))
@@ -191,6 +196,49 @@ impl Consumer {
     /// would leave the file behind.
     pub(crate) fn remove_file_on_drop(&mut self) {
         self.remove_file = true;
+    }
+
+    /// From now on records that are read stay in the ring until [`Consumer::acknowledge`]
+    /// passes them: the space goes back to senders only then, and the file's read cursor
+    /// (where the next receiver to claim the channel starts) stays at the acknowledged
+    /// position, so a receiver that dies re-delivers what it read but had not acknowledged.
+    pub(crate) fn hold_until_acknowledged(&mut self) {
+        self.free_pending();
+        if self.acked.is_none() {
+            self.acked = Some(self.head);
+        }
+    }
+
+    /// The position of the next record to read: the end of the last one read.
+    pub(crate) fn read_position(&self) -> u64 {
+        self.pending.map_or(self.head, |r| r.pos + r.size)
+    }
+
+    /// In acknowledged mode, the position up to which records are acknowledged.
+    pub(crate) fn acknowledged(&self) -> Option<u64> {
+        self.acked
+    }
+
+    /// Acknowledges every record read that ends at or before `through`, which must lie
+    /// between the acknowledged position and [`Consumer::read_position`] (the caller passes
+    /// the end of a record it read): they are handed back to senders, and a receiver that
+    /// claims the channel after this one starts there. `false`, and nothing changes, if the
+    /// consumer is not in acknowledged mode or `through` is out of that range.
+    pub(crate) fn acknowledge(&mut self, through: u64) -> bool {
+        let Some(acked) = self.acked else {
+            return false;
+        };
+        if through < acked || through > self.read_position() {
+            return false;
+        }
+        if self.inherited() {
+            return true; // a forked child's copy moves nothing on the parent's behalf
+        }
+        self.acked = Some(through);
+        // Release: a receiver that claims the channel after a crash starts here.
+        self.ring.head().store(through, Ordering::Release);
+        self.release();
+        true
     }
 
     /// Sets the spin before sleeping.
@@ -270,11 +318,17 @@ impl Consumer {
         let cap = self.ring.capacity();
         loop {
             let head = self.head;
+            if head - self.free >= cap {
+                // Every byte of the ring holds records read but not acknowledged (see
+                // `hold_until_acknowledged`): the flag here is the oldest one's, and no sender
+                // can write until it is acknowledged.
+                return Ok(None);
+            }
             let off = self.ring.offset(head, &mut self.lap);
             match self.ring.flag(off).load(Ordering::Acquire) {
                 FLAG_EMPTY => {
                     // Caught up: hand consumed space back before reporting "nothing".
-                    if self.free != head {
+                    if self.free != self.acked.unwrap_or(head) {
                         self.release();
                     }
                     return Ok(None);
@@ -317,6 +371,9 @@ impl Consumer {
     pub(super) fn advance(&mut self, pos: u64, size: u64) {
         let head = pos + size;
         self.head = head;
+        if self.acked.is_some() {
+            return; // given back by `acknowledge`
+        }
         // Release: a receiver that takes over after a crash sees the records before `head` as
         // consumed; nobody reads `head` on a hot path.
         self.ring.head().store(head, Ordering::Release);
@@ -331,7 +388,7 @@ impl Consumer {
     /// Gives the consumed bytes `[free, head)` back to senders: resets their commit flags, then
     /// moves `free` up to `head` and wakes senders whose message fits now.
     fn release(&mut self) {
-        let (head, free) = (self.head, self.free);
+        let (head, free) = (self.acked.unwrap_or(self.head), self.free);
         if head == free {
             return;
         }
@@ -686,7 +743,7 @@ impl Consumer {
     /// path", not "nothing there".
     #[inline(always)]
     fn ready_now(&mut self) -> Option<Ready> {
-        if self.pending.is_some() || self.broken.is_some() {
+        if self.pending.is_some() || self.broken.is_some() || self.acked.is_some() {
             return None;
         }
         let head = self.head;

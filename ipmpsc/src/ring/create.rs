@@ -66,6 +66,20 @@ impl Ring {
         receiver: bool,
         replace: Replace,
     ) -> Result<Option<Creation>> {
+        let stored = StoredSchema::from(schema);
+        Ring::create_stored(path, capacity, &stored, mode, receiver, replace)
+    }
+
+    /// [`Ring::create`] for a schema read from another channel's header (or received from a
+    /// peer), rather than one compiled into this process.
+    pub(crate) fn create_stored(
+        path: &Path,
+        capacity: u64,
+        stored: &StoredSchema,
+        mode: u32,
+        receiver: bool,
+        replace: Replace,
+    ) -> Result<Option<Creation>> {
         let too_large = || {
             Error::refused(
                 op::CREATE,
@@ -75,7 +89,6 @@ impl Ring {
             )
         };
         let capacity = header::data_capacity(capacity).ok_or_else(too_large)?;
-        let stored = StoredSchema::from(schema);
         let name = stored.name.as_bytes();
         let desc = stored.description.as_bytes();
         let text_len = name.len() as u64 + desc.len() as u64;
@@ -221,6 +234,8 @@ impl Ring {
         id.schema_hash.store(self.schema.hash, Ordering::Relaxed);
         id.schema_name_len
             .store(geo.schema_name_len, Ordering::Relaxed);
+        id.channel_id
+            .store(crate::sys::random::nonzero_u64(), Ordering::Relaxed);
         id.schema_desc_len
             .store(geo.schema_desc_len, Ordering::Release);
         self.header()

@@ -90,6 +90,9 @@ pub(crate) struct Identity {
     pub(crate) schema_name_len: AtomicU32,
     /// Byte length of the schema description stored after the name.
     pub(crate) schema_desc_len: AtomicU32,
+    /// A random number chosen by the creator: tells this file from any other channel, also
+    /// one created later at the same path (0 in files of builds that did not write it).
+    pub(crate) channel_id: AtomicU64,
 }
 
 /// Who is there. Liveness itself is the kernel's lock on [`RECEIVER_LOCK`] and on each sender
@@ -221,7 +224,7 @@ mod tests {
     use std::mem::{offset_of, size_of};
 
     // The header layout is part of the file format: pin it.
-    const_assert_eq!(size_of::<Identity>(), 64);
+    const_assert_eq!(size_of::<Identity>(), 72);
     const_assert_eq!(size_of::<Header>(), 896);
     const_assert_eq!(offset_of!(Header, peers) as u64, RECEIVER_LOCK);
     const_assert_eq!(offset_of!(Header, head), 256);

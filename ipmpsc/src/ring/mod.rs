@@ -294,6 +294,11 @@ impl Ring {
         &self.schema
     }
 
+    /// The random number the file's creator chose (see `Identity::channel_id`).
+    pub(crate) fn channel_id(&self) -> u64 {
+        self.header().identity.channel_id.load(Ordering::Relaxed)
+    }
+
     #[inline]
     pub(crate) fn header(&self) -> &Header {
         // SAFETY: `open`/`create` checked that the mapping holds a whole header; the mapping

@@ -44,6 +44,12 @@ impl<'c> RecordRef<'c> {
         unsafe { self.consumer.ring.payload(&self.record) }
     }
 
+    /// The position just past the record: where the record after it starts.
+    #[inline]
+    pub(crate) fn end(&self) -> u64 {
+        self.record.pos + self.record.size
+    }
+
     /// Consumes the record now.
     #[inline]
     pub(crate) fn consume(self) {

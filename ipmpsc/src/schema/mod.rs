@@ -329,6 +329,32 @@ impl SchemaMismatch {
         }
     }
 
+    /// Builds the diagnosis from what the file holds and a schema read elsewhere: from
+    /// another channel's header, or sent by a peer (a bridge importing records checks the
+    /// exporting side's schema this way). `ours` takes the place of "this process".
+    ///
+    /// ```
+    /// use ipmpsc::schema::{SchemaMismatch, StoredSchema};
+    /// #[ipmpsc::channel]
+    /// pub enum Reading { Temp { celsius: f32 } }
+    /// mod remote {
+    ///     #[ipmpsc::channel]
+    ///     pub enum Reading { Temp { celsius: f64 } }
+    /// }
+    /// let here = StoredSchema::from(&<Reading as ipmpsc::Channel>::SCHEMA);
+    /// let there = StoredSchema::from(&<remote::Reading as ipmpsc::Channel>::SCHEMA);
+    /// let mismatch = SchemaMismatch::between(here, there);
+    /// assert!(mismatch.difference().contains("field `celsius`"), "{mismatch}");
+    /// ```
+    pub fn between(channel: StoredSchema, ours: StoredSchema) -> Self {
+        let difference = diagnose(&channel, &ours);
+        SchemaMismatch {
+            channel,
+            ours,
+            difference,
+        }
+    }
+
     /// The schema stored in the channel file.
     pub fn channel(&self) -> &StoredSchema {
         &self.channel

@@ -13,4 +13,5 @@ pub(crate) mod futex;
 pub(crate) mod lock;
 pub(crate) mod placeholder;
 pub(crate) mod process;
+pub(crate) mod random;
 pub(crate) mod watch;
