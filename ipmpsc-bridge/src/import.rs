@@ -277,7 +277,10 @@ impl Importer {
                         if hash != h {
                             false // the exporter's schema changed: ask for it again
                         } else if end <= last && start < end {
-                            return Ok(true); // written already
+                            // Written already (sent again by an exporter that restarted):
+                            // acknowledge it soon, so that the exporter hands it back.
+                            entry.unacked += 1;
+                            return Ok(true);
                         } else if start == last || (start == base && base > last) {
                             true
                         } else {
