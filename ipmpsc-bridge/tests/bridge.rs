@@ -396,3 +396,29 @@ fn an_importer_killed_mid_stream_and_restarted_loses_nothing_and_keeps_order() {
         assert_eq!(seqs.first(), Some(&0));
     }
 }
+
+#[test]
+fn a_small_exporting_channel_that_wraps_while_its_records_are_held_loses_nothing() {
+    // Channel A holds a few records: the sensor keeps wrapping it while the exporter holds
+    // what it published, so padding at the end of the ring is written (and skipped) before
+    // the record behind it fits.
+    let files = Files::new("wrap", &["a", "b"]);
+    let (a, b) = (&files.0[0], &files.0[1]);
+    let port = free_port();
+    const EACH: u64 = 2000;
+    let mut collector = collector(b, EACH as usize);
+    let importer = import("test/wrap", b, port);
+    let mut sensor = sensor(a, 1, EACH, 0, &["--create", "512"]);
+    let exporter = export(a, "test/wrap", port, false);
+    assert!(sensor.finish().success(), "{}", sensor.said());
+    let status = collector.finish();
+    assert!(
+        status.success(),
+        "{}\n{}\n{}",
+        collector.said(),
+        exporter.said(),
+        importer.said()
+    );
+    let got = readings(&collector);
+    assert_eq!(got[&1], (0..EACH).collect::<Vec<u64>>());
+}
