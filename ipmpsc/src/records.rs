@@ -294,8 +294,9 @@ impl RecordReceiver {
     /// again, also not to a receiver that claims the channel after this one.
     ///
     /// # Errors
-    /// [`Error::Io`] of kind `InvalidInput` if `through` lies before the acknowledged position
-    /// or beyond the records handed out; nothing changes then.
+    /// [`Error::Io`] of kind `InvalidInput` if `through` lies before the acknowledged position,
+    /// beyond the records handed out, or inside a record (a position of another channel);
+    /// nothing changes then.
     pub fn acknowledge(&mut self, through: Position) -> Result<()> {
         let path = self.raw.path().to_path_buf();
         let core = self.raw.core_mut()?;
@@ -307,8 +308,8 @@ impl RecordReceiver {
             path,
             std::io::ErrorKind::InvalidInput,
             format!(
-                "position {through} is not between the acknowledged position {} and the end \
-                 of the records handed out ({})",
+                "position {through} is not the end of a record between the acknowledged \
+                 position {} and the end of the records handed out ({})",
                 core.acknowledged().unwrap_or(0),
                 core.read_position()
             ),
@@ -575,6 +576,35 @@ mod tests {
             tx.send(&too_big),
             Err(Error::MessageTooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn a_position_inside_a_record_is_refused_and_changes_nothing() {
+        let p = path("inside");
+        let q = path("inside-other");
+        let mut rx = RecordReceiver::open_or_create(&p.0, 4096, &schema()).unwrap();
+        let mut other = RecordReceiver::open_or_create(&q.0, 4096, &schema()).unwrap();
+        Item::open_sender(&p.0)
+            .unwrap()
+            .send(&Item::Blob(vec![7; 40]))
+            .unwrap();
+        Item::open_sender(&q.0).unwrap().send(&Item::N(1)).unwrap();
+        let big = rx.try_recv().unwrap().expect("sent").end();
+        // A position of another channel: the end of a small record there, inside the large
+        // record here.
+        let small = other.try_recv().unwrap().expect("sent").end();
+        assert!(Position(0) < small && small < big, "{small} {big}");
+        let err = rx.acknowledge(small).unwrap_err();
+        assert_eq!(
+            err.io_kind(),
+            Some(std::io::ErrorKind::InvalidInput),
+            "{err}"
+        );
+        assert_eq!(rx.acknowledged(), Position(0));
+        drop(rx);
+        // The record was not cut: the next receiver gets it whole.
+        let mut typed = Item::open_receiver(&p.0).unwrap();
+        assert_eq!(typed.try_recv().unwrap(), Some(Item::Blob(vec![7; 40])));
     }
 
     #[test]
