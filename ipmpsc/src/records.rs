@@ -608,6 +608,26 @@ mod tests {
     }
 
     #[test]
+    fn a_receiver_whose_ring_is_full_of_held_records_sleeps_while_it_waits() {
+        let p = path("fullwait");
+        let mut rx = RecordReceiver::open_or_create(&p.0, 64, &schema()).unwrap();
+        let tx = Item::open_sender(&p.0).unwrap();
+        while tx.try_send(&Item::N(1)).unwrap() {}
+        while rx.try_recv().unwrap().is_some() {}
+        let cpu = || {
+            let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+            Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+        };
+        let wait = Duration::from_millis(500);
+        let (before, started) = (cpu(), std::time::Instant::now());
+        assert!(rx.recv_timeout(wait).unwrap().is_none());
+        let used = cpu() - before;
+        assert!(started.elapsed() >= wait);
+        // Nothing can come until this receiver acknowledges: the wait is a sleep, not a spin.
+        assert!(used < wait / 5, "used {used:?} of CPU in a {wait:?} wait");
+    }
+
+    #[test]
     fn a_wrapping_ring_full_of_held_records_redelivers_exactly_what_was_not_acknowledged() {
         let p = path("wrap");
         let mut rx = RecordReceiver::open_or_create(&p.0, 200, &schema()).unwrap();

@@ -673,8 +673,12 @@ impl Consumer {
             };
             let off = self.ring.offset(self.head, &mut self.lap);
             let ring = &*self.ring;
+            // Every byte holds records read but not acknowledged (see `peek`): the flag at the
+            // head is the oldest one's, and nothing can come before this consumer acknowledges.
+            let held_full = self.head - self.free >= ring.capacity();
             sleep_unless(&ring.header().data_wait, timeout, || {
-                ring.flag(off).load(Ordering::SeqCst) != FLAG_EMPTY || self.senders_changed()
+                (!held_full && ring.flag(off).load(Ordering::SeqCst) != FLAG_EMPTY)
+                    || self.senders_changed()
             });
         }
     }
