@@ -84,6 +84,10 @@ enum Written {
     Yes,
     /// `stop` was set while the channel stayed full or had no receiver.
     Stopped,
+    /// The channel was created again, for another schema, while the record waited for a
+    /// receiver: the record's stream is forgotten (its exporter announces it again) and the
+    /// record is not written.
+    Forgotten,
     /// The record can never be written, for this reason.
     Never(String),
 }
@@ -202,6 +206,7 @@ impl Importer {
             }
             self.acknowledge()?;
             if self.last_heartbeat.elapsed() >= HEARTBEAT {
+                self.forget_silent();
                 self.heartbeat()?;
             }
         }
@@ -295,7 +300,7 @@ impl Importer {
                     }
                     return Ok(true);
                 }
-                match self.write(&sample.payload().to_bytes(), stop, on_event)? {
+                match self.write(stream, &sample.payload().to_bytes(), stop, on_event)? {
                     Written::Yes => {
                         let entry = self.streams.get_mut(&stream).expect("looked up above");
                         if let State::Open { last, .. } = &mut entry.state {
@@ -309,6 +314,7 @@ impl Importer {
                         }
                     }
                     Written::Stopped => return Ok(false),
+                    Written::Forgotten => {}
                     Written::Never(reason) => {
                         let entry = self.streams.get_mut(&stream).expect("looked up above");
                         entry.state = State::Refused {
@@ -334,9 +340,10 @@ impl Importer {
         entry
     }
 
-    /// Writes one record, waiting while the channel is full or has no receiver.
+    /// Writes one record of `stream`, waiting while the channel is full or has no receiver.
     fn write(
         &mut self,
+        stream: u64,
         bytes: &[u8],
         stop: &AtomicBool,
         on_event: &mut impl FnMut(Event),
@@ -356,6 +363,9 @@ impl Importer {
                     self.acknowledge()?;
                     if !self.reopen(stop)? {
                         return Ok(Written::Stopped);
+                    }
+                    if !self.streams.contains_key(&stream) {
+                        return Ok(Written::Forgotten);
                     }
                     continue;
                 }
@@ -411,11 +421,17 @@ impl Importer {
         Ok(())
     }
 
-    /// Tells every stream's exporter where it stands, and forgets streams long silent.
-    fn heartbeat(&mut self) -> Result<()> {
+    /// Forgets streams long silent. Not while a record waits to be written: its stream (and
+    /// every stream queued behind it) is silent only because the importer does not read.
+    fn forget_silent(&mut self) {
         let now = Instant::now();
         self.streams
             .retain(|_, s| now.duration_since(s.seen) < FORGET_AFTER);
+    }
+
+    /// Tells every stream's exporter where it stands.
+    fn heartbeat(&mut self) -> Result<()> {
+        let now = Instant::now();
         let ids: Vec<u64> = self.streams.keys().copied().collect();
         for stream in ids {
             self.tell(stream)?;

@@ -422,3 +422,52 @@ fn a_small_exporting_channel_that_wraps_while_its_records_are_held_loses_nothing
     let got = readings(&collector);
     assert_eq!(got[&1], (0..EACH).collect::<Vec<u64>>());
 }
+
+#[test]
+fn an_importing_channel_created_again_for_another_schema_gets_no_record_of_the_old_one() {
+    #[ipmpsc::channel]
+    #[derive(Debug)]
+    pub enum Other {
+        Text(String),
+    }
+    #[path = "../examples/shared/reading.rs"]
+    #[allow(dead_code)]
+    mod reading;
+
+    let files = Files::new("reschema", &["a", "b"]);
+    let (a, b) = (&files.0[0], &files.0[1]);
+    let port = free_port();
+    // Channel B of the readings' schema, whose receiver leaves once the importer is there.
+    let first = reading::Reading::create_receiver(b, 65536).unwrap();
+    let mut importer = import("test/reschema", b, port);
+    let ready = |lines: &[String]| lines.iter().any(|l| l.starts_with("import: test/"));
+    assert!(importer.stderr.wait_for(ready), "{}", importer.said());
+    drop(first);
+    let mut sensor = sensor(a, 1, 1, 0, &["--create", "65536"]);
+    let exporter = export(a, "test/reschema", port, false);
+    assert!(sensor.finish().success(), "{}", sensor.said());
+    let waiting = |lines: &[String]| lines.iter().any(|l| l.contains("has no receiver"));
+    assert!(importer.stderr.wait_for(waiting), "{}", importer.said());
+
+    // The consumer comes back with a channel of another schema at the same path.
+    std::fs::remove_file(b).unwrap();
+    let mut rx = Other::create_receiver(b, 65536).unwrap();
+    let refused = |lines: &[String]| lines.iter().any(|l| l.contains("refused: schema mismatch"));
+    assert!(
+        importer.stderr.wait_for(refused),
+        "{}\n{}",
+        importer.said(),
+        exporter.said()
+    );
+    assert!(
+        importer.child.try_wait().unwrap().is_none(),
+        "{}",
+        importer.said()
+    );
+    // The reading was not written into the channel of the other schema.
+    assert!(matches!(rx.try_recv(), Ok(None)));
+    // And it is still in A.
+    drop(exporter);
+    let mut left = ipmpsc::records::RecordReceiver::open(a).expect("A is left with its reading");
+    assert!(left.try_recv().unwrap().is_some());
+}
