@@ -316,6 +316,9 @@ impl Importer {
                     Written::Stopped => return Ok(false),
                     Written::Forgotten => {}
                     Written::Never(reason) => {
+                        // What was committed before it is acknowledged first: a refused stream
+                        // is told only its refusal from now on.
+                        self.tell(stream)?;
                         let entry = self.streams.get_mut(&stream).expect("looked up above");
                         entry.state = State::Refused {
                             reason: reason.clone(),
