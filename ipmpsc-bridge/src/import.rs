@@ -84,6 +84,10 @@ enum Written {
     Yes,
     /// `stop` was set while the channel stayed full or had no receiver.
     Stopped,
+    /// The channel was created again, for another schema, while the record waited for a
+    /// receiver: the record's stream is forgotten (its exporter announces it again) and the
+    /// record is not written.
+    Forgotten,
     /// The record can never be written, for this reason.
     Never(String),
 }
@@ -202,6 +206,7 @@ impl Importer {
             }
             self.acknowledge()?;
             if self.last_heartbeat.elapsed() >= HEARTBEAT {
+                self.forget_silent();
                 self.heartbeat()?;
             }
         }
@@ -298,7 +303,7 @@ impl Importer {
                     }
                     return Ok(true);
                 }
-                match self.write(&sample.payload().to_bytes(), stop, on_event)? {
+                match self.write(stream, &sample.payload().to_bytes(), stop, on_event)? {
                     Written::Yes => {
                         let entry = self.streams.get_mut(&stream).expect("looked up above");
                         if let State::Open { last, .. } = &mut entry.state {
@@ -312,7 +317,11 @@ impl Importer {
                         }
                     }
                     Written::Stopped => return Ok(false),
+                    Written::Forgotten => {}
                     Written::Never(reason) => {
+                        // What was committed before it is acknowledged first: a refused stream
+                        // is told only its refusal from now on.
+                        self.tell(stream)?;
                         let entry = self.streams.get_mut(&stream).expect("looked up above");
                         entry.state = State::Refused {
                             reason: reason.clone(),
@@ -337,9 +346,10 @@ impl Importer {
         entry
     }
 
-    /// Writes one record, waiting while the channel is full or has no receiver.
+    /// Writes one record of `stream`, waiting while the channel is full or has no receiver.
     fn write(
         &mut self,
+        stream: u64,
         bytes: &[u8],
         stop: &AtomicBool,
         on_event: &mut impl FnMut(Event),
@@ -359,6 +369,9 @@ impl Importer {
                     self.acknowledge()?;
                     if !self.reopen(stop)? {
                         return Ok(Written::Stopped);
+                    }
+                    if !self.streams.contains_key(&stream) {
+                        return Ok(Written::Forgotten);
                     }
                     continue;
                 }
@@ -414,11 +427,17 @@ impl Importer {
         Ok(())
     }
 
-    /// Tells every stream's exporter where it stands, and forgets streams long silent.
-    fn heartbeat(&mut self) -> Result<()> {
+    /// Forgets streams long silent. Not while a record waits to be written: its stream (and
+    /// every stream queued behind it) is silent only because the importer does not read.
+    fn forget_silent(&mut self) {
         let now = Instant::now();
         self.streams
             .retain(|_, s| now.duration_since(s.seen) < FORGET_AFTER);
+    }
+
+    /// Tells every stream's exporter where it stands.
+    fn heartbeat(&mut self) -> Result<()> {
+        let now = Instant::now();
         let ids: Vec<u64> = self.streams.keys().copied().collect();
         for stream in ids {
             self.tell(stream)?;

@@ -396,3 +396,134 @@ fn an_importer_killed_mid_stream_and_restarted_loses_nothing_and_keeps_order() {
         assert_eq!(seqs.first(), Some(&0));
     }
 }
+
+#[test]
+fn a_small_exporting_channel_that_wraps_while_its_records_are_held_loses_nothing() {
+    // Channel A holds a few records: the sensor keeps wrapping it while the exporter holds
+    // what it published, so padding at the end of the ring is written (and skipped) before
+    // the record behind it fits.
+    let files = Files::new("wrap", &["a", "b"]);
+    let (a, b) = (&files.0[0], &files.0[1]);
+    let port = free_port();
+    const EACH: u64 = 2000;
+    let mut collector = collector(b, EACH as usize);
+    let importer = import("test/wrap", b, port);
+    let mut sensor = sensor(a, 1, EACH, 0, &["--create", "512"]);
+    let exporter = export(a, "test/wrap", port, false);
+    assert!(sensor.finish().success(), "{}", sensor.said());
+    let status = collector.finish();
+    assert!(
+        status.success(),
+        "{}\n{}\n{}",
+        collector.said(),
+        exporter.said(),
+        importer.said()
+    );
+    let got = readings(&collector);
+    assert_eq!(got[&1], (0..EACH).collect::<Vec<u64>>());
+}
+
+#[test]
+fn an_importing_channel_created_again_for_another_schema_gets_no_record_of_the_old_one() {
+    #[ipmpsc::channel]
+    #[derive(Debug)]
+    pub enum Other {
+        Text(String),
+    }
+    #[path = "../examples/shared/reading.rs"]
+    #[allow(dead_code)]
+    mod reading;
+
+    let files = Files::new("reschema", &["a", "b"]);
+    let (a, b) = (&files.0[0], &files.0[1]);
+    let port = free_port();
+    // Channel B of the readings' schema, whose receiver leaves once the importer is there.
+    let first = reading::Reading::create_receiver(b, 65536).unwrap();
+    let mut importer = import("test/reschema", b, port);
+    let ready = |lines: &[String]| lines.iter().any(|l| l.starts_with("import: test/"));
+    assert!(importer.stderr.wait_for(ready), "{}", importer.said());
+    drop(first);
+    let mut sensor = sensor(a, 1, 1, 0, &["--create", "65536"]);
+    let exporter = export(a, "test/reschema", port, false);
+    assert!(sensor.finish().success(), "{}", sensor.said());
+    let waiting = |lines: &[String]| lines.iter().any(|l| l.contains("has no receiver"));
+    assert!(importer.stderr.wait_for(waiting), "{}", importer.said());
+
+    // The consumer comes back with a channel of another schema at the same path.
+    std::fs::remove_file(b).unwrap();
+    let mut rx = Other::create_receiver(b, 65536).unwrap();
+    let refused = |lines: &[String]| lines.iter().any(|l| l.contains("refused: schema mismatch"));
+    assert!(
+        importer.stderr.wait_for(refused),
+        "{}\n{}",
+        importer.said(),
+        exporter.said()
+    );
+    assert!(
+        importer.child.try_wait().unwrap().is_none(),
+        "{}",
+        importer.said()
+    );
+    // The reading was not written into the channel of the other schema.
+    assert!(matches!(rx.try_recv(), Ok(None)));
+    // And it is still in A.
+    drop(exporter);
+    let mut left = ipmpsc::records::RecordReceiver::open(a).expect("A is left with its reading");
+    assert!(left.try_recv().unwrap().is_some());
+}
+
+#[test]
+fn records_written_before_one_too_large_are_acknowledged_and_not_repeated() {
+    #[ipmpsc::channel]
+    #[derive(Debug, PartialEq)]
+    pub enum Blob {
+        B(Vec<u8>),
+    }
+    let files = Files::new("toolarge", &["a", "b"]);
+    let (a, b) = (&files.0[0], &files.0[1]);
+    let port = free_port();
+    // Channel A, left by its receiver with five small records, one too large for B, and
+    // one more.
+    {
+        let rx = Blob::create_receiver(a, 65536).unwrap();
+        let tx = Blob::open_sender(a).unwrap();
+        for i in 0..5u8 {
+            tx.send(&Blob::B(vec![i; 8])).unwrap();
+        }
+        tx.send(&Blob::B(vec![9; 4000])).unwrap();
+        tx.send(&Blob::B(vec![10; 8])).unwrap();
+        drop(rx);
+    }
+    // Channel B takes 1 KiB; its receiver leaves once the importer is there, so that the
+    // records queue up at the importer and are written one after another when it is back.
+    let first = Blob::create_receiver(b, 1024).unwrap();
+    let importer = import("test/toolarge", b, port);
+    let ready = |lines: &[String]| lines.iter().any(|l| l.starts_with("import: test/"));
+    assert!(importer.stderr.wait_for(ready), "{}", importer.said());
+    drop(first);
+    let mut exporter = export(a, "test/toolarge", port, false);
+    let waiting = |lines: &[String]| lines.iter().any(|l| l.contains("has no receiver"));
+    assert!(importer.stderr.wait_for(waiting), "{}", importer.said());
+    let mut rx = Blob::open_receiver(b).unwrap();
+    for i in 0..5u8 {
+        let got = rx.recv_timeout(PATIENCE).unwrap();
+        assert_eq!(got, Some(Blob::B(vec![i; 8])), "{}", importer.said());
+    }
+    let refusals = |n: usize| {
+        move |lines: &[String]| lines.iter().filter(|l| l.contains("refused")).count() >= n
+    };
+    assert!(importer.stderr.wait_for(refusals(1)), "{}", importer.said());
+    assert!(exporter.stderr.wait_for(refusals(1)), "{}", exporter.said());
+
+    // A new exporter of A: the five records committed in B are not written again, only the
+    // one too large is refused again.
+    exporter.kill();
+    let exporter = export(a, "test/toolarge", port, false);
+    assert!(
+        importer.stderr.wait_for(refusals(2)),
+        "{}\n{}",
+        importer.said(),
+        exporter.said()
+    );
+    assert_eq!(rx.try_recv().unwrap(), None, "{}", importer.said());
+}

@@ -132,6 +132,10 @@ pub struct RecordReceiver {
     raw: Receiver,
     schema: StoredSchema,
     channel_id: u64,
+    /// The end of the last record handed out (at first, where reading started): the next
+    /// record's [`Record::start`], also when padding between them was skipped by a call that
+    /// found nothing behind it.
+    chain: u64,
 }
 
 impl RecordReceiver {
@@ -205,10 +209,12 @@ impl RecordReceiver {
         consumer.hold_until_acknowledged();
         let schema = buffer.ring.schema().clone();
         let channel_id = buffer.ring.channel_id();
+        let chain = consumer.read_position();
         RecordReceiver {
             raw: Receiver::from_consumer(buffer, consumer),
             schema,
             channel_id,
+            chain,
         }
     }
 
@@ -258,7 +264,7 @@ impl RecordReceiver {
         wait: bool,
     ) -> Result<Option<Record<'_>>> {
         let core = self.raw.core_mut()?;
-        let start = core.read_position();
+        let start = self.chain;
         let record = if wait {
             let ready = loop {
                 match core.wait(deadline)? {
@@ -275,6 +281,7 @@ impl RecordReceiver {
             }
         };
         let end = Position(record.end());
+        self.chain = end.0;
         Ok(Some(Record {
             bytes: record.park(),
             start: Position(start),
@@ -287,8 +294,9 @@ impl RecordReceiver {
     /// again, also not to a receiver that claims the channel after this one.
     ///
     /// # Errors
-    /// [`Error::Io`] of kind `InvalidInput` if `through` lies before the acknowledged position
-    /// or beyond the records handed out; nothing changes then.
+    /// [`Error::Io`] of kind `InvalidInput` if `through` lies before the acknowledged position,
+    /// beyond the records handed out, or inside a record (a position of another channel);
+    /// nothing changes then.
     pub fn acknowledge(&mut self, through: Position) -> Result<()> {
         let path = self.raw.path().to_path_buf();
         let core = self.raw.core_mut()?;
@@ -300,8 +308,8 @@ impl RecordReceiver {
             path,
             std::io::ErrorKind::InvalidInput,
             format!(
-                "position {through} is not between the acknowledged position {} and the end \
-                 of the records handed out ({})",
+                "position {through} is not the end of a record between the acknowledged \
+                 position {} and the end of the records handed out ({})",
                 core.acknowledged().unwrap_or(0),
                 core.read_position()
             ),
@@ -568,6 +576,122 @@ mod tests {
             tx.send(&too_big),
             Err(Error::MessageTooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn a_position_inside_a_record_is_refused_and_changes_nothing() {
+        let p = path("inside");
+        let q = path("inside-other");
+        let mut rx = RecordReceiver::open_or_create(&p.0, 4096, &schema()).unwrap();
+        let mut other = RecordReceiver::open_or_create(&q.0, 4096, &schema()).unwrap();
+        Item::open_sender(&p.0)
+            .unwrap()
+            .send(&Item::Blob(vec![7; 40]))
+            .unwrap();
+        Item::open_sender(&q.0).unwrap().send(&Item::N(1)).unwrap();
+        let big = rx.try_recv().unwrap().expect("sent").end();
+        // A position of another channel: the end of a small record there, inside the large
+        // record here.
+        let small = other.try_recv().unwrap().expect("sent").end();
+        assert!(Position(0) < small && small < big, "{small} {big}");
+        let err = rx.acknowledge(small).unwrap_err();
+        assert_eq!(
+            err.io_kind(),
+            Some(std::io::ErrorKind::InvalidInput),
+            "{err}"
+        );
+        assert_eq!(rx.acknowledged(), Position(0));
+        drop(rx);
+        // The record was not cut: the next receiver gets it whole.
+        let mut typed = Item::open_receiver(&p.0).unwrap();
+        assert_eq!(typed.try_recv().unwrap(), Some(Item::Blob(vec![7; 40])));
+    }
+
+    #[test]
+    fn a_receiver_whose_ring_is_full_of_held_records_sleeps_while_it_waits() {
+        let p = path("fullwait");
+        let mut rx = RecordReceiver::open_or_create(&p.0, 64, &schema()).unwrap();
+        let tx = Item::open_sender(&p.0).unwrap();
+        while tx.try_send(&Item::N(1)).unwrap() {}
+        while rx.try_recv().unwrap().is_some() {}
+        let cpu = || {
+            let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+            Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+        };
+        let wait = Duration::from_millis(500);
+        let (before, started) = (cpu(), std::time::Instant::now());
+        assert!(rx.recv_timeout(wait).unwrap().is_none());
+        let used = cpu() - before;
+        assert!(started.elapsed() >= wait);
+        // Nothing can come until this receiver acknowledges: the wait is a sleep, not a spin.
+        assert!(used < wait / 5, "used {used:?} of CPU in a {wait:?} wait");
+    }
+
+    #[test]
+    fn a_wrapping_ring_full_of_held_records_redelivers_exactly_what_was_not_acknowledged() {
+        let p = path("wrap");
+        let mut rx = RecordReceiver::open_or_create(&p.0, 200, &schema()).unwrap();
+        let tx = Item::open_sender(&p.0).unwrap();
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rand = move |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let mut sent = 0u32;
+        // The first record not acknowledged, and the next one expected from `rx`.
+        let (mut acked, mut expect) = (0u32, 0u32);
+        let mut acked_at = Position(0);
+        let mut held: Vec<(u32, Position)> = Vec::new();
+        for _ in 0..3000 {
+            // Fill the ring (sizes vary, so records wrap with padding of every length).
+            loop {
+                let mut blob = sent.to_le_bytes().to_vec();
+                blob.resize(4 + rand(120) as usize, 0xab);
+                if !tx.try_send(&Item::Blob(blob)).unwrap() {
+                    break;
+                }
+                sent += 1;
+            }
+            // Read what is there: exactly the records after the last one read, in order.
+            while let Some(r) = rx.try_recv().unwrap() {
+                let Item::Blob(blob) = crate::codec::decode::<Item>(r.bytes()).unwrap() else {
+                    panic!("not a blob");
+                };
+                let seq = u32::from_le_bytes(blob[..4].try_into().unwrap());
+                assert_eq!(seq, expect);
+                assert!(blob[4..].iter().all(|&b| b == 0xab));
+                // A chain: each record starts where the one before it ended, also across
+                // padding skipped by a call that found nothing behind it.
+                let prev = held.last().map_or(acked_at, |&(_, end)| end);
+                assert_eq!(r.start(), prev);
+                held.push((seq, r.end()));
+                expect += 1;
+            }
+            assert_eq!(expect, sent, "read everything that was sent");
+            match rand(4) {
+                // Acknowledge a prefix of what was read.
+                0 | 1 if !held.is_empty() => {
+                    let n = 1 + rand(held.len() as u64) as usize;
+                    let (seq, end) = held[n - 1];
+                    rx.acknowledge(end).unwrap();
+                    assert_eq!(rx.acknowledged(), end);
+                    acked_at = end;
+                    held.drain(..n);
+                    acked = seq + 1;
+                }
+                // A new receiver: it starts again at the first record not acknowledged.
+                2 => {
+                    drop(rx);
+                    rx = RecordReceiver::open(&p.0).unwrap();
+                    held.clear();
+                    expect = acked;
+                }
+                _ => {}
+            }
+        }
+        assert!(sent > 1000, "only {sent} records went through");
     }
 
     #[test]

@@ -228,7 +228,8 @@ impl Consumer {
         let Some(acked) = self.acked else {
             return false;
         };
-        if through < acked || through > self.read_position() {
+        if through < acked || through > self.read_position() || !self.ends_a_record(acked, through)
+        {
             return false;
         }
         if self.inherited() {
@@ -239,6 +240,30 @@ impl Consumer {
         self.ring.head().store(through, Ordering::Release);
         self.release();
         true
+    }
+
+    /// Whether `to` is where a record read since `from` ends (or padding after one), not a
+    /// position inside one: the records between them are walked by their flags and lengths,
+    /// which stay as they were read until they are acknowledged.
+    fn ends_a_record(&self, from: u64, to: u64) -> bool {
+        let ring = &*self.ring;
+        let cap = ring.capacity();
+        let mut pos = from;
+        while pos < to {
+            let off = pos % cap;
+            let size = match ring.flag(off).load(Ordering::Acquire) {
+                FLAG_MESSAGE => record_size(ring.length_word(off).load(Ordering::Relaxed)),
+                FLAG_PADDING => Some(ring.length_word(off).load(Ordering::Relaxed)),
+                _ => None,
+            };
+            match size {
+                Some(size) if size >= RECORD_HEADER && size % 8 == 0 && size <= cap - off => {
+                    pos += size;
+                }
+                _ => return false,
+            }
+        }
+        pos == to
     }
 
     /// Sets the spin before sleeping.
@@ -648,8 +673,12 @@ impl Consumer {
             };
             let off = self.ring.offset(self.head, &mut self.lap);
             let ring = &*self.ring;
+            // Every byte holds records read but not acknowledged (see `peek`): the flag at the
+            // head is the oldest one's, and nothing can come before this consumer acknowledges.
+            let held_full = self.head - self.free >= ring.capacity();
             sleep_unless(&ring.header().data_wait, timeout, || {
-                ring.flag(off).load(Ordering::SeqCst) != FLAG_EMPTY || self.senders_changed()
+                (!held_full && ring.flag(off).load(Ordering::SeqCst) != FLAG_EMPTY)
+                    || self.senders_changed()
             });
         }
     }
