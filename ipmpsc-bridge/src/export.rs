@@ -24,6 +24,10 @@ const SILENCE_BEFORE_RESEND: Duration = Duration::from_secs(1);
 /// at once.
 const IDLE_WAIT: Duration = Duration::from_millis(50);
 
+/// An importer that said something this recently is taken to be answering (its heartbeat
+/// comes every 200 ms).
+const ANSWERING: Duration = Duration::from_millis(500);
+
 /// Records read from the channel in one step before the exporter looks at its inbox again.
 const BATCH: usize = 256;
 
@@ -315,7 +319,10 @@ impl Exporter {
             self.next += 1;
             self.stats.republished += 1;
         }
-        let wait = if self.unacked.is_empty() {
+        // Acknowledgements are acted on within 1 ms while an importer answers; with nothing
+        // outstanding, or nobody answering, the exporter sleeps longer between looks.
+        let answering = now.duration_since(self.last_heard) < ANSWERING;
+        let wait = if self.unacked.is_empty() || !answering {
             IDLE_WAIT
         } else {
             Duration::from_millis(1)

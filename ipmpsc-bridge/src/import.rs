@@ -27,6 +27,11 @@ const RESEND_INTERVAL: Duration = Duration::from_millis(250);
 /// A stream not heard from for this long is forgotten.
 const FORGET_AFTER: Duration = Duration::from_secs(600);
 
+/// Streams the importer keeps at most: a new one beyond this makes it forget the stream heard
+/// from least recently (whose exporter, if it is still there, is taken up again from its
+/// first record not acknowledged). Bounds what a flood of made-up stream ids can cost.
+const MAX_STREAMS: usize = 4096;
+
 /// Records the importer acknowledges at least every this many.
 const ACK_EVERY: u32 = 64;
 
@@ -336,6 +341,16 @@ impl Importer {
     }
 
     fn stream(&mut self, stream: u64, now: Instant) -> &mut Stream {
+        if self.streams.len() >= MAX_STREAMS && !self.streams.contains_key(&stream) {
+            let oldest = self
+                .streams
+                .iter()
+                .min_by_key(|(_, s)| s.seen)
+                .map(|(id, _)| *id);
+            if let Some(oldest) = oldest {
+                self.streams.remove(&oldest);
+            }
+        }
         let entry = self.streams.entry(stream).or_insert(Stream {
             state: State::Unknown,
             seen: now,
@@ -466,5 +481,30 @@ impl Importer {
             .congestion_control(CongestionControl::Block)
             .wait()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[ipmpsc::channel]
+    pub enum Tick {
+        T(u32),
+    }
+
+    #[test]
+    fn a_flood_of_stream_ids_is_bounded() {
+        let rx = Tick::create_temp_receiver(4096).unwrap();
+        let session = crate::Network::isolated().open().unwrap();
+        let mut importer = Importer::open(&session, "test/flood", rx.path()).unwrap();
+        let now = Instant::now();
+        for id in 0..(MAX_STREAMS as u64 + 500) {
+            importer.stream(id, now + Duration::from_micros(id));
+        }
+        assert_eq!(importer.streams.len(), MAX_STREAMS);
+        // The ones heard from least recently went.
+        assert!(!importer.streams.contains_key(&0));
+        assert!(importer.streams.contains_key(&(MAX_STREAMS as u64 + 499)));
     }
 }

@@ -33,6 +33,17 @@
 //! - A record that can never be written (its schema differs, or it is larger than channel B
 //!   takes) is refused, with the reason reported on both sides, and stays in channel A.
 //!
+//! # Trust
+//!
+//! The bridge trusts the zenoh network it is given, as a channel trusts the processes that
+//! may write its file: samples and acknowledgements carry no authentication. Someone who can
+//! publish on the data key or on `ipmpsc/bridge/…` can write records of the right schema into
+//! channel B, or make an exporter hand back records before they reached it. Nothing they send
+//! makes a bridge panic or read out of bounds (every header is length-checked, and the
+//! importer keeps at most 4,096 streams), and channel B's consumer decodes what it receives
+//! as from any sender. This build carries TCP only; across networks you do not control, run
+//! it over a VPN or SSH tunnel.
+//!
 //! One importer per key expression and exporter: the exporter acknowledges records on the
 //! first word of whichever importer answers. Many exporters may feed one importer (a fleet of
 //! producers' machines, one collector).

@@ -61,6 +61,9 @@
 //!   [`ViewGuard`]; [`Schema`](derive@Schema) for types nested in messages.
 //! - The untyped API of ipmpsc 0.5: [`SharedRingBuffer`], [`Sender`], [`Receiver`],
 //!   [`ZeroCopyContext`]: any serde type, no schema check.
+//! - A channel's encoded records, for programs that move messages without knowing their type
+//!   (the `ipmpsc-bridge` crate carries them between machines over zenoh): [`records`], with
+//!   acknowledged, at-least-once delivery.
 //! - Waiting on several receivers at once: [`select`](mod@select) and [`select!`]. Async receives and
 //!   sends (`recv_async`, `recv_view_async`, `into_stream`, `send_async`): the `tokio` feature.
 //! - Everything that can go wrong: [`Error`].
