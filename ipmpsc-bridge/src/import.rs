@@ -279,6 +279,9 @@ impl Importer {
                 hash,
                 ..
             } => {
+                if end <= start {
+                    return Ok(true); // no exporter sends that
+                }
                 let entry = self.stream(stream, now);
                 let write = match entry.state {
                     State::Unknown => false,
