@@ -38,45 +38,17 @@ struct Args {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     if args.old_build {
-        use reading::old_build::Reading;
-        if let Some(capacity) = args.create {
-            drop(Reading::create_receiver(&args.path, capacity)?);
-        }
-        let mut tx = open(|| Reading::open_sender_timeout(&args.path, WAIT))?;
-        for seq in 0..args.count {
-            let celsius = 20.0 + (seq % 50) as f64 / 10.0;
-            let reading = Reading::Temp {
-                sensor: args.id,
-                seq,
-                celsius,
-            };
-            // The exporter (this channel's receiver) restarting: wait for the next one and
-            // send the reading again (it was not sent).
-            while let Err(ipmpsc::Error::Disconnected) = tx.send(&reading) {
-                tx = open(|| Reading::open_sender_timeout(&args.path, WAIT))?;
-            }
-            pause(args.every_us);
-        }
+        send(&args, |sensor, seq| reading::old_build::Reading::Temp {
+            sensor,
+            seq,
+            celsius: 20.0 + (seq % 50) as f64 / 10.0,
+        })?;
     } else {
-        use reading::Reading;
-        if let Some(capacity) = args.create {
-            drop(Reading::create_receiver(&args.path, capacity)?);
-        }
-        let mut tx = open(|| Reading::open_sender_timeout(&args.path, WAIT))?;
-        for seq in 0..args.count {
-            let celsius = 20.0 + (seq % 50) as f32 / 10.0;
-            let reading = Reading::Temp {
-                sensor: args.id,
-                seq,
-                celsius,
-            };
-            // The exporter (this channel's receiver) restarting: wait for the next one and
-            // send the reading again (it was not sent).
-            while let Err(ipmpsc::Error::Disconnected) = tx.send(&reading) {
-                tx = open(|| Reading::open_sender_timeout(&args.path, WAIT))?;
-            }
-            pause(args.every_us);
-        }
+        send(&args, |sensor, seq| reading::Reading::Temp {
+            sensor,
+            seq,
+            celsius: 20.0 + (seq % 50) as f32 / 10.0,
+        })?;
     }
     eprintln!("sensor {}: sent {} readings", args.id, args.count);
     Ok(())
@@ -85,13 +57,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// How long a sensor waits for a receiver of its channel.
 const WAIT: Duration = Duration::from_secs(60);
 
-/// A sender from `open`, or an error if no receiver came within [`WAIT`].
-fn open<S>(open: impl Fn() -> ipmpsc::Result<Option<S>>) -> Result<S, Box<dyn std::error::Error>> {
-    Ok(open()?.ok_or("no receiver came for the channel within a minute")?)
-}
-
-fn pause(us: u64) {
-    if us > 0 {
-        std::thread::sleep(Duration::from_micros(us));
+/// Sends `args.count` readings of type `M`, made by `reading(sensor, seq)`.
+fn send<M: ipmpsc::Channel>(
+    args: &Args,
+    reading: impl Fn(u32, u64) -> M,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(capacity) = args.create {
+        drop(ipmpsc::TypedReceiver::<M>::create(&args.path, capacity)?);
     }
+    let open = || -> Result<ipmpsc::TypedSender<M>, Box<dyn std::error::Error>> {
+        Ok(ipmpsc::TypedSender::<M>::open_timeout(&args.path, WAIT)?
+            .ok_or("no receiver came for the channel within a minute")?)
+    };
+    let mut tx = open()?;
+    for seq in 0..args.count {
+        let reading = reading(args.id, seq);
+        // The exporter (this channel's receiver) restarting: wait for the next one and send
+        // the reading again (it was not sent).
+        while let Err(ipmpsc::Error::Disconnected) = tx.send(&reading) {
+            tx = open()?;
+        }
+        if args.every_us > 0 {
+            std::thread::sleep(Duration::from_micros(args.every_us));
+        }
+    }
+    Ok(())
 }

@@ -236,19 +236,18 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
+    const RECORD: Header = Header::Record {
+        stream: 1,
+        start: 2,
+        end: 3,
+        base: 4,
+        hash: 5,
+        version: 6,
+    };
+
     #[test]
     fn everything_decodes_to_what_was_encoded() {
-        let headers = [
-            Header::Record {
-                stream: 1,
-                start: 2,
-                end: 3,
-                base: 4,
-                hash: 5,
-                version: 6,
-            },
-            Header::Schema { stream: 7, base: 8 },
-        ];
+        let headers = [RECORD, Header::Schema { stream: 7, base: 8 }];
         for h in headers {
             assert_eq!(Header::decode(&h.encode()), Some(h));
         }
@@ -270,15 +269,7 @@ mod tests {
 
     #[test]
     fn every_truncation_and_extension_is_refused() {
-        let record = Header::Record {
-            stream: 1,
-            start: 2,
-            end: 3,
-            base: 4,
-            hash: 5,
-            version: 6,
-        }
-        .encode();
+        let record = RECORD.encode();
         let refused = Control::Refused("why".into()).encode();
         let schema = encode_schema(&StoredSchema {
             name: "N".into(),

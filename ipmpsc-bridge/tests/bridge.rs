@@ -219,6 +219,20 @@ fn readings(collector: &Proc) -> HashMap<u32, Vec<u64>> {
     by_sensor
 }
 
+/// Waits for the collector to finish and checks that it succeeded (it fails if a sensor's
+/// readings came out of order); each sensor's sequence numbers, as [`readings`] gives them.
+fn collected(collector: &mut Proc, others: &[&Proc]) -> HashMap<u32, Vec<u64>> {
+    let status = collector.finish();
+    let said: Vec<String> = others.iter().map(|p| p.said()).collect();
+    assert!(
+        status.success(),
+        "{}\n{}",
+        collector.said(),
+        said.join("\n")
+    );
+    readings(collector)
+}
+
 fn printed(lines: &[String]) -> usize {
     lines.iter().filter(|l| l.starts_with("reading ")).count()
 }
@@ -240,15 +254,7 @@ fn readings_from_several_sensors_cross_the_bridge_in_order() {
     for s in &mut sensors {
         assert!(s.finish().success(), "{}", s.said());
     }
-    let status = collector.finish();
-    assert!(
-        status.success(),
-        "{}\n{}\n{}",
-        collector.said(),
-        exporter.said(),
-        importer.said()
-    );
-    let got = readings(&collector);
+    let got = collected(&mut collector, &[&exporter, &importer]);
     assert_eq!(got.len(), SENSORS as usize);
     for (sensor, seqs) in got {
         let expected: Vec<u64> = (0..EACH).collect();
@@ -341,15 +347,7 @@ fn kill_and_restart(test: &str, victim: &str) -> HashMap<u32, Vec<u64>> {
     for s in &mut sensors {
         assert!(s.finish().success(), "{}", s.said());
     }
-    let status = collector.finish();
-    assert!(
-        status.success(),
-        "{}\n{}\n{}",
-        collector.said(),
-        exporter.said(),
-        importer.said()
-    );
-    readings(&collector)
+    collected(&mut collector, &[&exporter, &importer])
 }
 
 #[test]
@@ -411,15 +409,7 @@ fn a_small_exporting_channel_that_wraps_while_its_records_are_held_loses_nothing
     let mut sensor = sensor(a, 1, EACH, 0, &["--create", "512"]);
     let exporter = export(a, "test/wrap", port, false);
     assert!(sensor.finish().success(), "{}", sensor.said());
-    let status = collector.finish();
-    assert!(
-        status.success(),
-        "{}\n{}\n{}",
-        collector.said(),
-        exporter.said(),
-        importer.said()
-    );
-    let got = readings(&collector);
+    let got = collected(&mut collector, &[&exporter, &importer]);
     assert_eq!(got[&1], (0..EACH).collect::<Vec<u64>>());
 }
 

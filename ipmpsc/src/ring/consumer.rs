@@ -251,16 +251,9 @@ impl Consumer {
         let mut pos = from;
         while pos < to {
             let off = pos % cap;
-            let size = match ring.flag(off).load(Ordering::Acquire) {
-                FLAG_MESSAGE => record_size(ring.length_word(off).load(Ordering::Relaxed)),
-                FLAG_PADDING => Some(ring.length_word(off).load(Ordering::Relaxed)),
-                _ => None,
-            };
-            match size {
-                Some(size) if size >= RECORD_HEADER && size % 8 == 0 && size <= cap - off => {
-                    pos += size;
-                }
-                _ => return false,
+            match ring.read_record_size(off, cap - off) {
+                Some(size) => pos += size,
+                None => return false,
             }
         }
         pos == to
@@ -427,17 +420,8 @@ impl Consumer {
             let mut pos = free;
             while pos < head {
                 let off = pos % cap;
-                let size = match ring.flag(off).load(Ordering::Relaxed) {
-                    FLAG_MESSAGE => record_size(ring.length_word(off).load(Ordering::Relaxed)),
-                    FLAG_PADDING => Some(ring.length_word(off).load(Ordering::Relaxed)),
-                    _ => None,
-                };
-                match size {
-                    Some(size)
-                        if size >= RECORD_HEADER
-                            && size % 8 == 0
-                            && size <= (head - pos).min(cap - off) =>
-                    {
+                match ring.read_record_size(off, (head - pos).min(cap - off)) {
+                    Some(size) => {
                         ring.flag(off).store(FLAG_EMPTY, Ordering::Relaxed);
                         pos += size;
                     }
@@ -847,6 +831,18 @@ impl Drop for Consumer {
 }
 
 impl Ring {
+    /// The size of the message or padding record at data offset `off` that this consumer has
+    /// read (so its flag and length need no acquire), as its flag and length word say; `None`
+    /// if the flag holds no record or the size is impossible or larger than `limit`.
+    fn read_record_size(&self, off: u64, limit: u64) -> Option<u64> {
+        let size = match self.flag(off).load(Ordering::Relaxed) {
+            FLAG_MESSAGE => record_size(self.length_word(off).load(Ordering::Relaxed))?,
+            FLAG_PADDING => self.length_word(off).load(Ordering::Relaxed),
+            _ => return None,
+        };
+        (size >= RECORD_HEADER && size % 8 == 0 && size <= limit).then_some(size)
+    }
+
     /// Resets every commit flag of the positions `[from, to)` (at most one lap).
     fn clear_positions(&self, from: u64, to: u64) {
         let cap = self.capacity();
