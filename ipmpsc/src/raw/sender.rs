@@ -581,43 +581,41 @@ impl Sender {
         Ok(Some(LoanUninit::new(reservation, holes, hold)))
     }
 
+    /// The channel this sender sends on.
+    pub(crate) fn buffer(&self) -> &SharedRingBuffer {
+        &self.buffer
+    }
+
     /// Sizes `value`, reserves exactly that much, encodes straight into the reservation and
     /// commits it. `Ok(false)`: the ring stayed full. An encoding error or a panic in
     /// `value`'s `Serialize` abandons the reservation (the receiver skips it at once) and
     /// leaves the sender usable.
-    /// The ring (async sends wait on its space word).
-    #[cfg(feature = "async")]
-    pub(crate) fn ring(&self) -> &Arc<crate::ring::Ring> {
-        &self.buffer.ring
-    }
-
-    /// The channel this sender sends on.
-    pub(crate) fn buffer(&self) -> &SharedRingBuffer {
-        &self.buffer
+    pub(crate) fn send_with(&self, value: &(impl Serialize + ?Sized), wait: Wait) -> Result<bool> {
+        self.buffer.ring.check_not_inherited("sender", op::SEND)?;
+        let len = codec::encoded_size(value)?;
+        self.send_into(len, wait, |dst| codec::encode_into(value, dst))
     }
 
     /// Writes `bytes`, an encoded message, into the ring as they are (see
     /// `ipmpsc::records`). `Ok(false)`: the ring stayed full.
     pub(crate) fn send_bytes_with(&self, bytes: &[u8], wait: Wait) -> Result<bool> {
         self.buffer.ring.check_not_inherited("sender", op::SEND)?;
-        let ring = &*self.buffer.ring;
-        let handle = &self.registration.handle;
-        let Some(hold) = handle.hold_slot_within(ring, wait)? else {
-            return Ok(false);
-        };
-        let Some(mut reservation) = ring.reserve(hold.slot(), handle, bytes.len() as u64, wait)?
-        else {
-            return Ok(false);
-        };
-        reservation.bytes_mut().copy_from_slice(bytes);
-        reservation.commit();
-        Ok(true)
+        self.send_into(bytes.len() as u64, wait, |dst| {
+            dst.copy_from_slice(bytes);
+            Ok(())
+        })
     }
 
-    pub(crate) fn send_with(&self, value: &(impl Serialize + ?Sized), wait: Wait) -> Result<bool> {
-        self.buffer.ring.check_not_inherited("sender", op::SEND)?;
+    /// Reserves `len` bytes, has `write` fill them and commits them; an error or a panic in
+    /// `write` abandons the reservation. `Ok(false)`: the ring stayed full.
+    #[inline(always)]
+    fn send_into(
+        &self,
+        len: u64,
+        wait: Wait,
+        write: impl FnOnce(&mut [u8]) -> Result<()>,
+    ) -> Result<bool> {
         let ring = &*self.buffer.ring;
-        let len = codec::encoded_size(value)?;
         let handle = &self.registration.handle;
         let Some(hold) = handle.hold_slot_within(ring, wait)? else {
             return Ok(false);
@@ -625,7 +623,7 @@ impl Sender {
         let Some(mut reservation) = ring.reserve(hold.slot(), handle, len, wait)? else {
             return Ok(false);
         };
-        codec::encode_into(value, reservation.bytes_mut())?;
+        write(reservation.bytes_mut())?;
         reservation.commit();
         Ok(true)
     }

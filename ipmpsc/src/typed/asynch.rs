@@ -369,7 +369,7 @@ impl<M: Channel> TypedSender<M> {
                 Ok(len) => len,
                 Err(e) => return Poll::Ready(Err(e)),
             };
-            let ring = self.raw.ring();
+            let ring = &self.raw.buffer().ring;
             let Some(seq) = ring.announce_space_sleep(len) else {
                 continue; // the space came back (or the receiver left) meanwhile
             };
