@@ -11,6 +11,10 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
+#[path = "shared/cleanup.rs"]
+mod cleanup;
+use cleanup::RemoveOnDrop;
+
 /// What a sensor sends.
 #[ipmpsc::channel]
 #[derive(Debug, Clone, PartialEq)]
@@ -31,15 +35,6 @@ const ROLE: &str = "IPMPSC_ASYNC_COLLECTOR_ROLE";
 const SENSORS: u32 = 4;
 const SAMPLES: u64 = 50_000;
 
-/// Removes the channel file when the collector ends, however it ends.
-struct RemoveOnDrop(String);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -55,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 async fn collector() -> Result<(), Box<dyn std::error::Error>> {
     let path = format!("/dev/shm/ipmpsc-async-collector-{}", std::process::id());
-    let _cleanup = RemoveOnDrop(path.clone());
+    let _cleanup = RemoveOnDrop(vec![path.clone()]);
     // A small ring (64 KiB), so that the sensors often wait for space in `send_async`.
     let readings = Reading::create_receiver(&path, 64 << 10)?.into_stream();
     tokio::pin!(readings);

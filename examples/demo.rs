@@ -15,6 +15,9 @@ use std::process::{Command, Stdio};
 #[path = "shared/camera.rs"]
 mod camera;
 use camera::{test_pattern, Msg, MsgView};
+#[path = "shared/cleanup.rs"]
+mod cleanup;
+use cleanup::RemoveOnDrop;
 
 /// The same enum as a producer built from a newer, incompatible source would have it: `pixels`
 /// became 16-bit.
@@ -44,15 +47,6 @@ const ROLE: &str = "IPMPSC_DEMO_ROLE";
 /// `Stop` only once stdin closes.
 const HOLD: &str = "IPMPSC_DEMO_HOLD";
 
-/// Removes the channel file when the demo ends, however it ends.
-struct RemoveOnDrop(String);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     match std::env::var(ROLE).as_deref() {
@@ -68,7 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let hold = args.any(|a| a == "--hold");
 
     let path = format!("/dev/shm/ipmpsc-demo-{}", std::process::id());
-    let _cleanup = RemoveOnDrop(path.clone());
+    let _cleanup = RemoveOnDrop(vec![path.clone()]);
     let mut rx = Msg::create_receiver(&path, 1 << 20)?;
     println!(
         "consumer {}: created channel {path} for {} v{} (schema #{:016x})",

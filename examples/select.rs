@@ -14,6 +14,9 @@ use ipmpsc::Error;
 #[path = "shared/camera.rs"]
 mod camera;
 use camera::{test_pattern, Msg, MsgView};
+#[path = "shared/cleanup.rs"]
+mod cleanup;
+use cleanup::RemoveOnDrop;
 
 /// Commands from an operator console.
 #[ipmpsc::channel]
@@ -26,17 +29,6 @@ pub enum Operator {
 const ROLE: &str = "IPMPSC_SELECT_ROLE";
 const CAMERAS: u32 = 2;
 const FRAMES: u64 = 4;
-
-/// Removes the channel files when the example ends, however it ends.
-struct RemoveOnDrop(Vec<String>);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        for p in &self.0 {
-            let _ = std::fs::remove_file(p);
-        }
-    }
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);

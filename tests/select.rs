@@ -26,6 +26,30 @@ fn send(c: &mut ChildProc, k: u64) {
     c.expect_out("SENT", T);
 }
 
+/// An empty note.
+fn blank() -> Note {
+    Note::Line {
+        id: 0,
+        seq: 0,
+        text: String::new(),
+    }
+}
+
+/// Two fresh note channels `a` and `b` (named after `tag`), with one note waiting in `b`.
+fn a_note_waiting_in_b(tag: &str) -> ([ShmPath; 2], common::NoteReceiver, common::NoteReceiver) {
+    let paths = [
+        ShmPath::new(&format!("{tag}-a")),
+        ShmPath::new(&format!("{tag}-b")),
+    ];
+    let a = Note::create_receiver(&paths[0].path, 4096).unwrap();
+    let b = Note::create_receiver(&paths[1].path, 4096).unwrap();
+    Note::open_sender(&paths[1].path)
+        .unwrap()
+        .send(&blank())
+        .unwrap();
+    (paths, a, b)
+}
+
 /// CPU time this thread used so far.
 fn thread_cpu() -> Duration {
     let mut ts = libc::timespec {
@@ -260,7 +284,7 @@ fn select_macro_bodies_break_the_callers_loop_and_default_runs_on_timeout() {
             }
             default(Duration::from_millis(5)) => {
                 timeouts += 1;
-                tx.send(&Note::Line { id: 0, seq: 0, text: String::new() }).unwrap();
+                tx.send(&blank()).unwrap();
                 continue; // the caller's loop
             }
         }
@@ -337,16 +361,7 @@ fn a_receiver_with_an_error_to_report_is_ready() {
 
 #[test]
 fn select_macro_takes_block_bodies_followed_by_commas() {
-    let (pa, pb) = (ShmPath::new("selc-a"), ShmPath::new("selc-b"));
-    let mut a = Note::create_receiver(&pa.path, 4096).unwrap();
-    let mut b = Note::create_receiver(&pb.path, 4096).unwrap();
-    let tx = Note::open_sender(&pb.path).unwrap();
-    tx.send(&Note::Line {
-        id: 0,
-        seq: 0,
-        text: String::new(),
-    })
-    .unwrap();
+    let (_paths, mut a, mut b) = a_note_waiting_in_b("selc");
     let r = ipmpsc::select! {
         recv(a) -> m => { m.unwrap(); 1 },
         recv(b) -> m => { m.unwrap(); 2 },
@@ -403,15 +418,6 @@ fn select_borrowed(a: &mut common::NoteReceiver, b: &mut common::NoteReceiver) -
 
 #[test]
 fn select_macro_takes_mut_references_held_in_plain_bindings() {
-    let (pa, pb) = (ShmPath::new("selp-a"), ShmPath::new("selp-b"));
-    let mut a = Note::create_receiver(&pa.path, 4096).unwrap();
-    let mut b = Note::create_receiver(&pb.path, 4096).unwrap();
-    let tx = Note::open_sender(&pb.path).unwrap();
-    tx.send(&Note::Line {
-        id: 0,
-        seq: 0,
-        text: String::new(),
-    })
-    .unwrap();
+    let (_paths, mut a, mut b) = a_note_waiting_in_b("selp");
     assert_eq!(select_borrowed(&mut a, &mut b), 2);
 }
