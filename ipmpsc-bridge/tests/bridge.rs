@@ -517,3 +517,50 @@ fn records_written_before_one_too_large_are_acknowledged_and_not_repeated() {
     );
     assert_eq!(rx.try_recv().unwrap(), None, "{}", importer.said());
 }
+
+#[test]
+fn two_copies_of_the_exporter_started_at_once_leave_one_exporter_and_lose_nothing() {
+    let files = Files::new("twocopies", &["a", "b"]);
+    let (a, b) = (&files.0[0], &files.0[1]);
+    let port = free_port();
+    const EACH: u64 = 1000;
+    let mut collector = collector(b, EACH as usize);
+    let importer = import("test/twocopies", b, port);
+    // The sensor's (older) program made channel A and waits for a receiver.
+    let mut sensor = sensor(a, 1, EACH, 0, &["--create", "65536"]);
+    let deadline = Instant::now() + PATIENCE;
+    while !std::path::Path::new(a).exists() {
+        assert!(Instant::now() < deadline, "{}", sensor.said());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Two copies of the same command, started together (a supervisor's double start).
+    let mut copies = [
+        export(a, "test/twocopies", port, false),
+        export(a, "test/twocopies", port, false),
+    ];
+    let deadline = Instant::now() + PATIENCE;
+    let loser = loop {
+        if let Some(i) = (0..2).find(|&i| copies[i].child.try_wait().unwrap().is_some()) {
+            break i;
+        }
+        assert!(Instant::now() < deadline, "neither copy gave way");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let status = copies[loser].finish();
+    assert!(!status.success(), "the second copy must fail");
+    let refusal = |lines: &[String]| {
+        lines
+            .iter()
+            .any(|l| l.contains("already holds this channel"))
+    };
+    assert!(
+        copies[loser].stderr.wait_for(refusal),
+        "{}",
+        copies[loser].said()
+    );
+    // The other copy is the channel's one exporter, and everything goes through it.
+    let winner = &copies[1 - loser];
+    assert!(sensor.finish().success(), "{}", sensor.said());
+    let got = collected(&mut collector, &[winner, &importer]);
+    assert_eq!(got[&1], (0..EACH).collect::<Vec<u64>>());
+}
